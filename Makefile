@@ -1,0 +1,92 @@
+# mixdesk: build, run, test. `make run` and `make test` do all the set-up on a fresh Debian machine.
+CC ?= cc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+
+PKGS := jack liblo json-c sndfile libebur128 samplerate
+TEST_PKGS := cmocka
+
+# pkg-config is asked lazily, so `make deps` works before anything is installed
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS))
+
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread \
+	-fno-math-errno $(PKG_CFLAGS)
+LDLIBS = $(PKG_LIBS) -lm -ldl -pthread
+
+CORE_SRC := $(filter-out engine/jackhost.c,$(wildcard engine/*.c)) $(wildcard control/*.c) \
+	$(wildcard sessions/*.c) tools/render.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+HOST_OBJ := $(BUILD)/engine/jackhost.o
+TOOL_SRC := $(filter-out tools/render.c tools/mixdesk.c,$(wildcard tools/*.c))
+TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps check-pkgs run test test-only asan bench fuzz format install clean
+all: check-pkgs $(BUILD)/mixdesk $(TOOLS)
+
+deps:
+	@sh tools/deps.sh
+
+check-pkgs:
+	@for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p || { \
+	  echo "mixdesk: pkg-config cannot find '$$p'; run 'make deps' (or: sh tools/deps.sh --print)" >&2; exit 1; }; done
+
+$(BUILD)/libmixdesk.a: $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/mixdesk: $(BUILD)/tools/mixdesk.o $(HOST_OBJ) $(BUILD)/libmixdesk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libmixdesk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(HOST_OBJ) $(BUILD)/libmixdesk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(TESTLIB_OBJ) $(BUILD)/libmixdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+# run: install what is missing, build, start a JACK server if none runs, start the engine on the demo session
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/run-demo.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory test-only
+
+test-only: all $(TESTS)
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# the whole suite under AddressSanitizer and UndefinedBehaviorSanitizer
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test-only
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCHES)
+	@sh tests/bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/mixdesk $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan

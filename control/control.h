@@ -1,0 +1,41 @@
+/* mixdesk: live control over OSC (liblo): the address space of docs/OSC.md, queries, feedback to
+ * subscribers, meters, structure and session commands, and the listener's address allowlist.
+ * Every function is [control]: it runs on the control loop's thread, never on the audio thread. */
+#ifndef MD_CONTROL_H
+#define MD_CONTROL_H
+
+#include "../engine/mixer.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MD_OSC_MAX_ALLOW 32
+
+struct md_control;
+
+struct md_control_opts {
+	const char *bind_addr;                 /* default "127.0.0.1" */
+	int port;                              /* default 9000; 0 picks a free port */
+	const char *allow[MD_OSC_MAX_ALLOW];   /* CIDRs answered when bound to a network address */
+	int nallow;
+	const char *session_path;              /* the loaded session file, for /session/save without a path */
+};
+
+/* Open the listener. NULL with a message in err when the address cannot be bound or an allow entry is
+ * not a valid CIDR. */
+struct md_control *control_new(struct md_mixer *m, const struct md_control_opts *o, char *err, size_t errlen);
+void control_free(struct md_control *c);
+/* The UDP port actually bound. */
+int control_port(const struct md_control *c);
+/* The socket to poll for input. */
+int control_fd(const struct md_control *c);
+/* Read and handle every datagram waiting on the socket. */
+void control_recv(struct md_control *c);
+/* Periodic work: feedback to subscribers, meters, expiry of subscriptions. now is CLOCK_MONOTONIC seconds. */
+void control_tick(struct md_control *c, double now);
+/* Live figures the host reports (xruns), answered on /status. */
+void control_set_xruns(struct md_control *c, unsigned xruns);
+/* The session path after a load or save-as. */
+const char *control_session_path(const struct md_control *c);
+
+#endif

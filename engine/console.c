@@ -1,0 +1,466 @@
+/* mixdesk: the console model (control side). */
+#include "console.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_uint_fast32_t uid_counter = 1;
+
+uint32_t console_new_uid(void)
+{
+	return (uint32_t)atomic_fetch_add(&uid_counter, 1);
+}
+
+static void defaults(enum md_scope scope, float *p)
+{
+	int n = md_param_count(scope);
+	for (int i = 0; i < n; i++)
+		p[i] = md_param_default(scope, i);
+}
+
+struct md_console *console_new(uint32_t sample_rate)
+{
+	struct md_console *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->sample_rate = sample_rate ? sample_rate : 48000;
+	defaults(MD_SCOPE_MASTER, c->master.p);
+	c->master.out_slot[0] = c->master.out_slot[1] = -1;
+	c->render.headroom = -6.0f;
+	c->render.bits = 24;
+	c->render.tail = 2.0f;
+	return c;
+}
+
+void conns_clear(struct md_conns *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	l->names = NULL;
+	l->n = 0;
+}
+
+bool conns_has(const struct md_conns *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+enum md_err conns_add(struct md_conns *l, const char *name)
+{
+	if (conns_has(l, name))
+		return MD_OK;
+	char **nn = realloc(l->names, (size_t)(l->n + 1) * sizeof *nn);
+	if (!nn)
+		return MD_ERR_NOMEM;
+	l->names = nn;
+	if (!(nn[l->n] = strdup(name)))
+		return MD_ERR_NOMEM;
+	l->n++;
+	return MD_OK;
+}
+
+static enum md_err conns_copy(struct md_conns *dst, const struct md_conns *src)
+{
+	*dst = (struct md_conns){0};
+	for (int i = 0; i < src->n; i++)
+		if (conns_add(dst, src->names[i]) != MD_OK)
+			return MD_ERR_NOMEM;
+	return MD_OK;
+}
+
+void lane_clear(struct md_lane *l)
+{
+	free(l->t);
+	free(l->v);
+	l->t = NULL;
+	l->v = NULL;
+	l->npoints = l->cap = 0;
+}
+
+enum md_err lane_add_point(struct md_lane *l, double t, float v)
+{
+	if (l->npoints == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 16;
+		double *nt = realloc(l->t, (size_t)cap * sizeof *nt);
+		if (!nt)
+			return MD_ERR_NOMEM;
+		l->t = nt;
+		float *nv = realloc(l->v, (size_t)cap * sizeof *nv);
+		if (!nv)
+			return MD_ERR_NOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	/* keep points sorted; a point at an existing time replaces it */
+	int i = l->npoints;
+	while (i > 0 && l->t[i - 1] > t)
+		i--;
+	if (i > 0 && l->t[i - 1] == t) {
+		l->v[i - 1] = v;
+		return MD_OK;
+	}
+	memmove(&l->t[i + 1], &l->t[i], (size_t)(l->npoints - i) * sizeof *l->t);
+	memmove(&l->v[i + 1], &l->v[i], (size_t)(l->npoints - i) * sizeof *l->v);
+	l->t[i] = t;
+	l->v[i] = v;
+	l->npoints++;
+	return MD_OK;
+}
+
+static void lanes_free(struct md_lane *lanes, int n)
+{
+	for (int i = 0; i < n; i++)
+		lane_clear(&lanes[i]);
+	free(lanes);
+}
+
+static enum md_err lanes_copy(struct md_lane **dst, int *ndst, const struct md_lane *src, int n)
+{
+	*dst = NULL;
+	*ndst = 0;
+	if (n == 0)
+		return MD_OK;
+	struct md_lane *l = calloc((size_t)n, sizeof *l);
+	if (!l)
+		return MD_ERR_NOMEM;
+	*dst = l;
+	*ndst = n;
+	for (int i = 0; i < n; i++) {
+		l[i].param = src[i].param;
+		l[i].mode = src[i].mode;
+		for (int k = 0; k < src[i].npoints; k++)
+			if (lane_add_point(&l[i], src[i].t[k], src[i].v[k]) != MD_OK)
+				return MD_ERR_NOMEM;
+	}
+	return MD_OK;
+}
+
+static void strip_free(struct md_strip_model *s)
+{
+	if (!s)
+		return;
+	free(s->source);
+	conns_clear(&s->inputs[0]);
+	conns_clear(&s->inputs[1]);
+	lanes_free(s->lanes, s->nlanes);
+	free(s->extra);
+	free(s);
+}
+
+static void bus_free(struct md_bus_model *b)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < 2; i++) {
+		conns_clear(&b->outputs[i]);
+		conns_clear(&b->returns[i]);
+	}
+	lanes_free(b->lanes, b->nlanes);
+	free(b->extra);
+	free(b);
+}
+
+void console_free(struct md_console *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->nstrips; i++)
+		strip_free(c->strips[i]);
+	for (int i = 0; i < c->nbuses; i++)
+		bus_free(c->buses[i]);
+	conns_clear(&c->master.outputs[0]);
+	conns_clear(&c->master.outputs[1]);
+	lanes_free(c->master.lanes, c->master.nlanes);
+	free(c->master.extra);
+	free(c->extra);
+	free(c);
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*fail = true;
+	return d;
+}
+
+struct md_console *console_clone(const struct md_console *c)
+{
+	struct md_console *n = console_new(c->sample_rate);
+	if (!n)
+		return NULL;
+	bool fail = false;
+	n->render = c->render;
+	memcpy(n->master.p, c->master.p, sizeof n->master.p);
+	memcpy(n->master.out_slot, c->master.out_slot, sizeof n->master.out_slot);
+	n->extra = dup_or_null(c->extra, &fail);
+	n->master.extra = dup_or_null(c->master.extra, &fail);
+	for (int k = 0; k < 2; k++)
+		fail |= conns_copy(&n->master.outputs[k], &c->master.outputs[k]) != MD_OK;
+	fail |= lanes_copy(&n->master.lanes, &n->master.nlanes, c->master.lanes, c->master.nlanes) != MD_OK;
+	for (int i = 0; i < c->nstrips && !fail; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		struct md_strip_model *d = calloc(1, sizeof *d);
+		if (!d) {
+			fail = true;
+			break;
+		}
+		n->strips[n->nstrips++] = d;
+		memcpy(d->name, s->name, sizeof d->name);
+		d->stereo = s->stereo;
+		d->uid = s->uid;
+		memcpy(d->in_slot, s->in_slot, sizeof d->in_slot);
+		memcpy(d->p, s->p, sizeof d->p);
+		d->source = dup_or_null(s->source, &fail);
+		d->extra = dup_or_null(s->extra, &fail);
+		for (int k = 0; k < 2; k++)
+			fail |= conns_copy(&d->inputs[k], &s->inputs[k]) != MD_OK;
+		fail |= lanes_copy(&d->lanes, &d->nlanes, s->lanes, s->nlanes) != MD_OK;
+	}
+	for (int i = 0; i < c->nbuses && !fail; i++) {
+		const struct md_bus_model *b = c->buses[i];
+		struct md_bus_model *d = calloc(1, sizeof *d);
+		if (!d) {
+			fail = true;
+			break;
+		}
+		n->buses[n->nbuses++] = d;
+		memcpy(d->name, b->name, sizeof d->name);
+		d->uid = b->uid;
+		memcpy(d->out_slot, b->out_slot, sizeof d->out_slot);
+		memcpy(d->ret_slot, b->ret_slot, sizeof d->ret_slot);
+		memcpy(d->p, b->p, sizeof d->p);
+		d->extra = dup_or_null(b->extra, &fail);
+		for (int k = 0; k < 2; k++) {
+			fail |= conns_copy(&d->outputs[k], &b->outputs[k]) != MD_OK;
+			fail |= conns_copy(&d->returns[k], &b->returns[k]) != MD_OK;
+		}
+		fail |= lanes_copy(&d->lanes, &d->nlanes, b->lanes, b->nlanes) != MD_OK;
+	}
+	if (fail) {
+		console_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+enum md_err console_check_name(const char *name)
+{
+	if (!name || !name[0] || strlen(name) >= MD_NAME_MAX)
+		return MD_ERR_RANGE;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == ':')
+			return MD_ERR_FORMAT;
+	return MD_OK;
+}
+
+int console_find_strip(const struct md_console *c, const char *name)
+{
+	for (int i = 0; i < c->nstrips; i++)
+		if (strcmp(c->strips[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+int console_find_bus(const struct md_console *c, const char *name)
+{
+	for (int i = 0; i < c->nbuses; i++)
+		if (strcmp(c->buses[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+enum md_err console_add_strip(struct md_console *c, const char *name, bool stereo, int *index)
+{
+	enum md_err err = console_check_name(name);
+	if (err)
+		return err;
+	if (console_find_strip(c, name) >= 0)
+		return MD_ERR_EXISTS;
+	if (c->nstrips >= MD_MAX_STRIPS)
+		return MD_ERR_FULL;
+	struct md_strip_model *s = calloc(1, sizeof *s);
+	if (!s)
+		return MD_ERR_NOMEM;
+	md_strlcpy(s->name, name, sizeof s->name);
+	s->stereo = stereo;
+	s->uid = console_new_uid();
+	s->in_slot[0] = s->in_slot[1] = -1;
+	defaults(MD_SCOPE_STRIP, s->p);
+	if (index)
+		*index = c->nstrips;
+	c->strips[c->nstrips++] = s;
+	return MD_OK;
+}
+
+enum md_err console_remove_strip(struct md_console *c, int index)
+{
+	if (index < 0 || index >= c->nstrips)
+		return MD_ERR_NOTFOUND;
+	strip_free(c->strips[index]);
+	memmove(&c->strips[index], &c->strips[index + 1], (size_t)(c->nstrips - index - 1) * sizeof c->strips[0]);
+	c->nstrips--;
+	return MD_OK;
+}
+
+enum md_err console_rename_strip(struct md_console *c, int index, const char *name)
+{
+	if (index < 0 || index >= c->nstrips)
+		return MD_ERR_NOTFOUND;
+	enum md_err err = console_check_name(name);
+	if (err)
+		return err;
+	int other = console_find_strip(c, name);
+	if (other >= 0 && other != index)
+		return MD_ERR_EXISTS;
+	md_strlcpy(c->strips[index]->name, name, sizeof c->strips[index]->name);
+	return MD_OK;
+}
+
+enum md_err console_add_bus(struct md_console *c, const char *name, int *index)
+{
+	enum md_err err = console_check_name(name);
+	if (err)
+		return err;
+	if (console_find_bus(c, name) >= 0)
+		return MD_ERR_EXISTS;
+	if (c->nbuses >= MD_MAX_BUSES)
+		return MD_ERR_FULL;
+	struct md_bus_model *b = calloc(1, sizeof *b);
+	if (!b)
+		return MD_ERR_NOMEM;
+	md_strlcpy(b->name, name, sizeof b->name);
+	b->uid = console_new_uid();
+	b->out_slot[0] = b->out_slot[1] = b->ret_slot[0] = b->ret_slot[1] = -1;
+	defaults(MD_SCOPE_BUS, b->p);
+	int bi = c->nbuses;
+	/* the sends to a new bus start silent and post-fader */
+	for (int i = 0; i < c->nstrips; i++) {
+		c->strips[i]->p[MD_SP_SEND(bi, MD_SEND_LEVEL)] = md_param_default(MD_SCOPE_STRIP, MD_SP_SEND(bi, MD_SEND_LEVEL));
+		c->strips[i]->p[MD_SP_SEND(bi, MD_SEND_PRE)] = 0;
+	}
+	if (index)
+		*index = bi;
+	c->buses[c->nbuses++] = b;
+	return MD_OK;
+}
+
+enum md_err console_remove_bus(struct md_console *c, int index)
+{
+	if (index < 0 || index >= c->nbuses)
+		return MD_ERR_NOTFOUND;
+	bus_free(c->buses[index]);
+	memmove(&c->buses[index], &c->buses[index + 1], (size_t)(c->nbuses - index - 1) * sizeof c->buses[0]);
+	c->nbuses--;
+	for (int i = 0; i < c->nstrips; i++) {
+		float *p = c->strips[i]->p;
+		float *from = &p[MD_SP_SEND(index + 1, 0)];
+		float *to = &p[MD_SP_SEND(index, 0)];
+		memmove(to, from, (size_t)(MD_MAX_BUSES - index - 1) * MD_SEND_NFIELDS * sizeof *p);
+		p[MD_SP_SEND(MD_MAX_BUSES - 1, MD_SEND_LEVEL)] = MD_SILENCE_DB;
+		p[MD_SP_SEND(MD_MAX_BUSES - 1, MD_SEND_PRE)] = 0;
+	}
+	return MD_OK;
+}
+
+enum md_err console_rename_bus(struct md_console *c, int index, const char *name)
+{
+	if (index < 0 || index >= c->nbuses)
+		return MD_ERR_NOTFOUND;
+	enum md_err err = console_check_name(name);
+	if (err)
+		return err;
+	int other = console_find_bus(c, name);
+	if (other >= 0 && other != index)
+		return MD_ERR_EXISTS;
+	md_strlcpy(c->buses[index]->name, name, sizeof c->buses[index]->name);
+	return MD_OK;
+}
+
+int console_count(const struct md_console *c, enum md_scope scope)
+{
+	switch (scope) {
+	case MD_SCOPE_STRIP: return c->nstrips;
+	case MD_SCOPE_BUS: return c->nbuses;
+	case MD_SCOPE_MASTER: return 1;
+	}
+	return 0;
+}
+
+static float *values(struct md_console *c, enum md_scope scope, int index)
+{
+	if (index < 0 || index >= console_count(c, scope))
+		return NULL;
+	switch (scope) {
+	case MD_SCOPE_STRIP: return c->strips[index]->p;
+	case MD_SCOPE_BUS: return c->buses[index]->p;
+	case MD_SCOPE_MASTER: return c->master.p;
+	}
+	return NULL;
+}
+
+enum md_err console_set(struct md_console *c, enum md_scope scope, int index, int param, float v, float *stored,
+			bool *changed)
+{
+	float *p = values(c, scope, index);
+	const struct md_param_desc *d = md_param_desc(scope, param);
+	if (!p || !d)
+		return MD_ERR_NOTFOUND;
+	float out;
+	enum md_err err = md_param_clamp(d, v, &out, changed);
+	if (err)
+		return err;
+	p[param] = out;
+	if (stored)
+		*stored = out;
+	return MD_OK;
+}
+
+enum md_err console_get(const struct md_console *c, enum md_scope scope, int index, int param, float *v)
+{
+	const float *p = values((struct md_console *)c, scope, index);
+	if (!p || param < 0 || param >= md_param_count(scope))
+		return MD_ERR_NOTFOUND;
+	*v = p[param];
+	return MD_OK;
+}
+
+struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int index, int param, bool create)
+{
+	struct md_lane **lanes;
+	int *n;
+	if (index < 0 || index >= console_count(c, scope) || param < 0 || param >= md_param_count(scope))
+		return NULL;
+	switch (scope) {
+	case MD_SCOPE_STRIP:
+		lanes = &c->strips[index]->lanes;
+		n = &c->strips[index]->nlanes;
+		break;
+	case MD_SCOPE_BUS:
+		lanes = &c->buses[index]->lanes;
+		n = &c->buses[index]->nlanes;
+		break;
+	default:
+		lanes = &c->master.lanes;
+		n = &c->master.nlanes;
+		break;
+	}
+	for (int i = 0; i < *n; i++)
+		if ((*lanes)[i].param == param)
+			return &(*lanes)[i];
+	if (!create)
+		return NULL;
+	struct md_lane *nl = realloc(*lanes, (size_t)(*n + 1) * sizeof *nl);
+	if (!nl)
+		return NULL;
+	*lanes = nl;
+	nl[*n] = (struct md_lane){.param = param, .mode = MD_AUTO_READ};
+	return &nl[(*n)++];
+}

@@ -1,0 +1,117 @@
+/* mixdesk: the console model, the control side's complete description of a mix: strips, aux buses,
+ * master, parameter values, names, sources and JACK connections. Sessions load into and save from it;
+ * the audio graph is built from it. Every function here is [control]: never call one from the audio thread. */
+#ifndef MD_CONSOLE_H
+#define MD_CONSOLE_H
+
+#include "md.h"
+#include "param.h"
+
+#include <stdbool.h>
+
+/* A list of JACK port names (connections of one port). */
+struct md_conns {
+	int n;
+	char **names;
+};
+
+/* One automation lane (filled in by the automation work; kept here so sessions round-trip it). */
+struct md_lane {
+	int param;        /* parameter id within the strip/bus/master scope */
+	int mode;         /* enum md_auto_mode */
+	int npoints, cap; /* breakpoints */
+	double *t;        /* seconds, ascending */
+	float *v;         /* values in the parameter's unit */
+};
+
+enum md_auto_mode { MD_AUTO_OFF, MD_AUTO_READ, MD_AUTO_WRITE, MD_AUTO_TOUCH, MD_AUTO_LATCH, MD_AUTO_COUNT };
+
+struct md_strip_model {
+	char name[MD_NAME_MAX];
+	bool stereo;
+	uint32_t uid;         /* unique within the process, never reused */
+	int16_t in_slot[2];   /* I/O slots of the input channel(s); -1 when unassigned */
+	float p[MD_SP_COUNT]; /* parameter values (param.h units) */
+	char *source;         /* audio file for the offline render (as written in the session), or NULL */
+	struct md_conns inputs[2];
+	int nlanes;
+	struct md_lane *lanes;
+	char *extra; /* JSON text of "x-" keys, kept for save; NULL if none */
+};
+
+struct md_bus_model {
+	char name[MD_NAME_MAX];
+	uint32_t uid;
+	int16_t out_slot[2], ret_slot[2];
+	float p[MD_BP_COUNT];
+	struct md_conns outputs[2], returns[2];
+	int nlanes;
+	struct md_lane *lanes;
+	char *extra;
+};
+
+struct md_master_model {
+	int16_t out_slot[2];
+	float p[MD_MP_COUNT];
+	struct md_conns outputs[2];
+	int nlanes;
+	struct md_lane *lanes;
+	char *extra;
+};
+
+struct md_render_settings {
+	float headroom; /* dBTP target, default -6 */
+	int bits;       /* 16, 24, or 32 (float) */
+	float tail;     /* seconds after the longest source */
+};
+
+struct md_console {
+	uint32_t sample_rate; /* the session's rate, Hz */
+	int nstrips, nbuses;
+	struct md_strip_model *strips[MD_MAX_STRIPS];
+	struct md_bus_model *buses[MD_MAX_BUSES];
+	struct md_master_model master;
+	struct md_render_settings render;
+	char *extra; /* top-level "x-" keys as JSON text, or NULL */
+};
+
+struct md_console *console_new(uint32_t sample_rate);
+void console_free(struct md_console *c);
+/* A deep copy (uids kept); NULL on allocation failure. */
+struct md_console *console_clone(const struct md_console *c);
+
+/* Add a strip at the end with default values; *index gets its index. MD_ERR_EXISTS, MD_ERR_FULL,
+ * MD_ERR_RANGE (empty or overlong name). */
+enum md_err console_add_strip(struct md_console *c, const char *name, bool stereo, int *index);
+enum md_err console_remove_strip(struct md_console *c, int index);
+enum md_err console_rename_strip(struct md_console *c, int index, const char *name);
+enum md_err console_add_bus(struct md_console *c, const char *name, int *index);
+/* Removing a bus shifts the sends of the buses after it, so every send keeps its bus. */
+enum md_err console_remove_bus(struct md_console *c, int index);
+enum md_err console_rename_bus(struct md_console *c, int index, const char *name);
+int console_find_strip(const struct md_console *c, const char *name);
+int console_find_bus(const struct md_console *c, const char *name);
+
+/* Check a name: non-empty, shorter than MD_NAME_MAX, no ':' or control characters. */
+enum md_err console_check_name(const char *name);
+
+/* Parameter access; set clamps (md_param_clamp) and reports the stored value in *stored. */
+enum md_err console_set(struct md_console *c, enum md_scope scope, int index, int param, float v, float *stored,
+			bool *changed);
+enum md_err console_get(const struct md_console *c, enum md_scope scope, int index, int param, float *v);
+/* Number of objects in a scope (strips, buses, 1 for master). */
+int console_count(const struct md_console *c, enum md_scope scope);
+
+void conns_clear(struct md_conns *l);
+enum md_err conns_add(struct md_conns *l, const char *name);
+bool conns_has(const struct md_conns *l, const char *name);
+
+/* Automation lanes of an object: find or create the lane of a parameter. */
+struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int index, int param, bool create);
+void lane_clear(struct md_lane *l);
+enum md_err lane_add_point(struct md_lane *l, double t, float v);
+
+/* A uid for a new object. */
+uint32_t console_new_uid(void);
+
+#endif

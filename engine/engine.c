@@ -1,0 +1,779 @@
+/* mixdesk: the audio engine: graph construction [control], swap and processing [rt]. */
+#include "engine.h"
+
+#include "smooth.h"
+#include "spsc.h"
+#include "stripdsp.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+#define RMS_SECONDS 0.3f
+
+struct md_meter {
+	_Atomic float peak[2]; /* max |x| since the control side last read it */
+	_Atomic float rms[2];
+	float ms[2]; /* running mean square [rt] */
+};
+
+struct gstrip {
+	uint32_t uid;
+	int nch;
+	int16_t in_slot[2];
+	int inherit; /* index in the previous graph, or -1 */
+	bool dirty, dsp_dirty;
+	float p[MD_SP_COUNT];
+	struct md_smooth pre, mgate, fader, pan[2];
+	struct md_smooth send[MD_MAX_BUSES];
+	struct md_stripdsp dsp;
+	struct md_meter meter;
+	_Atomic float gr;
+	float buf[2][MD_BLOCK];
+};
+
+struct gbus {
+	uint32_t uid;
+	int16_t out_slot[2], ret_slot[2];
+	int inherit;
+	bool dirty;
+	float p[MD_BP_COUNT];
+	struct md_smooth gain[2];
+	struct md_meter meter;
+	float acc[2][MD_BLOCK]; /* sum of the sends: the pre-fader bus mix, also sent to its output ports */
+};
+
+struct gmaster {
+	int16_t out_slot[2];
+	bool dirty;
+	float p[MD_MP_COUNT];
+	struct md_smooth gain[2], mono;
+	struct md_meter meter;
+	float lr, ll, rr;
+	_Atomic float corr;
+	float acc[2][MD_BLOCK];
+};
+
+struct md_graph {
+	uint32_t rate;
+	uint32_t ramp;   /* samples of a gain ramp */
+	float rms_coef;  /* one-pole coefficient of the RMS meters */
+	int nstrips, nbuses;
+	bool solo_dirty, any_solo;
+	struct gstrip *strips;
+	struct gbus *buses;
+	struct gmaster master;
+	const struct md_graph *prev; /* the graph this one inherits from, compared by pointer only */
+	int16_t in_slots[MD_MAX_SLOTS], out_slots[MD_MAX_SLOTS];
+	int nin, nout;
+};
+
+enum { MSG_PARAM, MSG_GRAPH };
+
+struct md_msg {
+	uint8_t kind, scope;
+	uint16_t index;
+	uint16_t param;
+	float value;
+	struct md_graph *graph;
+};
+
+struct md_engine {
+	struct md_spsc *q;    /* control -> audio: struct md_msg */
+	struct md_spsc *retq; /* audio -> control: struct md_graph * */
+	/* audio thread's */
+	struct md_graph *cur, *old, *retire_pending;
+	uint32_t fade_pos, fade_len;
+	int16_t io_in[MD_MAX_SLOTS * 2], io_out[MD_MAX_SLOTS * 2];
+	int nio_in, nio_out;
+	_Atomic uint64_t frames;
+	/* control side's */
+	struct md_graph *submitted;
+	int in_flight; /* graphs submitted and not yet retired, including the current one */
+};
+
+/* ---- pan laws ---- */
+
+void md_pan_gains(float law_db, float pan, float *l, float *r)
+{
+	pan = pan < -1.0f ? -1.0f : pan > 1.0f ? 1.0f : pan;
+	if (law_db > -0.01f) {
+		*l = fminf(1.0f, 1.0f - pan);
+		*r = fminf(1.0f, 1.0f + pan);
+		return;
+	}
+	/* constant-power sin/cos raised to the power that puts the centre exactly at law_db */
+	const float e = law_db / (20.0f * log10f(cosf((float)M_PI / 4.0f)));
+	const float th = (pan + 1.0f) * (float)M_PI / 4.0f;
+	*l = powf(fmaxf(0.0f, cosf(th)), e);
+	*r = powf(fmaxf(0.0f, sinf(th)), e);
+	if (pan <= -1.0f)
+		*r = 0.0f;
+	if (pan >= 1.0f)
+		*l = 0.0f;
+}
+
+void md_balance_gains(float bal, float *l, float *r)
+{
+	bal = bal < -1.0f ? -1.0f : bal > 1.0f ? 1.0f : bal;
+	*l = fminf(1.0f, 1.0f - bal);
+	*r = fminf(1.0f, 1.0f + bal);
+}
+
+/* ---- control side ---- */
+
+struct md_engine *engine_new(void)
+{
+	struct md_engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->q = spsc_new(sizeof(struct md_msg), 1 << 14);
+	e->retq = spsc_new(sizeof(struct md_graph *), 64);
+	if (!e->q || !e->retq) {
+		engine_free(e);
+		return NULL;
+	}
+	atomic_init(&e->frames, 0);
+	return e;
+}
+
+void engine_graph_free(struct md_graph *g)
+{
+	if (!g)
+		return;
+	free(g->strips);
+	free(g->buses);
+	free(g);
+}
+
+void engine_free(struct md_engine *e)
+{
+	if (!e)
+		return;
+	struct md_msg m;
+	while (e->q && spsc_pop(e->q, &m))
+		if (m.kind == MSG_GRAPH)
+			engine_graph_free(m.graph);
+	struct md_graph *g;
+	while (e->retq && spsc_pop(e->retq, &g))
+		engine_graph_free(g);
+	engine_graph_free(e->cur);
+	if (e->old != e->cur)
+		engine_graph_free(e->old);
+	if (e->retire_pending != e->cur && e->retire_pending != e->old)
+		engine_graph_free(e->retire_pending);
+	spsc_free(e->q);
+	spsc_free(e->retq);
+	free(e);
+}
+
+static void add_slot(int16_t *list, int *n, int16_t slot)
+{
+	if (slot >= 0 && *n < MD_MAX_SLOTS)
+		list[(*n)++] = slot;
+}
+
+static void meter_init(struct md_meter *m)
+{
+	for (int c = 0; c < 2; c++) {
+		atomic_init(&m->peak[c], 0.0f);
+		atomic_init(&m->rms[c], 0.0f);
+		m->ms[c] = 0.0f;
+	}
+}
+
+struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, uint32_t rate)
+{
+	struct md_graph *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->rate = rate;
+	g->ramp = (uint32_t)(MD_RAMP_SECONDS * (float)rate);
+	g->rms_coef = 1.0f - expf(-1.0f / (RMS_SECONDS * (float)rate));
+	g->nstrips = c->nstrips;
+	g->nbuses = c->nbuses;
+	g->strips = calloc((size_t)(c->nstrips ? c->nstrips : 1), sizeof *g->strips);
+	g->buses = calloc((size_t)(c->nbuses ? c->nbuses : 1), sizeof *g->buses);
+	if (!g->strips || !g->buses) {
+		engine_graph_free(g);
+		return NULL;
+	}
+	const struct md_graph *prev = e->submitted;
+	g->prev = prev;
+	for (int i = 0; i < c->nstrips; i++) {
+		const struct md_strip_model *m = c->strips[i];
+		struct gstrip *s = &g->strips[i];
+		s->uid = m->uid;
+		s->nch = m->stereo ? 2 : 1;
+		s->in_slot[0] = m->in_slot[0];
+		s->in_slot[1] = m->stereo ? m->in_slot[1] : -1;
+		memcpy(s->p, m->p, sizeof s->p);
+		s->inherit = -1;
+		for (int k = 0; prev && k < prev->nstrips; k++)
+			if (prev->strips[k].uid == m->uid && prev->strips[k].nch == s->nch && prev->rate == rate)
+				s->inherit = k;
+		stripdsp_init(&s->dsp, (float)rate, s->p);
+		meter_init(&s->meter);
+		atomic_init(&s->gr, 0.0f);
+		/* a new strip fades in from silence; the others start at their targets */
+		smooth_init(&s->mgate, 0.0f);
+		s->dirty = s->dsp_dirty = true;
+		add_slot(g->in_slots, &g->nin, s->in_slot[0]);
+		add_slot(g->in_slots, &g->nin, s->in_slot[1]);
+	}
+	for (int i = 0; i < c->nbuses; i++) {
+		const struct md_bus_model *m = c->buses[i];
+		struct gbus *b = &g->buses[i];
+		b->uid = m->uid;
+		memcpy(b->out_slot, m->out_slot, sizeof b->out_slot);
+		memcpy(b->ret_slot, m->ret_slot, sizeof b->ret_slot);
+		memcpy(b->p, m->p, sizeof b->p);
+		b->inherit = -1;
+		for (int k = 0; prev && k < prev->nbuses; k++)
+			if (prev->buses[k].uid == m->uid)
+				b->inherit = k;
+		meter_init(&b->meter);
+		b->dirty = true;
+		for (int ch = 0; ch < 2; ch++) {
+			add_slot(g->in_slots, &g->nin, b->ret_slot[ch]);
+			add_slot(g->out_slots, &g->nout, b->out_slot[ch]);
+		}
+	}
+	memcpy(g->master.p, c->master.p, sizeof g->master.p);
+	memcpy(g->master.out_slot, c->master.out_slot, sizeof g->master.out_slot);
+	meter_init(&g->master.meter);
+	atomic_init(&g->master.corr, 0.0f);
+	g->master.dirty = true;
+	g->solo_dirty = true;
+	add_slot(g->out_slots, &g->nout, g->master.out_slot[0]);
+	add_slot(g->out_slots, &g->nout, g->master.out_slot[1]);
+	return g;
+}
+
+enum md_err engine_submit(struct md_engine *e, struct md_graph *g)
+{
+	struct md_msg m = {.kind = MSG_GRAPH, .graph = g};
+	if (!spsc_push(e->q, &m))
+		return MD_ERR_FULL;
+	e->submitted = g;
+	e->in_flight++;
+	return MD_OK;
+}
+
+bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int param, float value)
+{
+	struct md_msg m = {.kind = MSG_PARAM, .scope = (uint8_t)scope, .index = (uint16_t)index,
+			   .param = (uint16_t)param, .value = value};
+	return spsc_push(e->q, &m);
+}
+
+int engine_collect(struct md_engine *e)
+{
+	struct md_graph *g;
+	int n = 0;
+	while (spsc_pop(e->retq, &g)) {
+		engine_graph_free(g);
+		e->in_flight--;
+		n++;
+	}
+	return n;
+}
+
+bool engine_swap_pending(const struct md_engine *e)
+{
+	return e->in_flight > 1;
+}
+
+static float read_level(struct md_meter *m, struct md_level *out)
+{
+	float peak = 0.0f;
+	for (int c = 0; c < 2; c++) {
+		float p = atomic_exchange_explicit(&m->peak[c], 0.0f, memory_order_relaxed);
+		out->peak_db[c] = md_gain_to_db(p);
+		out->rms_db[c] = md_gain_to_db(atomic_load_explicit(&m->rms[c], memory_order_relaxed));
+		peak = fmaxf(peak, p);
+	}
+	return peak;
+}
+
+enum md_err engine_strip_meter(struct md_engine *e, int index, struct md_level *out)
+{
+	struct md_graph *g = e->submitted;
+	if (!g || index < 0 || index >= g->nstrips)
+		return MD_ERR_NOTFOUND;
+	read_level(&g->strips[index].meter, out);
+	if (g->strips[index].nch == 1) {
+		out->peak_db[1] = out->peak_db[0];
+		out->rms_db[1] = out->rms_db[0];
+	}
+	return MD_OK;
+}
+
+enum md_err engine_bus_meter(struct md_engine *e, int index, struct md_level *out)
+{
+	struct md_graph *g = e->submitted;
+	if (!g || index < 0 || index >= g->nbuses)
+		return MD_ERR_NOTFOUND;
+	read_level(&g->buses[index].meter, out);
+	return MD_OK;
+}
+
+void engine_master_meter(struct md_engine *e, struct md_level *out, float *correlation)
+{
+	struct md_graph *g = e->submitted;
+	if (!g) {
+		*out = (struct md_level){{MD_SILENCE_DB, MD_SILENCE_DB}, {MD_SILENCE_DB, MD_SILENCE_DB}};
+		if (correlation)
+			*correlation = 0.0f;
+		return;
+	}
+	read_level(&g->master.meter, out);
+	if (correlation)
+		*correlation = atomic_load_explicit(&g->master.corr, memory_order_relaxed);
+}
+
+float engine_strip_gr(struct md_engine *e, int index)
+{
+	struct md_graph *g = e->submitted;
+	if (!g || index < 0 || index >= g->nstrips)
+		return 0.0f;
+	return atomic_load_explicit(&g->strips[index].gr, memory_order_relaxed);
+}
+
+uint64_t engine_frames(const struct md_engine *e)
+{
+	return atomic_load_explicit(&e->frames, memory_order_relaxed);
+}
+
+/* ---- audio thread ---- */
+
+static void meter_copy(struct md_meter *dst, struct md_meter *src)
+{
+	for (int c = 0; c < 2; c++) {
+		dst->ms[c] = src->ms[c];
+		atomic_store_explicit(&dst->rms[c], atomic_load_explicit(&src->rms[c], memory_order_relaxed),
+				      memory_order_relaxed);
+	}
+}
+
+/* [rt] take over the running state of strips and buses that exist in both graphs */
+static void inherit(struct md_graph *g, struct md_graph *prev)
+{
+	for (int i = 0; i < g->nstrips; i++) {
+		struct gstrip *s = &g->strips[i];
+		if (s->inherit < 0)
+			continue;
+		struct gstrip *o = &prev->strips[s->inherit];
+		s->pre = o->pre;
+		s->mgate = o->mgate;
+		s->fader = o->fader;
+		s->pan[0] = o->pan[0];
+		s->pan[1] = o->pan[1];
+		memcpy(s->send, o->send, sizeof s->send);
+		s->dsp = o->dsp;
+		meter_copy(&s->meter, &o->meter);
+	}
+	for (int i = 0; i < g->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		if (b->inherit < 0)
+			continue;
+		struct gbus *o = &prev->buses[b->inherit];
+		b->gain[0] = o->gain[0];
+		b->gain[1] = o->gain[1];
+		meter_copy(&b->meter, &o->meter);
+	}
+	g->master.gain[0] = prev->master.gain[0];
+	g->master.gain[1] = prev->master.gain[1];
+	g->master.mono = prev->master.mono;
+	g->master.lr = prev->master.lr;
+	g->master.ll = prev->master.ll;
+	g->master.rr = prev->master.rr;
+	meter_copy(&g->master.meter, &prev->master.meter);
+}
+
+static void retire(struct md_engine *e, struct md_graph *g)
+{
+	if (!g)
+		return;
+	if (!spsc_push(e->retq, &g))
+		e->retire_pending = g; /* the control side is behind: try again next period */
+}
+
+static void update_io(struct md_engine *e)
+{
+	uint8_t seen[MD_MAX_SLOTS / 8];
+	e->nio_in = e->nio_out = 0;
+	struct md_graph *gs[2] = {e->cur, e->old};
+	memset(seen, 0, sizeof seen);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; gs[k] && i < gs[k]->nin; i++) {
+			int16_t s = gs[k]->in_slots[i];
+			if (!(seen[s >> 3] & (1 << (s & 7)))) {
+				seen[s >> 3] |= (uint8_t)(1 << (s & 7));
+				e->io_in[e->nio_in++] = s;
+			}
+		}
+	memset(seen, 0, sizeof seen);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; gs[k] && i < gs[k]->nout; i++) {
+			int16_t s = gs[k]->out_slots[i];
+			if (!(seen[s >> 3] & (1 << (s & 7)))) {
+				seen[s >> 3] |= (uint8_t)(1 << (s & 7));
+				e->io_out[e->nio_out++] = s;
+			}
+		}
+}
+
+static void install(struct md_engine *e, struct md_graph *g)
+{
+	if (e->old) { /* a crossfade is still running: cut it short */
+		retire(e, e->old);
+		e->old = NULL;
+	}
+	if (e->cur && g->prev == e->cur && g->rate == e->cur->rate)
+		inherit(g, e->cur);
+	if (e->cur) {
+		e->old = e->cur;
+		e->fade_pos = 0;
+		e->fade_len = (uint32_t)(MD_XFADE_SECONDS * (float)g->rate);
+		if (e->fade_len == 0)
+			e->fade_len = 1;
+	}
+	e->cur = g;
+	update_io(e);
+}
+
+static void apply(struct md_graph *g, const struct md_msg *m)
+{
+	switch (m->scope) {
+	case MD_SCOPE_STRIP:
+		if (m->index < g->nstrips && m->param < MD_SP_COUNT) {
+			struct gstrip *s = &g->strips[m->index];
+			s->p[m->param] = m->value;
+			s->dirty = true;
+			if (m->param >= MD_SP_HPF_ON && m->param < MD_SP_SEND_BASE)
+				s->dsp_dirty = true;
+			if (m->param == MD_SP_SOLO)
+				g->solo_dirty = true;
+		}
+		break;
+	case MD_SCOPE_BUS:
+		if (m->index < g->nbuses && m->param < MD_BP_COUNT) {
+			g->buses[m->index].p[m->param] = m->value;
+			g->buses[m->index].dirty = true;
+		}
+		break;
+	case MD_SCOPE_MASTER:
+		if (m->param < MD_MP_COUNT) {
+			g->master.p[m->param] = m->value;
+			g->master.dirty = true;
+			if (m->param == MD_MP_PAN_LAW)
+				for (int i = 0; i < g->nstrips; i++)
+					g->strips[i].dirty = true;
+		}
+		break;
+	}
+}
+
+/* [rt] turn changed parameter values into ramp targets */
+static void retarget(struct md_graph *g)
+{
+	const uint32_t ramp = g->ramp;
+	if (g->solo_dirty) {
+		g->any_solo = false;
+		for (int i = 0; i < g->nstrips; i++) {
+			g->any_solo |= g->strips[i].p[MD_SP_SOLO] >= 0.5f;
+			g->strips[i].dirty = true;
+		}
+	}
+	for (int i = 0; i < g->nstrips; i++) {
+		struct gstrip *s = &g->strips[i];
+		if (!s->dirty)
+			continue;
+		const float *p = s->p;
+		float pre = md_db_to_gain(p[MD_SP_TRIM]) * (p[MD_SP_POLARITY] >= 0.5f ? -1.0f : 1.0f);
+		smooth_set_target(&s->pre, pre, ramp);
+		/* solo-in-place: while any strip is soloed, the others are silenced */
+		bool off = p[MD_SP_MUTE] >= 0.5f || (g->any_solo && p[MD_SP_SOLO] < 0.5f);
+		smooth_set_target(&s->mgate, off ? 0.0f : 1.0f, ramp);
+		smooth_set_target(&s->fader, md_db_to_gain(p[MD_SP_FADER]), ramp);
+		float l, r;
+		if (s->nch == 1)
+			md_pan_gains(g->master.p[MD_MP_PAN_LAW], p[MD_SP_PAN], &l, &r);
+		else
+			md_balance_gains(p[MD_SP_PAN], &l, &r);
+		smooth_set_target(&s->pan[0], l, ramp);
+		smooth_set_target(&s->pan[1], r, ramp);
+		for (int b = 0; b < MD_MAX_BUSES; b++)
+			smooth_set_target(&s->send[b], b < g->nbuses ? md_db_to_gain(p[MD_SP_SEND(b, MD_SEND_LEVEL)]) : 0.0f,
+					  ramp);
+		if (s->dsp_dirty)
+			stripdsp_update(&s->dsp, p);
+		s->dirty = s->dsp_dirty = false;
+	}
+	g->solo_dirty = false;
+	for (int i = 0; i < g->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		if (!b->dirty)
+			continue;
+		float on = b->p[MD_BP_MUTE] >= 0.5f ? 0.0f : md_db_to_gain(b->p[MD_BP_FADER]);
+		float l, r;
+		md_balance_gains(b->p[MD_BP_BALANCE], &l, &r);
+		smooth_set_target(&b->gain[0], on * l, ramp);
+		smooth_set_target(&b->gain[1], on * r, ramp);
+		b->dirty = false;
+	}
+	struct gmaster *m = &g->master;
+	if (m->dirty) {
+		float on = m->p[MD_MP_MUTE] >= 0.5f ? 0.0f : md_db_to_gain(m->p[MD_MP_FADER]);
+		float l, r;
+		md_balance_gains(m->p[MD_MP_BALANCE], &l, &r);
+		smooth_set_target(&m->gain[0], on * l, ramp);
+		smooth_set_target(&m->gain[1], on * r, ramp);
+		smooth_set_target(&m->mono, m->p[MD_MP_MONO] >= 0.5f ? 1.0f : 0.0f, ramp);
+		m->dirty = false;
+	}
+}
+
+void engine_begin(struct md_engine *e)
+{
+	if (e->retire_pending) {
+		struct md_graph *g = e->retire_pending;
+		e->retire_pending = NULL;
+		retire(e, g);
+	}
+	struct md_msg m;
+	/* bounded: at most one queue's worth per period */
+	for (size_t n = spsc_capacity(e->q); n && spsc_pop(e->q, &m); n--) {
+		if (m.kind == MSG_GRAPH)
+			install(e, m.graph);
+		else if (e->cur)
+			apply(e->cur, &m);
+	}
+	if (e->cur)
+		retarget(e->cur);
+}
+
+void engine_io(const struct md_engine *e, const int16_t **in, int *nin, const int16_t **out, int *nout)
+{
+	*in = e->io_in;
+	*nin = e->nio_in;
+	*out = e->io_out;
+	*nout = e->nio_out;
+}
+
+static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, float coef)
+{
+	float peak = 0.0f, ms = m->ms[c];
+	for (uint32_t i = 0; i < n; i++) {
+		float a = fabsf(x[i]);
+		peak = a > peak ? a : peak;
+		ms += coef * (x[i] * x[i] - ms);
+	}
+	m->ms[c] = ms;
+	atomic_store_explicit(&m->rms[c], sqrtf(ms), memory_order_relaxed);
+	float cur = atomic_load_explicit(&m->peak[c], memory_order_relaxed);
+	while (peak > cur &&
+	       !atomic_compare_exchange_weak_explicit(&m->peak[c], &cur, peak, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+static const float zeros[MD_BLOCK];
+
+/* [rt] one strip's sub-block: trim/polarity, strip DSP, then fader, pan and sends into the mix buses */
+static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs, uint32_t off, uint32_t n)
+{
+	const int nch = s->nch;
+	for (int c = 0; c < nch; c++) {
+		int16_t slot = s->in_slot[c];
+		const float *in = slot >= 0 && bufs[slot] ? bufs[slot] + off : zeros;
+		struct md_smooth pre = s->pre; /* every channel follows the same ramp */
+		for (uint32_t i = 0; i < n; i++)
+			s->buf[c][i] = in[i] * smooth_next(&pre);
+		if (c == nch - 1)
+			s->pre = pre;
+	}
+	float *const ch[2] = {s->buf[0], s->buf[1]};
+	stripdsp_process(&s->dsp, ch, nch, n);
+
+	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset */
+	float sum = 0.0f;
+	for (int c = 0; c < nch; c++)
+		for (uint32_t i = 0; i < n; i++)
+			sum += s->buf[c][i];
+	if (!isfinite(sum)) {
+		for (int c = 0; c < nch; c++)
+			memset(s->buf[c], 0, n * sizeof(float));
+		stripdsp_reset(&s->dsp);
+	}
+	atomic_store_explicit(&s->gr, stripdsp_gr_db(&s->dsp), memory_order_relaxed);
+
+	float *ml = g->master.acc[0], *mr = g->master.acc[1];
+	float y[2][MD_BLOCK];         /* post-fader, pre-pan: what the strip meter shows */
+	float post[2][MD_BLOCK];      /* post-fader, post-pan: what reaches the master and post-fader sends */
+	float pre_tap[MD_BLOCK * 2];  /* post-mute, pre-fader, unpanned: for pre-fader sends, interleaved */
+	bool any_send = false;
+	for (int b = 0; b < g->nbuses; b++)
+		any_send |= s->send[b].cur != 0.0f || s->send[b].target != 0.0f;
+	const float *x0 = s->buf[0], *x1 = s->buf[nch - 1];
+	for (uint32_t i = 0; i < n; i++) {
+		float gm = smooth_next(&s->mgate);
+		float gf = smooth_next(&s->fader) * gm;
+		float pl = smooth_next(&s->pan[0]), pr = smooth_next(&s->pan[1]);
+		float a = x0[i] * gf, b = x1[i] * gf;
+		y[0][i] = a;
+		y[1][i] = b;
+		post[0][i] = a * pl;
+		post[1][i] = b * pr;
+		ml[i] += post[0][i];
+		mr[i] += post[1][i];
+		pre_tap[2 * i] = x0[i] * gm;
+		pre_tap[2 * i + 1] = x1[i] * gm;
+	}
+	meter_block(&s->meter, 0, y[0], n, g->rms_coef);
+	if (nch == 2)
+		meter_block(&s->meter, 1, y[1], n, g->rms_coef);
+	if (!any_send) {
+		for (int b = 0; b < g->nbuses; b++)
+			for (uint32_t i = 0; i < n; i++)
+				smooth_next(&s->send[b]);
+		return;
+	}
+	for (int b = 0; b < g->nbuses; b++) {
+		struct gbus *bus = &g->buses[b];
+		bool pre = s->p[MD_SP_SEND(b, MD_SEND_PRE)] >= 0.5f;
+		struct md_smooth *sg = &s->send[b];
+		if (sg->cur == 0.0f && sg->target == 0.0f)
+			continue;
+		/* post-fader sends follow the pan; pre-fader sends take the strip unpanned */
+		for (uint32_t i = 0; i < n; i++) {
+			float gs = smooth_next(sg);
+			if (pre) {
+				bus->acc[0][i] += pre_tap[2 * i] * gs;
+				bus->acc[1][i] += pre_tap[2 * i + 1] * gs;
+			} else {
+				bus->acc[0][i] += post[0][i] * gs;
+				bus->acc[1][i] += post[1][i] * gs;
+			}
+		}
+	}
+}
+
+/* [rt] process one sub-block of graph g; outputs are added into bufs with weight w0 ramping by dw */
+static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw)
+{
+	struct gmaster *m = &g->master;
+	memset(m->acc, 0, sizeof m->acc);
+	for (int b = 0; b < g->nbuses; b++)
+		memset(g->buses[b].acc, 0, sizeof g->buses[b].acc);
+	for (int i = 0; i < g->nstrips; i++)
+		strip_block(g, &g->strips[i], bufs, off, n);
+
+	for (int bi = 0; bi < g->nbuses; bi++) {
+		struct gbus *b = &g->buses[bi];
+		for (int c = 0; c < 2; c++) {
+			int16_t os = b->out_slot[c];
+			if (os >= 0 && bufs[os]) {
+				float *o = bufs[os] + off;
+				float w = w0;
+				for (uint32_t i = 0; i < n; i++, w += dw)
+					o[i] += b->acc[c][i] * w;
+			}
+		}
+		if (b->p[MD_BP_INSERT] >= 0.5f) { /* the bus signal comes back from the external effect */
+			for (int c = 0; c < 2; c++) {
+				int16_t rs = b->ret_slot[c];
+				if (rs >= 0 && bufs[rs])
+					memcpy(b->acc[c], bufs[rs] + off, n * sizeof(float));
+				else
+					memset(b->acc[c], 0, n * sizeof(float));
+			}
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			b->acc[0][i] *= smooth_next(&b->gain[0]);
+			b->acc[1][i] *= smooth_next(&b->gain[1]);
+			m->acc[0][i] += b->acc[0][i];
+			m->acc[1][i] += b->acc[1][i];
+		}
+		meter_block(&b->meter, 0, b->acc[0], n, g->rms_coef);
+		meter_block(&b->meter, 1, b->acc[1], n, g->rms_coef);
+	}
+
+	float lr = m->lr, ll = m->ll, rr = m->rr, k = g->rms_coef;
+	for (uint32_t i = 0; i < n; i++) {
+		float mono = smooth_next(&m->mono);
+		float l = m->acc[0][i], r = m->acc[1][i];
+		float sum = 0.5f * (l + r);
+		l += mono * (sum - l);
+		r += mono * (sum - r);
+		l *= smooth_next(&m->gain[0]);
+		r *= smooth_next(&m->gain[1]);
+		m->acc[0][i] = l;
+		m->acc[1][i] = r;
+		lr += k * (l * r - lr);
+		ll += k * (l * l - ll);
+		rr += k * (r * r - rr);
+	}
+	m->lr = lr;
+	m->ll = ll;
+	m->rr = rr;
+	float den = sqrtf(ll * rr);
+	atomic_store_explicit(&m->corr, den > 1e-12f ? fmaxf(-1.0f, fminf(1.0f, lr / den)) : 0.0f,
+			      memory_order_relaxed);
+	meter_block(&m->meter, 0, m->acc[0], n, g->rms_coef);
+	meter_block(&m->meter, 1, m->acc[1], n, g->rms_coef);
+	for (int c = 0; c < 2; c++) {
+		int16_t os = m->out_slot[c];
+		if (os >= 0 && bufs[os]) {
+			float *o = bufs[os] + off;
+			float w = w0;
+			for (uint32_t i = 0; i < n; i++, w += dw)
+				o[i] += m->acc[c][i] * w;
+		}
+	}
+}
+
+void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
+{
+#if defined(__SSE__)
+	unsigned int csr = _mm_getcsr();
+	_mm_setcsr(csr | 0x8040); /* flush-to-zero and denormals-are-zero */
+#endif
+	for (int i = 0; i < e->nio_out; i++)
+		if (bufs[e->io_out[i]])
+			memset(bufs[e->io_out[i]], 0, nframes * sizeof(float));
+	for (uint32_t off = 0; off < nframes;) {
+		uint32_t n = nframes - off < MD_BLOCK ? nframes - off : MD_BLOCK;
+		if (e->old) {
+			uint32_t left = e->fade_len - e->fade_pos;
+			if (n > left)
+				n = left;
+			float w = (float)e->fade_pos / (float)e->fade_len, dw = 1.0f / (float)e->fade_len;
+			graph_block(e->old, bufs, off, n, 1.0f - w, -dw);
+			graph_block(e->cur, bufs, off, n, w, dw);
+			e->fade_pos += n;
+			if (e->fade_pos >= e->fade_len) {
+				retire(e, e->old);
+				e->old = NULL;
+				update_io(e);
+			}
+		} else if (e->cur) {
+			graph_block(e->cur, bufs, off, n, 1.0f, 0.0f);
+		}
+		off += n;
+	}
+	atomic_fetch_add_explicit(&e->frames, nframes, memory_order_relaxed);
+#if defined(__SSE__)
+	_mm_setcsr(csr);
+#endif
+}
+
+void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes)
+{
+	engine_begin(e);
+	engine_process(e, bufs, nframes);
+}

@@ -1,0 +1,71 @@
+/* mixdesk: the audio engine, with no JACK in it. The control side builds a complete graph from a console
+ * model and submits it; parameter changes travel as {scope, index, param, value} records through a
+ * lock-free SPSC queue that the audio thread drains at the start of each period. A new graph is swapped in
+ * at a period boundary with a short crossfade; strips and buses that exist in both graphs keep their state.
+ * Retired graphs come back through a second queue and are freed on the control side.
+ *
+ * Audio I/O goes through "slots": small integers that the host maps to JACK ports (or the renderer to
+ * buffers). A period is: engine_begin(), engine_io() to learn which slots to provide, engine_process(). */
+#ifndef MD_ENGINE_H
+#define MD_ENGINE_H
+
+#include "console.h"
+#include "md.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct md_engine;
+struct md_graph;
+
+struct md_level {
+	float peak_db[2]; /* highest sample since the last read, dBFS */
+	float rms_db[2];  /* RMS over ~300 ms, dBFS (a full-scale sine reads -3.01) */
+};
+
+struct md_engine *engine_new(void);        /* [control] */
+void engine_free(struct md_engine *e);     /* [control] the audio thread must be stopped */
+
+/* Build a graph for a console at a sample rate. Strips and buses whose uid matches the last submitted
+ * graph will inherit its running state when swapped in. NULL on allocation failure. [control] */
+struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, uint32_t rate);
+void engine_graph_free(struct md_graph *g); /* [control] for a graph that was never submitted */
+/* Hand a graph to the audio thread; MD_ERR_FULL if the queue is full (the graph stays the caller's). [control] */
+enum md_err engine_submit(struct md_engine *e, struct md_graph *g);
+/* Send one parameter change (value already clamped); false when the queue is full. [control] */
+bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int param, float value);
+/* Free graphs the audio thread has retired; returns how many. [control] */
+int engine_collect(struct md_engine *e);
+/* True while a graph the control side submitted is not yet installed, or an old one not yet retired. [control] */
+bool engine_swap_pending(const struct md_engine *e);
+
+/* Meters of the last submitted graph; each read resets the peak. [control] */
+enum md_err engine_strip_meter(struct md_engine *e, int index, struct md_level *out);
+enum md_err engine_bus_meter(struct md_engine *e, int index, struct md_level *out);
+void engine_master_meter(struct md_engine *e, struct md_level *out, float *correlation);
+float engine_strip_gr(struct md_engine *e, int index); /* dB, <= 0 */
+
+/* Start of a period: drain the queue, install a new graph, retire an old one. [rt] */
+void engine_begin(struct md_engine *e);
+/* The slots this period reads and writes (valid until the next engine_begin). [rt] */
+void engine_io(const struct md_engine *e, const int16_t **in, int *nin, const int16_t **out, int *nout);
+/* Process one period. bufs[slot] points to nframes samples for every slot engine_io named (a NULL input
+ * reads as silence, a NULL output is skipped). Any nframes works. [rt] */
+void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes);
+/* engine_begin + engine_process, for the renderer and tests. [rt] */
+void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes);
+
+/* Frames processed so far. [any] */
+uint64_t engine_frames(const struct md_engine *e);
+
+/* Pan law: gains for a mono source at pan -1..+1 with the centre at law_db (0, -3, -4.5, -6). [any] */
+void md_pan_gains(float law_db, float pan, float *l, float *r);
+/* Balance for a stereo source, -1..+1: the far side is turned down, the near side stays at unity. [any] */
+void md_balance_gains(float bal, float *l, float *r);
+
+/* The gain ramp length for every smoothed level, seconds. */
+#define MD_RAMP_SECONDS 0.010f
+/* The crossfade when a new graph is swapped in, seconds. */
+#define MD_XFADE_SECONDS 0.020f
+
+#endif

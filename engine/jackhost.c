@@ -1,0 +1,374 @@
+/* mixdesk: the JACK client; the only file that includes <jack/jack.h>. */
+#include "jackhost.h"
+
+#include <jack/jack.h>
+#include <jack/metadata.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum slot_role { ROLE_NONE, ROLE_IN, ROLE_OUT };
+
+struct md_jackhost {
+	struct md_mixer_host hooks; /* first: the mixer calls back through it */
+	jack_client_t *client;
+	struct md_mixer *mixer;
+	struct md_engine *engine;
+	jack_port_t *ports[MD_MAX_SLOTS];
+	char port_names[MD_MAX_SLOTS][MD_NAME_MAX + 16];
+	float *bufs[MD_MAX_SLOTS]; /* [rt] */
+	atomic_uint xruns;
+	atomic_uint new_rate;
+	atomic_bool dead;
+	char why[256];
+	int wake[2];
+	bool active;
+};
+
+/* ---- callbacks from JACK's threads ---- */
+
+static int on_process(jack_nframes_t n, void *arg) /* [rt] */
+{
+	struct md_jackhost *h = arg;
+	const int16_t *in, *out;
+	int nin, nout;
+	engine_begin(h->engine);
+	engine_io(h->engine, &in, &nin, &out, &nout);
+	for (int i = 0; i < nin; i++)
+		h->bufs[in[i]] = h->ports[in[i]] ? jack_port_get_buffer(h->ports[in[i]], n) : NULL;
+	for (int i = 0; i < nout; i++)
+		h->bufs[out[i]] = h->ports[out[i]] ? jack_port_get_buffer(h->ports[out[i]], n) : NULL;
+	engine_process(h->engine, h->bufs, n);
+	return 0;
+}
+
+static int on_xrun(void *arg)
+{
+	struct md_jackhost *h = arg;
+	atomic_fetch_add(&h->xruns, 1);
+	return 0;
+}
+
+static int on_rate(jack_nframes_t rate, void *arg)
+{
+	struct md_jackhost *h = arg;
+	atomic_store(&h->new_rate, rate);
+	return 0;
+}
+
+static void on_shutdown(jack_status_t code, const char *reason, void *arg)
+{
+	struct md_jackhost *h = arg;
+	(void)code;
+	/* only async-signal-safe work here: copy, flag, wake the control loop */
+	size_t i = 0;
+	for (; reason && reason[i] && i < sizeof h->why - 1; i++)
+		h->why[i] = reason[i];
+	h->why[i] = '\0';
+	atomic_store(&h->dead, true);
+	ssize_t r = write(h->wake[1], "x", 1);
+	(void)r;
+}
+
+/* ---- ports ---- */
+
+static void port_short_name(char *dst, size_t size, const char *name, const char *suffix)
+{
+	snprintf(dst, size, "%s%s", name, suffix);
+	for (char *p = dst; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+}
+
+static void set_pretty(struct md_jackhost *h, jack_port_t *port, const char *pretty, int order)
+{
+	jack_uuid_t uuid = jack_port_uuid(port);
+	char num[16];
+	jack_set_property(h->client, uuid, JACK_METADATA_PRETTY_NAME, pretty, "text/plain");
+	snprintf(num, sizeof num, "%d", order);
+	jack_set_property(h->client, uuid, JACK_METADATA_ORDER, num, "http://www.w3.org/2001/XMLSchema#integer");
+}
+
+/* Make slot's port exist with this name and direction. */
+static enum md_err ensure_port(struct md_jackhost *h, int16_t slot, enum slot_role role, const char *name,
+			       const char *suffix, const char *pretty_suffix, int order, bool *created)
+{
+	char shortname[MD_NAME_MAX + 16], pretty[MD_NAME_MAX + 32];
+	port_short_name(shortname, sizeof shortname, name, suffix);
+	snprintf(pretty, sizeof pretty, "%s %s", name, pretty_suffix);
+	*created = false;
+	jack_port_t *p = h->ports[slot];
+	if (p && (bool)(jack_port_flags(p) & JackPortIsInput) != (role == ROLE_IN)) {
+		jack_port_unregister(h->client, p); /* a slot never changes direction while in use */
+		h->ports[slot] = p = NULL;
+	}
+	if (p) {
+		if (strcmp(h->port_names[slot], shortname) != 0) {
+			if (jack_port_rename(h->client, p, shortname) != 0) {
+				fprintf(stderr, "mixdesk: could not rename port %s to %s\n", h->port_names[slot], shortname);
+				return MD_ERR_JACK;
+			}
+			md_strlcpy(h->port_names[slot], shortname, sizeof h->port_names[slot]);
+		}
+	} else {
+		p = jack_port_register(h->client, shortname, JACK_DEFAULT_AUDIO_TYPE,
+				       role == ROLE_IN ? JackPortIsInput : JackPortIsOutput, 0);
+		if (!p) {
+			fprintf(stderr, "mixdesk: JACK refused to register port %s\n", shortname);
+			return MD_ERR_JACK;
+		}
+		h->ports[slot] = p;
+		md_strlcpy(h->port_names[slot], shortname, sizeof h->port_names[slot]);
+		*created = true;
+	}
+	set_pretty(h, p, pretty, order);
+	return MD_OK;
+}
+
+/* Connect a port to the ports its list names (input: they feed it; output: it feeds them). */
+static void connect_list(struct md_jackhost *h, int16_t slot, const struct md_conns *l, bool is_input)
+{
+	const char *me = jack_port_name(h->ports[slot]);
+	for (int i = 0; i < l->n; i++) {
+		int r = is_input ? jack_connect(h->client, l->names[i], me) : jack_connect(h->client, me, l->names[i]);
+		if (r != 0 && r != EEXIST)
+			fprintf(stderr, "mixdesk: could not connect %s %s %s (is that port there?)\n", me,
+				is_input ? "from" : "to", l->names[i]);
+	}
+}
+
+static enum md_err sync_one(struct md_jackhost *h, int16_t slot, enum slot_role role, const char *name,
+			    const char *suffix, const char *pretty, int order, const struct md_conns *l)
+{
+	bool created;
+	if (slot < 0)
+		return MD_OK;
+	enum md_err err = ensure_port(h, slot, role, name, suffix, pretty, order, &created);
+	if (!err && created && h->active)
+		connect_list(h, slot, l, role == ROLE_IN);
+	return err;
+}
+
+static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_console *c)
+{
+	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	enum md_err err = MD_OK;
+	int order = 0;
+	for (int i = 0; i < c->nstrips && !err; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		if (s->stereo) {
+			err = sync_one(h, s->in_slot[0], ROLE_IN, s->name, "_in_L", "in L", order++, &s->inputs[0]);
+			if (!err)
+				err = sync_one(h, s->in_slot[1], ROLE_IN, s->name, "_in_R", "in R", order++, &s->inputs[1]);
+		} else {
+			err = sync_one(h, s->in_slot[0], ROLE_IN, s->name, "_in", "in", order++, &s->inputs[0]);
+		}
+	}
+	for (int i = 0; i < c->nbuses && !err; i++) {
+		const struct md_bus_model *b = c->buses[i];
+		static const char *const lr[2][2] = {{"_out_L", "_out_R"}, {"_return_L", "_return_R"}};
+		static const char *const plr[2][2] = {{"send L", "send R"}, {"return L", "return R"}};
+		for (int k = 0; k < 2 && !err; k++)
+			err = sync_one(h, b->out_slot[k], ROLE_OUT, b->name, lr[0][k], plr[0][k], order++, &b->outputs[k]);
+		for (int k = 0; k < 2 && !err; k++)
+			err = sync_one(h, b->ret_slot[k], ROLE_IN, b->name, lr[1][k], plr[1][k], order++, &b->returns[k]);
+	}
+	if (!err)
+		err = sync_one(h, c->master.out_slot[0], ROLE_OUT, "master", "_out_L", "out L", order++,
+			       &c->master.outputs[0]);
+	if (!err)
+		err = sync_one(h, c->master.out_slot[1], ROLE_OUT, "master", "_out_R", "out R", order++,
+			       &c->master.outputs[1]);
+	return err;
+}
+
+static bool console_uses(const struct md_console *c, int16_t slot)
+{
+	if (c->master.out_slot[0] == slot || c->master.out_slot[1] == slot)
+		return true;
+	for (int i = 0; i < c->nstrips; i++)
+		if (c->strips[i]->in_slot[0] == slot || c->strips[i]->in_slot[1] == slot)
+			return true;
+	for (int i = 0; i < c->nbuses; i++)
+		for (int k = 0; k < 2; k++)
+			if (c->buses[i]->out_slot[k] == slot || c->buses[i]->ret_slot[k] == slot)
+				return true;
+	return false;
+}
+
+static void hook_release_ports(struct md_mixer_host *hooks, const struct md_console *c)
+{
+	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
+		if (h->ports[s] && !console_uses(c, s)) {
+			jack_port_unregister(h->client, h->ports[s]);
+			h->ports[s] = NULL;
+			h->port_names[s][0] = '\0';
+		}
+}
+
+static void read_list(struct md_jackhost *h, int16_t slot, struct md_conns *l)
+{
+	if (slot < 0 || !h->ports[slot])
+		return;
+	conns_clear(l);
+	const char **names = jack_port_get_all_connections(h->client, h->ports[slot]);
+	for (int i = 0; names && names[i]; i++)
+		conns_add(l, names[i]);
+	jack_free(names);
+}
+
+static void hook_read_conns(struct md_mixer_host *hooks, struct md_console *c)
+{
+	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	for (int i = 0; i < c->nstrips; i++)
+		for (int k = 0; k < 2; k++)
+			read_list(h, c->strips[i]->in_slot[k], &c->strips[i]->inputs[k]);
+	for (int i = 0; i < c->nbuses; i++)
+		for (int k = 0; k < 2; k++) {
+			read_list(h, c->buses[i]->out_slot[k], &c->buses[i]->outputs[k]);
+			read_list(h, c->buses[i]->ret_slot[k], &c->buses[i]->returns[k]);
+		}
+	for (int k = 0; k < 2; k++)
+		read_list(h, c->master.out_slot[k], &c->master.outputs[k]);
+}
+
+/* ---- life cycle ---- */
+
+struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, size_t errlen)
+{
+	struct md_jackhost *h = calloc(1, sizeof *h);
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->wake[0] = h->wake[1] = -1;
+	if (pipe(h->wake) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	fcntl(h->wake[0], F_SETFL, O_NONBLOCK);
+	fcntl(h->wake[1], F_SETFL, O_NONBLOCK);
+	h->hooks.sync_ports = hook_sync_ports;
+	h->hooks.release_ports = hook_release_ports;
+	h->hooks.read_conns = hook_read_conns;
+
+	jack_status_t status;
+	jack_options_t opts = JackNoStartServer | (o->server_name ? JackServerName : 0);
+	const char *name = o->client_name ? o->client_name : "mixdesk";
+	h->client = o->server_name ? jack_client_open(name, opts, &status, o->server_name)
+				   : jack_client_open(name, opts, &status);
+	if (!h->client) {
+		snprintf(err, errlen, "cannot connect to the JACK server%s%s%s (status 0x%x): is jackd running?",
+			 o->server_name ? " '" : "", o->server_name ? o->server_name : "", o->server_name ? "'" : "",
+			 (unsigned)status);
+		goto fail;
+	}
+	jack_set_process_callback(h->client, on_process, h);
+	jack_set_xrun_callback(h->client, on_xrun, h);
+	jack_set_sample_rate_callback(h->client, on_rate, h);
+	jack_on_info_shutdown(h->client, on_shutdown, h);
+	h->mixer = mixer_new(jack_get_sample_rate(h->client), &h->hooks);
+	if (!h->mixer) {
+		snprintf(err, errlen, "out of memory creating the mixer");
+		goto fail;
+	}
+	h->engine = mixer_engine(h->mixer);
+	atomic_store(&h->new_rate, 0);
+	return h;
+fail:
+	jackhost_close(h);
+	return NULL;
+}
+
+struct md_mixer *jackhost_mixer(struct md_jackhost *h)
+{
+	return h->mixer;
+}
+
+static void connect_all(struct md_jackhost *h, const struct md_console *c)
+{
+	for (int i = 0; i < c->nstrips; i++)
+		for (int k = 0; k < 2; k++)
+			if (c->strips[i]->in_slot[k] >= 0 && h->ports[c->strips[i]->in_slot[k]])
+				connect_list(h, c->strips[i]->in_slot[k], &c->strips[i]->inputs[k], true);
+	for (int i = 0; i < c->nbuses; i++)
+		for (int k = 0; k < 2; k++) {
+			if (c->buses[i]->out_slot[k] >= 0 && h->ports[c->buses[i]->out_slot[k]])
+				connect_list(h, c->buses[i]->out_slot[k], &c->buses[i]->outputs[k], false);
+			if (c->buses[i]->ret_slot[k] >= 0 && h->ports[c->buses[i]->ret_slot[k]])
+				connect_list(h, c->buses[i]->ret_slot[k], &c->buses[i]->returns[k], true);
+		}
+	for (int k = 0; k < 2; k++)
+		if (c->master.out_slot[k] >= 0 && h->ports[c->master.out_slot[k]])
+			connect_list(h, c->master.out_slot[k], &c->master.outputs[k], false);
+}
+
+enum md_err jackhost_activate(struct md_jackhost *h, char *err, size_t errlen)
+{
+	if (jack_activate(h->client) != 0) {
+		snprintf(err, errlen, "the JACK server refused to activate the client");
+		return MD_ERR_JACK;
+	}
+	h->active = true;
+	connect_all(h, mixer_console(h->mixer));
+	return MD_OK;
+}
+
+void jackhost_tick(struct md_jackhost *h)
+{
+	unsigned rate = atomic_exchange(&h->new_rate, 0);
+	if (rate && rate != mixer_rate(h->mixer))
+		mixer_set_rate(h->mixer, rate);
+}
+
+bool jackhost_alive(struct md_jackhost *h, const char **why)
+{
+	if (atomic_load(&h->dead)) {
+		if (why)
+			*why = h->why[0] ? h->why : "no reason given";
+		return false;
+	}
+	return true;
+}
+
+unsigned jackhost_xruns(struct md_jackhost *h)
+{
+	return atomic_load(&h->xruns);
+}
+
+const char *jackhost_client_name(struct md_jackhost *h)
+{
+	return jack_get_client_name(h->client);
+}
+
+int jackhost_wake_fd(struct md_jackhost *h)
+{
+	return h->wake[0];
+}
+
+void jackhost_close(struct md_jackhost *h)
+{
+	if (!h)
+		return;
+	if (h->client) {
+		if (!atomic_load(&h->dead)) {
+			if (h->active)
+				jack_deactivate(h->client);
+			jack_client_close(h->client);
+		}
+		/* after a server shutdown the client is already gone on the server's side; closing it would
+		 * talk to a dead socket, so it is left to process exit */
+	}
+	mixer_free(h->mixer);
+	if (h->wake[0] >= 0)
+		close(h->wake[0]);
+	if (h->wake[1] >= 0)
+		close(h->wake[1]);
+	free(h);
+}

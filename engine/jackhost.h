@@ -1,0 +1,36 @@
+/* mixdesk: the JACK client. It owns the JACK ports (one per I/O slot), runs the engine in the process
+ * callback, follows sample-rate changes, counts xruns, and notices when the server goes away. */
+#ifndef MD_JACKHOST_H
+#define MD_JACKHOST_H
+
+#include "mixer.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct md_jackhost;
+
+struct md_jackhost_opts {
+	const char *client_name; /* default "mixdesk" */
+	const char *server_name; /* NULL: the default server (or $JACK_DEFAULT_SERVER) */
+};
+
+/* Open the client and create its mixer (empty console). On failure NULL and a message in err. [control] */
+struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, size_t errlen);
+struct md_mixer *jackhost_mixer(struct md_jackhost *h);
+/* Start processing. [control] */
+enum md_err jackhost_activate(struct md_jackhost *h, char *err, size_t errlen);
+/* Periodic work: a new sample rate, connection changes. [control] */
+void jackhost_tick(struct md_jackhost *h);
+/* False once the server has shut the client down; *why gets JACK's reason. [control] */
+bool jackhost_alive(struct md_jackhost *h, const char **why);
+/* Xruns reported by the server since start. [any] */
+unsigned jackhost_xruns(struct md_jackhost *h);
+/* The name JACK gave the client (it may differ from the one asked for). [control] */
+const char *jackhost_client_name(struct md_jackhost *h);
+/* A file descriptor that becomes readable when the host needs the control loop (shutdown). [control] */
+int jackhost_wake_fd(struct md_jackhost *h);
+/* Deactivate, close, free. [control] */
+void jackhost_close(struct md_jackhost *h);
+
+#endif

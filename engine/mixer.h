@@ -1,0 +1,65 @@
+/* mixdesk: the mixer, the one place the control side changes the console. It keeps the console model, the
+ * engine and the host's ports in step: a parameter change is clamped, stored in the model, queued for the
+ * audio thread and marked for feedback; a structural change (strips, buses, a session load) rebuilds the
+ * graph off the audio thread and swaps it in. Every function is [control] and must be called from one
+ * thread only (the control loop). */
+#ifndef MD_MIXER_H
+#define MD_MIXER_H
+
+#include "console.h"
+#include "engine.h"
+
+struct md_mixer;
+
+/* What a host (the JACK client) does for the mixer; any member may be NULL. Embed it in the host's struct. */
+struct md_mixer_host {
+	/* Before a graph that uses these slots is submitted: register or rename ports, restore connections. */
+	enum md_err (*sync_ports)(struct md_mixer_host *h, const struct md_console *c);
+	/* After old graphs were retired: ports whose slot the console no longer uses can go. */
+	void (*release_ports)(struct md_mixer_host *h, const struct md_console *c);
+	/* Before a save: read the live connections into the console's connection lists. */
+	void (*read_conns)(struct md_mixer_host *h, struct md_console *c);
+};
+
+struct md_mixer *mixer_new(uint32_t rate, struct md_mixer_host *host);
+void mixer_free(struct md_mixer *m);
+
+const struct md_console *mixer_console(const struct md_mixer *m);
+struct md_engine *mixer_engine(struct md_mixer *m);
+uint32_t mixer_rate(const struct md_mixer *m);
+
+/* Set a parameter: clamped (MD_ERR_NAN for NaN/inf, MD_ERR_NOTFOUND for a bad index or id), stored, sent to
+ * the audio thread (retried by mixer_tick when the queue is full), marked dirty. */
+enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int param, float v, float *stored,
+		      bool *changed);
+enum md_err mixer_get(const struct md_mixer *m, enum md_scope scope, int index, int param, float *v);
+
+enum md_err mixer_add_strip(struct md_mixer *m, const char *name, bool stereo, int *index);
+enum md_err mixer_remove_strip(struct md_mixer *m, int index);
+enum md_err mixer_rename_strip(struct md_mixer *m, int index, const char *name);
+enum md_err mixer_set_stereo(struct md_mixer *m, int index, bool stereo);
+enum md_err mixer_add_bus(struct md_mixer *m, const char *name, int *index);
+enum md_err mixer_remove_bus(struct md_mixer *m, int index);
+enum md_err mixer_rename_bus(struct md_mixer *m, int index, const char *name);
+
+/* Replace the whole console (a session load). On MD_OK the mixer owns c; otherwise nothing changed and c
+ * is still the caller's. Strips and buses keep their ports when one of the same name and width existed. */
+enum md_err mixer_replace(struct md_mixer *m, struct md_console *c);
+/* The engine's sample rate changed: rebuild for the new rate. */
+enum md_err mixer_set_rate(struct md_mixer *m, uint32_t rate);
+/* The console with its connection lists refreshed from the host, for saving. */
+struct md_console *mixer_snapshot(struct md_mixer *m);
+
+/* Periodic work of the control loop: resend changes the full queue refused, retry a refused rebuild,
+ * free retired graphs and let the host drop unused ports. */
+void mixer_tick(struct md_mixer *m);
+
+/* Feedback: call fn for every parameter changed since the last call, then forget them. */
+typedef void (*md_dirty_fn)(void *ctx, enum md_scope scope, int index, int param);
+void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx);
+/* Counts structural changes (strips, buses, names, loads); a controller redraws when it moves. */
+uint32_t mixer_structure_serial(const struct md_mixer *m);
+/* Mark a parameter as changed for feedback without setting it (automation playback uses this). */
+void mixer_mark_dirty(struct md_mixer *m, enum md_scope scope, int index, int param);
+
+#endif

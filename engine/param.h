@@ -1,0 +1,97 @@
+/* mixdesk: the parameter model. Every engine parameter has a descriptor (path, kind, unit, range,
+ * default); the path is the OSC address relative to its strip/bus/master and the session file key path.
+ * Values travel as floats: dB, Hz, ms, -1..+1, 0/1 for switches, the index for enums, the value for choices. */
+#ifndef MD_PARAM_H
+#define MD_PARAM_H
+
+#include "md.h"
+
+#include <stdbool.h>
+
+enum md_scope { MD_SCOPE_STRIP, MD_SCOPE_BUS, MD_SCOPE_MASTER };
+
+enum md_kind {
+	MD_KIND_FLOAT,  /* continuous, clamped to min..max */
+	MD_KIND_BOOL,   /* 0 or 1 */
+	MD_KIND_ENUM,   /* index into names[] */
+	MD_KIND_CHOICE, /* one of choices[] (snapped to the nearest) */
+};
+
+enum md_unit { MD_UNIT_NONE, MD_UNIT_DB, MD_UNIT_PAN, MD_UNIT_HZ, MD_UNIT_MS, MD_UNIT_RATIO, MD_UNIT_Q,
+	       MD_UNIT_DB_OCT };
+
+/* EQ band fields and types */
+enum { MD_EQ_TYPE, MD_EQ_FREQ, MD_EQ_GAIN, MD_EQ_Q, MD_EQ_ON, MD_EQ_NFIELDS };
+enum md_eq_type { MD_EQT_LOWSHELF, MD_EQT_PEAK, MD_EQT_HIGHSHELF, MD_EQT_COUNT };
+/* send fields */
+enum { MD_SEND_LEVEL, MD_SEND_PRE, MD_SEND_NFIELDS };
+
+enum md_strip_param {
+	MD_SP_TRIM,
+	MD_SP_POLARITY,
+	MD_SP_FADER,
+	MD_SP_MUTE,
+	MD_SP_SOLO,
+	MD_SP_PAN,
+	MD_SP_HPF_ON,
+	MD_SP_HPF_FREQ,
+	MD_SP_HPF_SLOPE,
+	MD_SP_LPF_ON,
+	MD_SP_LPF_FREQ,
+	MD_SP_LPF_SLOPE,
+	MD_SP_EQ_ON,
+	MD_SP_EQ_BASE, /* + band * MD_EQ_NFIELDS + field */
+	MD_SP_COMP_ON = MD_SP_EQ_BASE + MD_EQ_BANDS * MD_EQ_NFIELDS,
+	MD_SP_COMP_THRESHOLD,
+	MD_SP_COMP_RATIO,
+	MD_SP_COMP_ATTACK,
+	MD_SP_COMP_RELEASE,
+	MD_SP_COMP_KNEE,
+	MD_SP_COMP_MAKEUP,
+	MD_SP_GATE_ON,
+	MD_SP_GATE_THRESHOLD,
+	MD_SP_GATE_RANGE,
+	MD_SP_GATE_ATTACK,
+	MD_SP_GATE_HOLD,
+	MD_SP_GATE_RELEASE,
+	MD_SP_SEND_BASE, /* + bus * MD_SEND_NFIELDS + field */
+	MD_SP_COUNT = MD_SP_SEND_BASE + MD_MAX_BUSES * MD_SEND_NFIELDS
+};
+
+#define MD_SP_EQ(band, field) (MD_SP_EQ_BASE + (band) * MD_EQ_NFIELDS + (field))
+#define MD_SP_SEND(bus, field) (MD_SP_SEND_BASE + (bus) * MD_SEND_NFIELDS + (field))
+
+enum md_bus_param { MD_BP_FADER, MD_BP_MUTE, MD_BP_BALANCE, MD_BP_INSERT, MD_BP_COUNT };
+
+enum md_master_param { MD_MP_FADER, MD_MP_BALANCE, MD_MP_MONO, MD_MP_MUTE, MD_MP_PAN_LAW, MD_MP_COUNT };
+
+struct md_param_desc {
+	const char *path; /* relative OSC path, e.g. "eq/2/gain" */
+	enum md_kind kind;
+	enum md_unit unit;
+	float min, max, def;
+	const char *const *names; /* MD_KIND_ENUM: names[0..count) */
+	const float *choices;     /* MD_KIND_CHOICE: choices[0..count) */
+	int count;
+	bool automatable;
+	bool smooth_db; /* a level in dB: MD_SILENCE_DB and below is silence */
+};
+
+/* The descriptor of one parameter; NULL when out of range. [any] */
+const struct md_param_desc *md_param_desc(enum md_scope scope, int param);
+/* How many parameters a scope has. [any] */
+int md_param_count(enum md_scope scope);
+/* Look a parameter up by its relative path ("fader", "eq/2/gain"); -1 when unknown. [any] */
+int md_param_find(enum md_scope scope, const char *path);
+/* Check and clamp a value: MD_ERR_NAN for NaN/inf, otherwise MD_OK with *out clamped/snapped.
+ * *changed tells whether *out differs from v. [any] */
+enum md_err md_param_clamp(const struct md_param_desc *d, float v, float *out, bool *changed);
+/* Enum name of a value, or NULL; and the value of a name (-1 if none). [any] */
+const char *md_param_enum_name(const struct md_param_desc *d, float v);
+int md_param_enum_value(const struct md_param_desc *d, const char *name);
+/* Unit name for documentation and messages ("dB", "Hz", ...). [any] */
+const char *md_unit_name(enum md_unit u);
+/* Default of a strip parameter for a given EQ band layout (band defaults differ). [any] */
+float md_param_default(enum md_scope scope, int param);
+
+#endif

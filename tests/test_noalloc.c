@@ -1,0 +1,154 @@
+/* mixdesk tests: the audio path never allocates, frees or locks. The allocator and pthread_mutex_lock are
+ * wrapped; while the flag is up (around engine_run only, on this thread) any call is counted. The engine is
+ * driven through parameter changes, a graph swap with crossfade and retirement, and every DSP unit on. */
+#include "engine_helpers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WRAP 0 /* ASan owns malloc; the plain build runs this test */
+#else
+#define WRAP 1
+#endif
+
+static _Thread_local int armed;
+static atomic_int bad_calls;
+
+#if WRAP
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static int (*real_mutex_lock)(pthread_mutex_t *);
+
+void *malloc(size_t n)
+{
+	if (armed)
+		atomic_fetch_add(&bad_calls, 1);
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	if (armed)
+		atomic_fetch_add(&bad_calls, 1);
+	return __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (armed)
+		atomic_fetch_add(&bad_calls, 1);
+	return __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+	if (armed && p)
+		atomic_fetch_add(&bad_calls, 1);
+	__libc_free(p);
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	if (armed)
+		atomic_fetch_add(&bad_calls, 1);
+	if (!real_mutex_lock)
+		real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
+	return real_mutex_lock(m);
+}
+#endif
+
+static void run_armed(struct rig *r, uint32_t n)
+{
+	mixer_tick(r->m); /* control side: may allocate */
+	armed = 1;
+	engine_run(mixer_engine(r->m), r->bufs, n);
+	armed = 0;
+}
+
+static void test_wrappers_count(void **state)
+{
+	(void)state;
+	if (!WRAP)
+		skip();
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu); /* resolve the real function before arming */
+	pthread_mutex_unlock(&mu);
+	armed = 1;
+	void *volatile p = malloc(16);
+	pthread_mutex_lock(&mu);
+	armed = 0;
+	pthread_mutex_unlock(&mu);
+	free(p);
+	assert_int_equal(atomic_exchange(&bad_calls, 0), 2); /* the wrappers themselves work */
+}
+
+static void test_audio_path_allocates_nothing(void **state)
+{
+	(void)state;
+	if (!WRAP)
+		skip();
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	for (int i = 0; i < 8; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "S%d", i);
+		mixer_add_strip(r->m, name, i % 2, NULL);
+	}
+	mixer_add_bus(r->m, "Verb", NULL);
+	mixer_add_bus(r->m, "Delay", NULL);
+	rig_map(r);
+	/* every unit on */
+	for (int i = 0; i < 8; i++) {
+		static const int on[] = {MD_SP_HPF_ON, MD_SP_LPF_ON, MD_SP_EQ_ON, MD_SP_COMP_ON, MD_SP_GATE_ON};
+		for (size_t k = 0; k < sizeof on / sizeof on[0]; k++)
+			mixer_set(r->m, MD_SCOPE_STRIP, i, on[k], 1.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_SEND(0, MD_SEND_LEVEL), -10.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_SEND(1, MD_SEND_PRE), 1.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_SEND(1, MD_SEND_LEVEL), -3.0f, NULL, NULL);
+	}
+	atomic_store(&bad_calls, 0);
+	for (int k = 0; k < 200; k++) {
+		for (int s = 0; s < 8; s++)
+			for (int c = 0; c < (mixer_console(r->m)->strips[s]->stereo ? 2 : 1); c++) {
+				float *in = rig_in(r, s, c);
+				for (int i = 0; i < 256; i++)
+					in[i] = 0.3f * sinf((float)(k * 256 + i) * 0.05f * (float)(s + 1));
+			}
+		/* parameter sweeps while running */
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_FADER, -(float)(k % 40), NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_FREQ), 100.0f + 50.0f * (float)k, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_GAIN), (float)(k % 25) - 12.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_SOLO, (float)(k % 3 == 0), NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_MASTER, 0, MD_MP_MONO, (float)(k % 2), NULL, NULL);
+		if (k == 50 || k == 120) { /* graph swaps: install, crossfade, retire, all on the audio side */
+			mixer_add_strip(r->m, k == 50 ? "Late" : "Later", false, NULL);
+			rig_map(r);
+		}
+		if (k == 150)
+			mixer_remove_strip(r->m, 0);
+		run_armed(r, 256);
+	}
+	assert_int_equal(atomic_load(&bad_calls), 0);
+	rig_free(r);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrappers_count),
+		cmocka_unit_test(test_audio_path_allocates_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,394 @@
+/* mixdesk tests: shared helpers (see testlib.h). */
+#include "testlib.h"
+
+#include <jack/jack.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *tl_top(void)
+{
+	const char *t = getenv("MIXDESK_TOP");
+	return t ? t : ".";
+}
+
+const char *tl_mixdesk(void)
+{
+	const char *t = getenv("MIXDESK_BIN");
+	return t ? t : "build/mixdesk";
+}
+
+const char *tl_build(void)
+{
+	const char *t = getenv("MIXDESK_BUILD");
+	return t ? t : "build";
+}
+
+char *tl_tmpdir(void)
+{
+	char tmpl[] = "/tmp/mixdesk-test-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	return d ? strdup(d) : NULL;
+}
+
+void tl_rmtree(const char *dir)
+{
+	if (!dir || strncmp(dir, "/tmp/mixdesk-test-", 18) != 0)
+		return;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+double tl_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void tl_sleep(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+pid_t tl_spawn(const char *const argv[], const char *logfile)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (logfile) {
+			int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+				close(fd);
+			}
+		}
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int tl_wait_exit(pid_t pid, double timeout, int *status)
+{
+	double end = tl_now() + timeout;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			if (status)
+				*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			return 0;
+		}
+		if (r < 0 || tl_now() > end)
+			return -1;
+		tl_sleep(0.01);
+	}
+}
+
+int tl_stop(pid_t pid)
+{
+	int st = -1;
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	if (tl_wait_exit(pid, 5.0, &st) != 0) {
+		kill(pid, SIGKILL);
+		tl_wait_exit(pid, 5.0, &st);
+	}
+	return st;
+}
+
+char *tl_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)n + 1);
+	if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+		free(s);
+		s = NULL;
+	}
+	if (s)
+		s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+static void silent_error(const char *msg)
+{
+	(void)msg;
+}
+
+int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period)
+{
+	static int counter;
+	snprintf(j->name, sizeof j->name, "mdtest-%d-%d", (int)getpid(), counter++);
+	char r[16], p[16];
+	snprintf(r, sizeof r, "%u", rate);
+	snprintf(p, sizeof p, "%u", period);
+	const char *argv[] = {"jackd", "--no-realtime", "-n", j->name, "-d", "dummy", "-r", r, "-p", p, NULL};
+	char log[128];
+	snprintf(log, sizeof log, "/tmp/%s.log", j->name);
+	j->pid = tl_spawn(argv, log);
+	if (j->pid <= 0)
+		return -1;
+	jack_set_error_function(silent_error);
+	jack_set_info_function(silent_error);
+	double end = tl_now() + 10.0;
+	while (tl_now() < end) {
+		jack_status_t st;
+		jack_client_t *c = jack_client_open("probe", JackNoStartServer | JackServerName, &st, j->name);
+		if (c) {
+			jack_client_close(c);
+			return 0;
+		}
+		tl_sleep(0.05);
+	}
+	tl_jackd_stop(j);
+	return -1;
+}
+
+void tl_jackd_stop(struct tl_jackd *j)
+{
+	if (j->pid > 0)
+		tl_stop(j->pid);
+	j->pid = 0;
+}
+
+/* ---- the JACK test client ---- */
+
+#define TL_MAX_PORTS 8
+#define TL_REC_SECONDS 8
+
+struct tl_jc {
+	jack_client_t *client;
+	int nout, nin;
+	jack_port_t *out[TL_MAX_PORTS], *in[TL_MAX_PORTS];
+	char out_name[TL_MAX_PORTS][128], in_name[TL_MAX_PORTS][128];
+	_Atomic double freq[TL_MAX_PORTS], amp[TL_MAX_PORTS];
+	double phase[TL_MAX_PORTS];
+	float *rec[TL_MAX_PORTS];
+	size_t rec_cap;
+	atomic_size_t rec_pos, rec_want; /* recording runs while rec_pos < rec_want */
+	unsigned rate;
+};
+
+static int jc_process(jack_nframes_t n, void *arg)
+{
+	struct tl_jc *c = arg;
+	for (int i = 0; i < c->nout; i++) {
+		float *o = jack_port_get_buffer(c->out[i], n);
+		double f = atomic_load(&c->freq[i]), a = atomic_load(&c->amp[i]);
+		double inc = 2.0 * M_PI * f / c->rate;
+		for (jack_nframes_t k = 0; k < n; k++) {
+			o[k] = (float)(a * sin(c->phase[i]));
+			c->phase[i] += inc;
+			if (c->phase[i] > 2.0 * M_PI)
+				c->phase[i] -= 2.0 * M_PI;
+		}
+	}
+	size_t pos = atomic_load(&c->rec_pos), want = atomic_load(&c->rec_want);
+	if (pos < want) {
+		size_t k = want - pos < n ? want - pos : n;
+		for (int i = 0; i < c->nin; i++) {
+			float *in = jack_port_get_buffer(c->in[i], n);
+			memcpy(c->rec[i] + pos, in, k * sizeof(float));
+		}
+		atomic_store(&c->rec_pos, pos + k);
+	}
+	return 0;
+}
+
+struct tl_jc *tl_jc_open(const char *server, const char *name, int nout, int nin)
+{
+	struct tl_jc *c = calloc(1, sizeof *c);
+	jack_status_t st;
+	c->client = jack_client_open(name, JackNoStartServer | JackServerName, &st, server);
+	if (!c->client) {
+		free(c);
+		return NULL;
+	}
+	c->rate = jack_get_sample_rate(c->client);
+	c->nout = nout;
+	c->nin = nin;
+	c->rec_cap = (size_t)c->rate * TL_REC_SECONDS;
+	for (int i = 0; i < nout; i++) {
+		char pn[32];
+		snprintf(pn, sizeof pn, "out_%d", i + 1);
+		c->out[i] = jack_port_register(c->client, pn, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+		snprintf(c->out_name[i], sizeof c->out_name[i], "%s", jack_port_name(c->out[i]));
+	}
+	for (int i = 0; i < nin; i++) {
+		char pn[32];
+		snprintf(pn, sizeof pn, "in_%d", i + 1);
+		c->in[i] = jack_port_register(c->client, pn, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+		snprintf(c->in_name[i], sizeof c->in_name[i], "%s", jack_port_name(c->in[i]));
+		c->rec[i] = calloc(c->rec_cap, sizeof(float));
+	}
+	jack_set_process_callback(c->client, jc_process, c);
+	jack_activate(c->client);
+	return c;
+}
+
+void tl_jc_close(struct tl_jc *c)
+{
+	if (!c)
+		return;
+	jack_deactivate(c->client);
+	jack_client_close(c->client);
+	for (int i = 0; i < c->nin; i++)
+		free(c->rec[i]);
+	free(c);
+}
+
+const char *tl_jc_out(struct tl_jc *c, int i)
+{
+	return c->out_name[i];
+}
+
+const char *tl_jc_in(struct tl_jc *c, int i)
+{
+	return c->in_name[i];
+}
+
+unsigned tl_jc_rate(struct tl_jc *c)
+{
+	return c->rate;
+}
+
+void tl_jc_sine(struct tl_jc *c, int i, double freq, double amp_db)
+{
+	atomic_store(&c->freq[i], freq);
+	atomic_store(&c->amp[i], amp_db <= -200 ? 0.0 : pow(10.0, amp_db / 20.0));
+}
+
+int tl_jc_connect(struct tl_jc *c, const char *src, const char *dst)
+{
+	int r = jack_connect(c->client, src, dst);
+	return r == EEXIST ? 0 : r;
+}
+
+bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout)
+{
+	double end = tl_now() + timeout;
+	do {
+		if (jack_port_by_name(c->client, port))
+			return true;
+		tl_sleep(0.02);
+	} while (tl_now() < end);
+	return false;
+}
+
+static void record(struct tl_jc *c, size_t n)
+{
+	if (n > c->rec_cap)
+		n = c->rec_cap;
+	atomic_store(&c->rec_want, 0);
+	atomic_store(&c->rec_pos, 0);
+	atomic_store(&c->rec_want, n);
+	double end = tl_now() + 3.0 + (double)n / c->rate * 4.0;
+	while (atomic_load(&c->rec_pos) < n && tl_now() < end)
+		tl_sleep(0.01);
+}
+
+void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms_db)
+{
+	size_t n = (size_t)(seconds * c->rate);
+	record(c, n);
+	size_t got = atomic_load(&c->rec_pos);
+	for (int i = 0; i < c->nin; i++) {
+		if (peak_db)
+			peak_db[i] = tl_peak_db(c->rec[i], got);
+		if (rms_db)
+			rms_db[i] = tl_rms_db(c->rec[i], got);
+	}
+}
+
+size_t tl_jc_record(struct tl_jc *c, int i, float *out, size_t n)
+{
+	record(c, n);
+	size_t got = atomic_load(&c->rec_pos);
+	memcpy(out, c->rec[i], got * sizeof(float));
+	return got;
+}
+
+const char **tl_jc_ports(struct tl_jc *c, const char *pattern)
+{
+	return jack_get_ports(c->client, pattern, NULL, 0);
+}
+
+void tl_free_ports(const char **ports)
+{
+	jack_free(ports);
+}
+
+bool tl_jc_connected(struct tl_jc *c, const char *a, const char *b)
+{
+	jack_port_t *p = jack_port_by_name(c->client, a);
+	return p && jack_port_connected_to(p, b);
+}
+
+pid_t tl_mixdesk_start(const char *server, const char *client, const char *const extra[], const char *logfile)
+{
+	const char *argv[64];
+	int n = 0;
+	argv[n++] = tl_mixdesk();
+	argv[n++] = "--server";
+	argv[n++] = server;
+	argv[n++] = "--name";
+	argv[n++] = client;
+	for (int i = 0; extra && extra[i] && n < 62; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	pid_t pid = tl_spawn(argv, logfile);
+	/* wait for the master ports */
+	struct tl_jc *probe = tl_jc_open(server, "waiter", 0, 0);
+	char port[160];
+	snprintf(port, sizeof port, "%s:master_out_L", client);
+	bool ok = probe && tl_jc_wait_port(probe, port, 10.0);
+	tl_jc_close(probe);
+	if (!ok) {
+		tl_stop(pid);
+		return -1;
+	}
+	return pid;
+}
+
+double tl_peak_db(const float *x, size_t n)
+{
+	float p = 0;
+	for (size_t i = 0; i < n; i++)
+		p = fabsf(x[i]) > p ? fabsf(x[i]) : p;
+	return p > 0 ? 20.0 * log10(p) : -999.0;
+}
+
+double tl_rms_db(const float *x, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)x[i] * x[i];
+	return n && s > 0 ? 10.0 * log10(s / (double)n) : -999.0;
+}

@@ -1,0 +1,237 @@
+/* mixdesk: the program. `mixdesk [options] [SESSION.json]` runs the console as a JACK client under OSC
+ * control; `mixdesk render` bounces a session offline; `mixdesk check` validates one. */
+#include "../control/control.h"
+#include "../engine/jackhost.h"
+#include "../sessions/session.h"
+#include "render.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	int saved = errno;
+	ssize_t r = write(sig_pipe[1], "s", 1);
+	(void)r;
+	errno = saved;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mixdesk [options] [SESSION.json]     run the console as a JACK client\n"
+		"       mixdesk render SESSION.json -o MIX.wav  bounce a session offline (mixdesk render --help)\n"
+		"       mixdesk check SESSION.json              validate a session and describe it\n"
+		"\n"
+		"options:\n"
+		"  -n, --name CLIENT       JACK client name (default mixdesk)\n"
+		"  -s, --server NAME       JACK server to connect to (default: the default server)\n"
+		"  -c, --channels N        start with N mono strips Ch1..ChN when no session is given (default 8)\n"
+		"  -p, --osc-port PORT     OSC UDP port (default 9000; 0 picks a free one)\n"
+		"  -b, --osc-bind ADDR     OSC listen address (default 127.0.0.1: this machine only)\n"
+		"  -a, --osc-allow CIDR    with --osc-bind: a network answered (repeatable, e.g. 192.168.1.0/24)\n"
+		"      --autosave          save the session on SIGINT/SIGTERM (to SESSION.json, or ./mixdesk-session.json)\n"
+		"  -h, --help              this help\n"
+		"  -V, --version           print the version\n");
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int run_live(int argc, char **argv)
+{
+	struct md_jackhost_opts jo = {0};
+	struct md_control_opts co = {.bind_addr = "127.0.0.1", .port = 9000};
+	long channels = 8;
+	bool autosave = false;
+	static const struct option longopts[] = {
+		{"name", required_argument, NULL, 'n'},     {"server", required_argument, NULL, 's'},
+		{"channels", required_argument, NULL, 'c'}, {"osc-port", required_argument, NULL, 'p'},
+		{"osc-bind", required_argument, NULL, 'b'}, {"osc-allow", required_argument, NULL, 'a'},
+		{"autosave", no_argument, NULL, 'A'},       {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+	};
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":n:s:c:p:b:a:hV", longopts, NULL)) != -1) {
+		long v;
+		switch (opt) {
+		case 'n': jo.client_name = optarg; break;
+		case 's': jo.server_name = optarg; break;
+		case 'c':
+			if (parse_int(optarg, 0, MD_MAX_STRIPS, &v)) {
+				fprintf(stderr, "mixdesk: --channels takes a number from 0 to %d, not '%s'\n", MD_MAX_STRIPS,
+					optarg);
+				return 2;
+			}
+			channels = v;
+			break;
+		case 'p':
+			if (parse_int(optarg, 0, 65535, &v)) {
+				fprintf(stderr, "mixdesk: --osc-port takes a UDP port from 0 to 65535, not '%s'\n", optarg);
+				return 2;
+			}
+			co.port = (int)v;
+			break;
+		case 'b': co.bind_addr = optarg; break;
+		case 'a':
+			if (co.nallow >= MD_OSC_MAX_ALLOW) {
+				fprintf(stderr, "mixdesk: at most %d --osc-allow entries\n", MD_OSC_MAX_ALLOW);
+				return 2;
+			}
+			co.allow[co.nallow++] = optarg;
+			break;
+		case 'A': autosave = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
+		case ':':
+			fprintf(stderr, "mixdesk: option '%s' needs a value (see mixdesk --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "mixdesk: unknown option '%s' (see mixdesk --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "mixdesk: one session file at most, got '%s' and '%s'\n", argv[optind], argv[optind + 1]);
+		return 2;
+	}
+	const char *session = optind < argc ? argv[optind] : NULL;
+	co.session_path = session;
+
+	char err[512];
+	struct md_console *loaded = NULL;
+	if (session && session_load(session, &loaded, err, sizeof err) != MD_OK) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		return 1;
+	}
+
+	if (pipe(sig_pipe) != 0) {
+		perror("mixdesk: pipe");
+		console_free(loaded);
+		return 1;
+	}
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct md_jackhost *host = jackhost_open(&jo, err, sizeof err);
+	if (!host) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		console_free(loaded);
+		return 1;
+	}
+	struct md_mixer *mixer = jackhost_mixer(host);
+	int status = 0;
+	if (loaded) {
+		enum md_err e = mixer_replace(mixer, loaded);
+		if (e) {
+			fprintf(stderr, "mixdesk: cannot set up the session %s: %s\n", session, md_strerror(e));
+			console_free(loaded);
+			jackhost_close(host);
+			return 1;
+		}
+	} else {
+		for (long i = 1; i <= channels; i++) {
+			char name[32];
+			snprintf(name, sizeof name, "Ch%ld", i);
+			if (mixer_add_strip(mixer, name, false, NULL) != MD_OK) {
+				fprintf(stderr, "mixdesk: cannot add strip %s\n", name);
+				jackhost_close(host);
+				return 1;
+			}
+		}
+	}
+	struct md_control *ctl = control_new(mixer, &co, err, sizeof err);
+	if (!ctl) {
+		fprintf(stderr, "mixdesk: OSC: %s\n", err);
+		jackhost_close(host);
+		return 1;
+	}
+	if (jackhost_activate(host, err, sizeof err) != MD_OK) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		control_free(ctl);
+		jackhost_close(host);
+		return 1;
+	}
+	const struct md_console *c = mixer_console(mixer);
+	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
+	       jackhost_client_name(host), mixer_rate(mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
+	       c->nbuses == 1 ? "" : "es", co.bind_addr, control_port(ctl));
+	fflush(stdout);
+
+	const char *why = NULL;
+	while (!got_signal) {
+		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0}, {jackhost_wake_fd(host), POLLIN, 0},
+					{control_fd(ctl), POLLIN, 0}};
+		int r = poll(fds, control_fd(ctl) >= 0 ? 3 : 2, 5);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (!jackhost_alive(host, &why)) {
+			fprintf(stderr, "mixdesk: the JACK server shut down (%s); exiting\n", why);
+			status = 1;
+			break;
+		}
+		if (r > 0 && fds[2].revents & POLLIN)
+			control_recv(ctl);
+		jackhost_tick(host);
+		mixer_tick(mixer);
+		control_set_xruns(ctl, jackhost_xruns(host));
+		control_tick(ctl, now_seconds());
+	}
+	if (got_signal)
+		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n", got_signal == SIGINT ? "interrupted" : "terminated",
+			jackhost_xruns(host));
+	if (autosave && status == 0) {
+		const char *path = control_session_path(ctl);
+		if (!path)
+			path = "mixdesk-session.json";
+		if (session_save(path, mixer_snapshot(mixer), err, sizeof err) != MD_OK) {
+			fprintf(stderr, "mixdesk: autosave failed: %s\n", err);
+			status = 1;
+		} else {
+			fprintf(stderr, "mixdesk: saved %s\n", path);
+		}
+	}
+	control_free(ctl);
+	jackhost_close(host);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "render") == 0)
+		return render_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return session_check_main(argc - 1, argv + 1);
+	return run_live(argc, argv);
+}
