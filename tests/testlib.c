@@ -360,6 +360,8 @@ pid_t tl_mixdesk_start(const char *server, const char *client, const char *const
 	argv[n++] = server;
 	argv[n++] = "--name";
 	argv[n++] = client;
+	argv[n++] = "--osc-port";
+	argv[n++] = "0";
 	for (int i = 0; extra && extra[i] && n < 62; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -391,4 +393,24 @@ double tl_rms_db(const float *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		s += (double)x[i] * x[i];
 	return n && s > 0 ? 10.0 * log10(s / (double)n) : -999.0;
+}
+
+int tl_mixdesk_osc_port(const char *logfile, double timeout)
+{
+	double end = tl_now() + timeout;
+	do {
+		char *log = tl_read_file(logfile);
+		const char *p = log ? strstr(log, "OSC on ") : NULL;
+		if (p) {
+			p = strchr(p + 7, ':');
+			int port = p ? atoi(p + 1) : -1;
+			free(log);
+			if (port > 0)
+				return port;
+		} else {
+			free(log);
+		}
+		tl_sleep(0.02);
+	} while (tl_now() < end);
+	return -1;
 }

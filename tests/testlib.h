@@ -36,8 +36,12 @@ int tl_stop(pid_t pid);
 /* Read a whole file into a new string (NULL on error). */
 char *tl_read_file(const char *path);
 
-/* Start `mixdesk --server NAME --name CLIENT [extra...]` and wait until its master ports exist. */
+/* Start `mixdesk --server NAME --name CLIENT --osc-port 0 [extra...]` and wait until its master ports exist
+ * (extra may give its own --osc-port, which then wins). */
 pid_t tl_mixdesk_start(const char *server, const char *client, const char *const extra[], const char *logfile);
+
+/* The OSC port a running mixdesk printed in its log ("OSC on ADDR:PORT"); -1 if not found within timeout. */
+int tl_mixdesk_osc_port(const char *logfile, double timeout);
 
 /* A JACK test client with nout sine players and nin recorders. */
 struct tl_jc;
