@@ -18,10 +18,10 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-un
 LDLIBS = $(PKG_LIBS) -lm -ldl -pthread
 
 CORE_SRC := $(filter-out engine/jackhost.c,$(wildcard engine/*.c)) $(wildcard control/*.c) \
-	$(wildcard sessions/*.c) tools/render.c
+	$(wildcard sessions/*.c) $(wildcard tools/render*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 HOST_OBJ := $(BUILD)/engine/jackhost.o
-TOOL_SRC := $(filter-out tools/render.c tools/mixdesk.c,$(wildcard tools/*.c))
+TOOL_SRC := $(filter-out tools/render%.c tools/mixdesk.c,$(wildcard tools/*.c))
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
