@@ -217,6 +217,7 @@ struct md_console *console_clone(const struct md_console *c)
 		d->stereo = s->stereo;
 		d->uid = s->uid;
 		memcpy(d->in_slot, s->in_slot, sizeof d->in_slot);
+		memcpy(d->stem_slot, s->stem_slot, sizeof d->stem_slot);
 		memcpy(d->p, s->p, sizeof d->p);
 		d->source = dup_or_null(s->source, &fail);
 		d->extra = dup_or_null(s->extra, &fail);
@@ -236,6 +237,7 @@ struct md_console *console_clone(const struct md_console *c)
 		d->uid = b->uid;
 		memcpy(d->out_slot, b->out_slot, sizeof d->out_slot);
 		memcpy(d->ret_slot, b->ret_slot, sizeof d->ret_slot);
+		memcpy(d->stem_slot, b->stem_slot, sizeof d->stem_slot);
 		memcpy(d->p, b->p, sizeof d->p);
 		d->extra = dup_or_null(b->extra, &fail);
 		for (int k = 0; k < 2; k++) {
@@ -293,6 +295,7 @@ enum md_err console_add_strip(struct md_console *c, const char *name, bool stere
 	s->stereo = stereo;
 	s->uid = console_new_uid();
 	s->in_slot[0] = s->in_slot[1] = -1;
+	s->stem_slot[0] = s->stem_slot[1] = -1;
 	defaults(MD_SCOPE_STRIP, s->p);
 	if (index)
 		*index = c->nstrips;
@@ -339,6 +342,7 @@ enum md_err console_add_bus(struct md_console *c, const char *name, int *index)
 	md_strlcpy(b->name, name, sizeof b->name);
 	b->uid = console_new_uid();
 	b->out_slot[0] = b->out_slot[1] = b->ret_slot[0] = b->ret_slot[1] = -1;
+	b->stem_slot[0] = b->stem_slot[1] = -1;
 	defaults(MD_SCOPE_BUS, b->p);
 	int bi = c->nbuses;
 	/* the sends to a new bus start silent and post-fader */

@@ -31,6 +31,7 @@ struct md_strip_model {
 	bool stereo;
 	uint32_t uid;         /* unique within the process, never reused */
 	int16_t in_slot[2];   /* I/O slots of the input channel(s); -1 when unassigned */
+	int16_t stem_slot[2]; /* optional output slots of this strip's share of the master (the renderer's stems) */
 	float p[MD_SP_COUNT]; /* parameter values (param.h units) */
 	char *source;         /* audio file for the offline render (as written in the session), or NULL */
 	struct md_conns inputs[2];
@@ -43,6 +44,7 @@ struct md_bus_model {
 	char name[MD_NAME_MAX];
 	uint32_t uid;
 	int16_t out_slot[2], ret_slot[2];
+	int16_t stem_slot[2]; /* optional: this bus's share of the master, as for strips */
 	float p[MD_BP_COUNT];
 	struct md_conns outputs[2], returns[2];
 	int nlanes;

@@ -33,12 +33,14 @@ struct gstrip {
 	struct md_stripdsp dsp;
 	struct md_meter meter;
 	_Atomic float gr;
+	int16_t stem_slot[2];
 	float buf[2][MD_BLOCK];
+	float post[2][MD_BLOCK]; /* post-fader, post-pan: what reaches the master and post-fader sends */
 };
 
 struct gbus {
 	uint32_t uid;
-	int16_t out_slot[2], ret_slot[2];
+	int16_t out_slot[2], ret_slot[2], stem_slot[2];
 	int inherit;
 	bool dirty;
 	float p[MD_BP_COUNT];
@@ -56,6 +58,7 @@ struct gmaster {
 	float lr, ll, rr;
 	_Atomic float corr;
 	float acc[2][MD_BLOCK];
+	float gain_used[2][MD_BLOCK], mono_used[MD_BLOCK]; /* this block's master section, for stems */
 };
 
 struct md_graph {
@@ -70,6 +73,7 @@ struct md_graph {
 	const struct md_graph *prev; /* the graph this one inherits from, compared by pointer only */
 	int16_t in_slots[MD_MAX_SLOTS], out_slots[MD_MAX_SLOTS];
 	int nin, nout;
+	bool stems; /* some strip or bus has a stem output */
 };
 
 enum { MSG_PARAM, MSG_GRAPH };
@@ -211,6 +215,11 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 		s->nch = m->stereo ? 2 : 1;
 		s->in_slot[0] = m->in_slot[0];
 		s->in_slot[1] = m->stereo ? m->in_slot[1] : -1;
+		memcpy(s->stem_slot, m->stem_slot, sizeof s->stem_slot);
+		for (int ch = 0; ch < 2; ch++) {
+			add_slot(g->out_slots, &g->nout, s->stem_slot[ch]);
+			g->stems |= s->stem_slot[ch] >= 0;
+		}
 		memcpy(s->p, m->p, sizeof s->p);
 		s->inherit = -1;
 		for (int k = 0; prev && k < prev->nstrips; k++)
@@ -231,6 +240,11 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 		b->uid = m->uid;
 		memcpy(b->out_slot, m->out_slot, sizeof b->out_slot);
 		memcpy(b->ret_slot, m->ret_slot, sizeof b->ret_slot);
+		memcpy(b->stem_slot, m->stem_slot, sizeof b->stem_slot);
+		for (int ch = 0; ch < 2; ch++) {
+			add_slot(g->out_slots, &g->nout, b->stem_slot[ch]);
+			g->stems |= b->stem_slot[ch] >= 0;
+		}
 		memcpy(b->p, m->p, sizeof b->p);
 		b->inherit = -1;
 		for (int k = 0; prev && k < prev->nbuses; k++)
@@ -614,7 +628,7 @@ static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs
 
 	float *ml = g->master.acc[0], *mr = g->master.acc[1];
 	float y[2][MD_BLOCK];         /* post-fader, pre-pan: what the strip meter shows */
-	float post[2][MD_BLOCK];      /* post-fader, post-pan: what reaches the master and post-fader sends */
+	float(*post)[MD_BLOCK] = s->post;
 	float pre_tap[MD_BLOCK * 2];  /* post-mute, pre-fader, unpanned: for pre-fader sends, interleaved */
 	bool any_send = false;
 	for (int b = 0; b < g->nbuses; b++)
@@ -663,6 +677,25 @@ static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs
 	}
 }
 
+/* [rt] a stem: one strip's or bus's contribution to the master, through the master section's mono sum and
+ * gains, so that the stems of every strip and bus add up to the master output */
+static void stem_out(const struct md_graph *g, const int16_t slot[2], float (*x)[MD_BLOCK], float *const *bufs,
+		     uint32_t off, uint32_t n, float w0, float dw)
+{
+	const struct gmaster *m = &g->master;
+	for (int c = 0; c < 2; c++) {
+		if (slot[c] < 0 || !bufs[slot[c]])
+			continue;
+		float *o = bufs[slot[c]] + off;
+		float w = w0;
+		for (uint32_t i = 0; i < n; i++, w += dw) {
+			float v = x[c][i];
+			v += m->mono_used[i] * (0.5f * (x[0][i] + x[1][i]) - v);
+			o[i] += v * m->gain_used[c][i] * w;
+		}
+	}
+}
+
 /* [rt] process one sub-block of graph g; outputs are added into bufs with weight w0 ramping by dw */
 static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw)
 {
@@ -706,12 +739,16 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 	float lr = m->lr, ll = m->ll, rr = m->rr, k = g->rms_coef;
 	for (uint32_t i = 0; i < n; i++) {
 		float mono = smooth_next(&m->mono);
+		float gl = smooth_next(&m->gain[0]), gr = smooth_next(&m->gain[1]);
 		float l = m->acc[0][i], r = m->acc[1][i];
 		float sum = 0.5f * (l + r);
 		l += mono * (sum - l);
 		r += mono * (sum - r);
-		l *= smooth_next(&m->gain[0]);
-		r *= smooth_next(&m->gain[1]);
+		l *= gl;
+		r *= gr;
+		m->mono_used[i] = mono;
+		m->gain_used[0][i] = gl;
+		m->gain_used[1][i] = gr;
 		m->acc[0][i] = l;
 		m->acc[1][i] = r;
 		lr += k * (l * r - lr);
@@ -726,6 +763,12 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 			      memory_order_relaxed);
 	meter_block(&m->meter, 0, m->acc[0], n, g->rms_coef);
 	meter_block(&m->meter, 1, m->acc[1], n, g->rms_coef);
+	if (g->stems) {
+		for (int i = 0; i < g->nstrips; i++)
+			stem_out(g, g->strips[i].stem_slot, g->strips[i].post, bufs, off, n, w0, dw);
+		for (int b = 0; b < g->nbuses; b++)
+			stem_out(g, g->buses[b].stem_slot, g->buses[b].acc, bufs, off, n, w0, dw);
+	}
 	for (int c = 0; c < 2; c++) {
 		int16_t os = m->out_slot[c];
 		if (os >= 0 && bufs[os]) {

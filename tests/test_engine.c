@@ -385,6 +385,58 @@ static void test_meters(void **state)
 	free(r);
 }
 
+/* Stems (one per strip and per bus) pass through the master section and add up to the master output. */
+static void test_stems_sum_to_master(void **state)
+{
+	(void)state;
+	struct md_console *c = console_new(48000);
+	console_add_strip(c, "A", false, NULL);
+	console_add_strip(c, "B", true, NULL);
+	console_add_bus(c, "Verb", NULL);
+	int16_t slot = 0;
+	c->master.out_slot[0] = slot++;
+	c->master.out_slot[1] = slot++;
+	for (int i = 0; i < 2; i++) {
+		struct md_strip_model *s = c->strips[i];
+		s->in_slot[0] = slot++;
+		s->in_slot[1] = s->stereo ? slot++ : -1;
+		s->stem_slot[0] = slot++;
+		s->stem_slot[1] = slot++;
+		s->p[MD_SP_SEND(0, MD_SEND_LEVEL)] = -6.0f;
+	}
+	c->buses[0]->stem_slot[0] = slot++;
+	c->buses[0]->stem_slot[1] = slot++;
+	c->strips[0]->p[MD_SP_PAN] = -0.4f;
+	c->strips[1]->p[MD_SP_PAN] = 0.7f;
+	c->master.p[MD_MP_MONO] = 1.0f;
+	c->master.p[MD_MP_BALANCE] = 0.3f;
+	c->master.p[MD_MP_FADER] = -3.0f;
+	static float store[16][1000];
+	float *bufs[MD_MAX_SLOTS] = {0};
+	for (int i = 0; i < slot; i++)
+		bufs[i] = store[i];
+	struct md_engine *e = engine_new();
+	assert_int_equal(engine_submit(e, engine_build(e, c, 48000)), MD_OK);
+	for (int k = 0; k < 10; k++) {
+		for (int i = 0; i < 1000; i++) {
+			bufs[c->strips[0]->in_slot[0]][i] = sinf((float)(k * 1000 + i) * 0.01f);
+			bufs[c->strips[1]->in_slot[0]][i] = 0.5f * sinf((float)(k * 1000 + i) * 0.03f);
+			bufs[c->strips[1]->in_slot[1]][i] = 0.25f;
+		}
+		engine_run(e, bufs, 1000);
+		for (int ch = 0; ch < 2; ch++)
+			for (int i = 0; i < 1000; i++) {
+				float sum = bufs[c->strips[0]->stem_slot[ch]][i] + bufs[c->strips[1]->stem_slot[ch]][i] +
+					    bufs[c->buses[0]->stem_slot[ch]][i];
+				assert_float_equal(sum, bufs[c->master.out_slot[ch]][i], 1e-5);
+			}
+	}
+	assert_true(fabsf(bufs[c->buses[0]->stem_slot[0]][500]) > 0.01f); /* the bus stem is not empty */
+	engine_collect(e);
+	engine_free(e);
+	console_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_sends),
 		cmocka_unit_test(test_add_remove_glitch_free),
 		cmocka_unit_test(test_meters),
+		cmocka_unit_test(test_stems_sum_to_master),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
