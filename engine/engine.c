@@ -95,6 +95,8 @@ struct md_engine {
 	int16_t io_in[MD_MAX_SLOTS * 2], io_out[MD_MAX_SLOTS * 2];
 	int nio_in, nio_out;
 	_Atomic uint64_t frames;
+	bool rolling;
+	uint64_t time_frame, expect_frame;
 	/* control side's */
 	struct md_graph *submitted;
 	int in_flight; /* graphs submitted and not yet retired, including the current one */
@@ -813,6 +815,12 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 #if defined(__SSE__)
 	_mm_setcsr(csr);
 #endif
+}
+
+void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame)
+{
+	e->rolling = rolling;
+	e->time_frame = frame;
 }
 
 void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes)

@@ -55,6 +55,12 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes);
 /* engine_begin + engine_process, for the renderer and tests. [rt] */
 void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes);
 
+/* The timeline for automation: call before engine_process each period. rolling: the transport moves;
+ * frame: the timeline position (frames since 0) of this period's first sample. Lanes in read mode (and touch
+ * or latch when not touched) drive their parameters sample-accurately while rolling and hold when stopped;
+ * a jump of the position (locate, loop) applies the new value at once, smoothed. [rt] */
+void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame);
+
 /* Frames processed so far. [any] */
 uint64_t engine_frames(const struct md_engine *e);
 
