@@ -1,0 +1,182 @@
+/* mixdesk tests: the engine end to end on a real jackd (dummy backend, private server name): the command
+ * line, ports and their pretty names, the level and pan of a played tone at the master, clean shutdown on
+ * SIGINT, and a clean exit when the server is killed. */
+#include "testlib.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jack/jack.h>
+#include <jack/metadata.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+	struct tl_jackd jackd;
+	char *dir;
+	char log[512];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	f->dir = tl_tmpdir();
+	snprintf(f->log, sizeof f->log, "%s/mixdesk.log", f->dir);
+	if (tl_jackd_start(&f->jackd, 48000, 256) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	tl_jackd_stop(&f->jackd);
+	tl_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Run the binary with args; return its exit status and its combined output in out. */
+static int run_cli(const char *const args[], char *out, size_t outlen)
+{
+	char *dir = tl_tmpdir();
+	char log[512];
+	snprintf(log, sizeof log, "%s/out.log", dir);
+	const char *argv[16];
+	int n = 0;
+	argv[n++] = tl_mixdesk();
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid = tl_spawn(argv, log);
+	int st = -1;
+	if (tl_wait_exit(pid, 10.0, &st) != 0)
+		st = tl_stop(pid);
+	char *text = tl_read_file(log);
+	snprintf(out, outlen, "%s", text ? text : "");
+	free(text);
+	tl_rmtree(dir);
+	free(dir);
+	return st;
+}
+
+static void test_command_line(void **state)
+{
+	(void)state;
+	char out[4096];
+	assert_int_equal(run_cli((const char *[]){"--help", NULL}, out, sizeof out), 0);
+	assert_non_null(strstr(out, "usage: mixdesk"));
+	assert_non_null(strstr(out, "--osc-bind"));
+	assert_int_equal(run_cli((const char *[]){"--version", NULL}, out, sizeof out), 0);
+	assert_non_null(strstr(out, "mixdesk 0."));
+	/* wrong options: one line, exit status 2 */
+	assert_int_equal(run_cli((const char *[]){"--frobnicate", NULL}, out, sizeof out), 2);
+	assert_non_null(strstr(out, "unknown option '--frobnicate'"));
+	assert_null(strchr(out, '\n') == out + strlen(out) - 1 ? NULL : "more than one line");
+	assert_int_equal(run_cli((const char *[]){"--channels", "many", NULL}, out, sizeof out), 2);
+	assert_non_null(strstr(out, "--channels takes a number"));
+	assert_int_equal(run_cli((const char *[]){"--osc-port", "70000", NULL}, out, sizeof out), 2);
+	assert_int_equal(run_cli((const char *[]){"--name", NULL}, out, sizeof out), 2);
+	assert_non_null(strstr(out, "needs a value"));
+	assert_int_equal(run_cli((const char *[]){"a.json", "b.json", NULL}, out, sizeof out), 2);
+	/* no server of that name: a clear message and exit status 1 */
+	assert_int_equal(run_cli((const char *[]){"--server", "no-such-server-xyz", NULL}, out, sizeof out), 1);
+	assert_non_null(strstr(out, "cannot connect to the JACK server 'no-such-server-xyz'"));
+}
+
+static void test_ports_level_and_shutdown(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = tl_mixdesk_start(f->jackd.name, "mdx", (const char *[]){"--channels", "3", NULL}, f->log);
+	assert_true(pid > 0);
+	struct tl_jc *jc = tl_jc_open(f->jackd.name, "tester", 1, 2);
+	assert_non_null(jc);
+
+	/* the engine's ports, as jack_lsp shows them */
+	const char **ports = tl_jc_ports(jc, "^mdx:");
+	int n = 0;
+	bool seen[5] = {0};
+	static const char *const want[5] = {"mdx:Ch1_in", "mdx:Ch2_in", "mdx:Ch3_in", "mdx:master_out_L",
+					    "mdx:master_out_R"};
+	for (int i = 0; ports && ports[i]; i++, n++)
+		for (int k = 0; k < 5; k++)
+			seen[k] |= strcmp(ports[i], want[k]) == 0;
+	tl_free_ports(ports);
+	assert_int_equal(n, 5);
+	for (int k = 0; k < 5; k++)
+		assert_true(seen[k]);
+
+	/* pretty names for qjackctl (JACK metadata) */
+	jack_client_t *probe = jack_client_open("probe2", JackNoStartServer | JackServerName, NULL, f->jackd.name);
+	assert_non_null(probe);
+	jack_port_t *p = jack_port_by_name(probe, "mdx:Ch1_in");
+	char *value = NULL, *type = NULL;
+	assert_int_equal(jack_get_property(jack_port_uuid(p), JACK_METADATA_PRETTY_NAME, &value, &type), 0);
+	assert_string_equal(value, "Ch1 in");
+	jack_free(value);
+	jack_free(type);
+	jack_client_close(probe);
+
+	/* a -12 dBFS tone into strip 1 leaves each master side at -15 dBFS (default -3 dB pan law) */
+	assert_int_equal(tl_jc_connect(jc, tl_jc_out(jc, 0), "mdx:Ch1_in"), 0);
+	assert_int_equal(tl_jc_connect(jc, "mdx:master_out_L", tl_jc_in(jc, 0)), 0);
+	assert_int_equal(tl_jc_connect(jc, "mdx:master_out_R", tl_jc_in(jc, 1)), 0);
+	tl_jc_sine(jc, 0, 1000.0, -12.0);
+	tl_sleep(0.3);
+	double peak[2], rms[2];
+	tl_jc_measure(jc, 0.5, peak, rms);
+	assert_float_equal(peak[0], -15.0, 0.02);
+	assert_float_equal(peak[1], -15.0, 0.02);
+	assert_float_equal(rms[0], -15.0 - 3.0103, 0.02);
+	assert_float_equal(rms[1], -15.0 - 3.0103, 0.02);
+	/* another strip's input stays silent at the master */
+	tl_jc_sine(jc, 0, 1000.0, -300.0);
+	tl_sleep(0.2);
+	tl_jc_measure(jc, 0.2, peak, rms);
+	assert_true(peak[0] < -200.0);
+
+	/* SIGINT: a clean shutdown with a message */
+	kill(pid, SIGINT);
+	int st = -1;
+	assert_int_equal(tl_wait_exit(pid, 10.0, &st), 0);
+	assert_int_equal(st, 0);
+	char *log = tl_read_file(f->log);
+	assert_non_null(strstr(log, "interrupted, shutting down"));
+	free(log);
+	tl_jc_close(jc);
+}
+
+static void test_server_killed(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = tl_mixdesk_start(f->jackd.name, "mdk", NULL, f->log);
+	assert_true(pid > 0);
+	kill(f->jackd.pid, SIGKILL);
+	tl_wait_exit(f->jackd.pid, 5.0, NULL);
+	f->jackd.pid = 0;
+	int st = -1;
+	assert_int_equal(tl_wait_exit(pid, 15.0, &st), 0);
+	assert_int_equal(st, 1);
+	char *log = tl_read_file(f->log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "the JACK server shut down"));
+	free(log);
+	/* the next test wants a server again */
+	assert_int_equal(tl_jackd_start(&f->jackd, 48000, 256), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_command_line),
+		cmocka_unit_test_setup_teardown(test_ports_level_and_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_killed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
