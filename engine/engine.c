@@ -61,6 +61,18 @@ struct gmaster {
 	float gain_used[2][MD_BLOCK], mono_used[MD_BLOCK]; /* this block's master section, for stems */
 };
 
+/* one automation lane, compiled for the audio thread */
+struct glane {
+	uint8_t scope, mode;
+	uint16_t index, param;
+	bool step;     /* switches, enums and choices jump; levels and the rest are interpolated */
+	bool override; /* a controller holds the parameter (touch/latch): the lane does not drive it */
+	int n;
+	const double *t; /* seconds, ascending */
+	const float *v;
+	int cursor; /* t[cursor] <= now < t[cursor + 1] */
+};
+
 struct md_graph {
 	uint32_t rate;
 	uint32_t ramp;   /* samples of a gain ramp */
@@ -74,9 +86,14 @@ struct md_graph {
 	int16_t in_slots[MD_MAX_SLOTS], out_slots[MD_MAX_SLOTS];
 	int nin, nout;
 	bool stems; /* some strip or bus has a stem output */
+	int nlanes;
+	bool auto_started; /* the lanes were evaluated at least once on this graph */
+	struct glane *lanes;
+	double *lane_t; /* the points of every lane, one allocation each */
+	float *lane_v;
 };
 
-enum { MSG_PARAM, MSG_GRAPH };
+enum { MSG_PARAM, MSG_GRAPH, MSG_OVERRIDE };
 
 struct md_msg {
 	uint8_t kind, scope;
@@ -153,6 +170,9 @@ void engine_graph_free(struct md_graph *g)
 		return;
 	free(g->strips);
 	free(g->buses);
+	free(g->lanes);
+	free(g->lane_t);
+	free(g->lane_v);
 	free(g);
 }
 
@@ -190,6 +210,71 @@ static void meter_init(struct md_meter *m)
 		atomic_init(&m->rms[c], 0.0f);
 		m->ms[c] = 0.0f;
 	}
+}
+
+static void lanes_of(const struct md_console *c, enum md_scope scope, int index, const struct md_lane **lanes, int *n)
+{
+	switch (scope) {
+	case MD_SCOPE_STRIP:
+		*lanes = c->strips[index]->lanes;
+		*n = c->strips[index]->nlanes;
+		break;
+	case MD_SCOPE_BUS:
+		*lanes = c->buses[index]->lanes;
+		*n = c->buses[index]->nlanes;
+		break;
+	default:
+		*lanes = c->master.lanes;
+		*n = c->master.nlanes;
+		break;
+	}
+}
+
+/* [control] copy every lane that can play (not off, with points) into the graph */
+static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
+{
+	int nl = 0, np = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		nl = np = 0;
+		for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
+			for (int i = 0; i < console_count(c, (enum md_scope)scope); i++) {
+				const struct md_lane *lanes;
+				int n;
+				lanes_of(c, (enum md_scope)scope, i, &lanes, &n);
+				for (int k = 0; k < n; k++) {
+					const struct md_lane *l = &lanes[k];
+					const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
+					if (l->mode == MD_AUTO_OFF || l->npoints == 0 || !d)
+						continue;
+					if (pass == 1) {
+						struct glane *gl = &g->lanes[nl];
+						gl->scope = (uint8_t)scope;
+						gl->index = (uint16_t)i;
+						gl->param = (uint16_t)l->param;
+						gl->mode = (uint8_t)l->mode;
+						gl->step = d->kind != MD_KIND_FLOAT;
+						gl->n = l->npoints;
+						memcpy(&g->lane_t[np], l->t, (size_t)l->npoints * sizeof *l->t);
+						memcpy(&g->lane_v[np], l->v, (size_t)l->npoints * sizeof *l->v);
+						gl->t = &g->lane_t[np];
+						gl->v = &g->lane_v[np];
+					}
+					nl++;
+					np += l->npoints;
+				}
+			}
+		if (pass == 0) {
+			if (nl == 0)
+				return MD_OK;
+			g->lanes = calloc((size_t)nl, sizeof *g->lanes);
+			g->lane_t = calloc((size_t)np, sizeof *g->lane_t);
+			g->lane_v = calloc((size_t)np, sizeof *g->lane_v);
+			if (!g->lanes || !g->lane_t || !g->lane_v)
+				return MD_ERR_NOMEM;
+		}
+	}
+	g->nlanes = nl;
+	return MD_OK;
 }
 
 struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, uint32_t rate)
@@ -259,6 +344,10 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 			add_slot(g->out_slots, &g->nout, b->out_slot[ch]);
 		}
 	}
+	if (build_lanes(g, c) != MD_OK) {
+		engine_graph_free(g);
+		return NULL;
+	}
 	memcpy(g->master.p, c->master.p, sizeof g->master.p);
 	memcpy(g->master.out_slot, c->master.out_slot, sizeof g->master.out_slot);
 	meter_init(&g->master.meter);
@@ -284,6 +373,13 @@ bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int 
 {
 	struct md_msg m = {.kind = MSG_PARAM, .scope = (uint8_t)scope, .index = (uint16_t)index,
 			   .param = (uint16_t)param, .value = value};
+	return spsc_push(e->q, &m);
+}
+
+bool engine_send_override(struct md_engine *e, enum md_scope scope, int index, int param, bool held)
+{
+	struct md_msg m = {.kind = MSG_OVERRIDE, .scope = (uint8_t)scope, .index = (uint16_t)index,
+			   .param = (uint16_t)param, .value = held ? 1.0f : 0.0f};
 	return spsc_push(e->q, &m);
 }
 
@@ -495,10 +591,19 @@ static void apply(struct md_graph *g, const struct md_msg *m)
 	}
 }
 
-/* [rt] turn changed parameter values into ramp targets */
-static void retarget(struct md_graph *g)
+/* [rt] a controller took (value 1) or released (0) a parameter: its lanes stop or resume driving it */
+static void override(struct md_graph *g, const struct md_msg *m)
 {
-	const uint32_t ramp = g->ramp;
+	for (int i = 0; i < g->nlanes; i++) {
+		struct glane *l = &g->lanes[i];
+		if (l->scope == m->scope && l->index == m->index && l->param == m->param)
+			l->override = m->value >= 0.5f;
+	}
+}
+
+/* [rt] turn changed parameter values into ramp targets over `ramp` samples */
+static void retarget(struct md_graph *g, uint32_t ramp)
+{
 	if (g->solo_dirty) {
 		g->any_solo = false;
 		for (int i = 0; i < g->nstrips; i++) {
@@ -567,11 +672,13 @@ void engine_begin(struct md_engine *e)
 	for (size_t n = spsc_capacity(e->q); n && spsc_pop(e->q, &m); n--) {
 		if (m.kind == MSG_GRAPH)
 			install(e, m.graph);
+		else if (m.kind == MSG_OVERRIDE && e->cur)
+			override(e->cur, &m);
 		else if (e->cur)
 			apply(e->cur, &m);
 	}
 	if (e->cur)
-		retarget(e->cur);
+		retarget(e->cur, e->cur->ramp);
 }
 
 void engine_io(const struct md_engine *e, const int16_t **in, int *nin, const int16_t **out, int *nout)
@@ -782,6 +889,55 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 	}
 }
 
+/* [rt] a lane's value at time t; the cursor makes a rolling transport O(1) per evaluation */
+static float lane_value(struct glane *l, double t)
+{
+	int i = l->cursor;
+	if (i >= l->n || (i > 0 && l->t[i] > t)) { /* moved backwards: search again */
+		int lo = 0, hi = l->n - 1;
+		while (lo < hi) {
+			int mid = (lo + hi + 1) / 2;
+			if (l->t[mid] <= t)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		i = lo;
+	}
+	while (i + 1 < l->n && l->t[i + 1] <= t)
+		i++;
+	l->cursor = i;
+	if (t <= l->t[0])
+		return l->v[0];
+	if (i + 1 >= l->n || l->step)
+		return l->v[i];
+	double f = (t - l->t[i]) / (l->t[i + 1] - l->t[i]);
+	return (float)((double)l->v[i] + f * (double)(l->v[i + 1] - l->v[i]));
+}
+
+static bool lane_plays(const struct glane *l)
+{
+	return !l->override && (l->mode == MD_AUTO_READ || l->mode == MD_AUTO_TOUCH || l->mode == MD_AUTO_LATCH);
+}
+
+/* [rt] set every playing lane's parameter to its value at frame `at`, ramping over `ramp` samples */
+static void automate(struct md_graph *g, uint64_t at, uint32_t ramp)
+{
+	const double t = (double)at / (double)g->rate;
+	bool any = false;
+	for (int i = 0; i < g->nlanes; i++) {
+		struct glane *l = &g->lanes[i];
+		if (!lane_plays(l))
+			continue;
+		struct md_msg m = {.kind = MSG_PARAM, .scope = l->scope, .index = l->index, .param = l->param,
+				   .value = lane_value(l, t)};
+		apply(g, &m);
+		any = true;
+	}
+	if (any)
+		retarget(g, ramp);
+}
+
 void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 {
 #if defined(__SSE__)
@@ -791,8 +947,19 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 	for (int i = 0; i < e->nio_out; i++)
 		if (bufs[e->io_out[i]])
 			memset(bufs[e->io_out[i]], 0, nframes * sizeof(float));
+	struct md_graph *g = e->cur;
+	bool jumped = e->time_frame != e->expect_frame || (g && !g->auto_started);
+	if (g && g->nlanes && !e->rolling && jumped) /* stopped, but located (or a new graph): the value there */
+		automate(g, e->time_frame, g->ramp);
+	if (g)
+		g->auto_started = true;
 	for (uint32_t off = 0; off < nframes;) {
 		uint32_t n = nframes - off < MD_BLOCK ? nframes - off : MD_BLOCK;
+		if (e->rolling && e->cur && e->cur->nlanes) {
+			/* lanes move linearly to their value at the end of this sub-block; a jump is smoothed */
+			automate(e->cur, e->time_frame + off + n, jumped ? e->cur->ramp : n);
+			jumped = false;
+		}
 		if (e->old) {
 			uint32_t left = e->fade_len - e->fade_pos;
 			if (n > left)
@@ -811,6 +978,8 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 		}
 		off += n;
 	}
+	e->expect_frame = e->time_frame + (e->rolling ? nframes : 0);
+	e->time_frame = e->expect_frame;
 	atomic_fetch_add_explicit(&e->frames, nframes, memory_order_relaxed);
 #if defined(__SSE__)
 	_mm_setcsr(csr);
