@@ -436,6 +436,28 @@ enum md_err console_get(const struct md_console *c, enum md_scope scope, int ind
 	return MD_OK;
 }
 
+void console_lanes(struct md_console *c, enum md_scope scope, int index, struct md_lane **lanes, int *n)
+{
+	*lanes = NULL;
+	*n = 0;
+	if (index < 0 || index >= console_count(c, scope))
+		return;
+	switch (scope) {
+	case MD_SCOPE_STRIP:
+		*lanes = c->strips[index]->lanes;
+		*n = c->strips[index]->nlanes;
+		break;
+	case MD_SCOPE_BUS:
+		*lanes = c->buses[index]->lanes;
+		*n = c->buses[index]->nlanes;
+		break;
+	case MD_SCOPE_MASTER:
+		*lanes = c->master.lanes;
+		*n = c->master.nlanes;
+		break;
+	}
+}
+
 struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int index, int param, bool create)
 {
 	struct md_lane **lanes;

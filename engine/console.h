@@ -110,6 +110,8 @@ bool conns_has(const struct md_conns *l, const char *name);
 
 /* Automation lanes of an object: find or create the lane of a parameter. */
 struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int index, int param, bool create);
+/* All lanes of one strip, bus or the master. */
+void console_lanes(struct md_console *c, enum md_scope scope, int index, struct md_lane **lanes, int *n);
 void lane_clear(struct md_lane *l);
 enum md_err lane_add_point(struct md_lane *l, double t, float v);
 

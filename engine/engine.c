@@ -212,24 +212,6 @@ static void meter_init(struct md_meter *m)
 	}
 }
 
-static void lanes_of(const struct md_console *c, enum md_scope scope, int index, const struct md_lane **lanes, int *n)
-{
-	switch (scope) {
-	case MD_SCOPE_STRIP:
-		*lanes = c->strips[index]->lanes;
-		*n = c->strips[index]->nlanes;
-		break;
-	case MD_SCOPE_BUS:
-		*lanes = c->buses[index]->lanes;
-		*n = c->buses[index]->nlanes;
-		break;
-	default:
-		*lanes = c->master.lanes;
-		*n = c->master.nlanes;
-		break;
-	}
-}
-
 /* [control] copy every lane that can play (not off, with points) into the graph */
 static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
 {
@@ -238,9 +220,9 @@ static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
 		nl = np = 0;
 		for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
 			for (int i = 0; i < console_count(c, (enum md_scope)scope); i++) {
-				const struct md_lane *lanes;
+				struct md_lane *lanes;
 				int n;
-				lanes_of(c, (enum md_scope)scope, i, &lanes, &n);
+				console_lanes((struct md_console *)c, (enum md_scope)scope, i, &lanes, &n);
 				for (int k = 0; k < n; k++) {
 					const struct md_lane *l = &lanes[k];
 					const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);

@@ -37,7 +37,10 @@ static int on_process(jack_nframes_t n, void *arg) /* [rt] */
 	struct md_jackhost *h = arg;
 	const int16_t *in, *out;
 	int nin, nout;
+	jack_position_t pos;
+	jack_transport_state_t ts = jack_transport_query(h->client, &pos);
 	engine_begin(h->engine);
+	engine_set_time(h->engine, ts == JackTransportRolling, pos.frame);
 	engine_io(h->engine, &in, &nin, &out, &nout);
 	for (int i = 0; i < nin; i++)
 		h->bufs[in[i]] = h->ports[in[i]] ? jack_port_get_buffer(h->ports[in[i]], n) : NULL;
@@ -238,6 +241,27 @@ static void hook_read_conns(struct md_mixer_host *hooks, struct md_console *c)
 		read_list(h, c->master.out_slot[k], &c->master.outputs[k]);
 }
 
+static void hook_transport(struct md_mixer_host *hooks, bool *rolling, double *seconds)
+{
+	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	jack_position_t pos;
+	jack_transport_state_t ts = jack_transport_query(h->client, &pos);
+	*rolling = ts == JackTransportRolling;
+	*seconds = pos.frame_rate ? (double)pos.frame / (double)pos.frame_rate : 0.0;
+}
+
+static void hook_transport_cmd(struct md_mixer_host *hooks, int cmd, double seconds)
+{
+	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	switch (cmd) {
+	case MD_TRANSPORT_PLAY: jack_transport_start(h->client); break;
+	case MD_TRANSPORT_STOP: jack_transport_stop(h->client); break;
+	case MD_TRANSPORT_LOCATE:
+		jack_transport_locate(h->client, (jack_nframes_t)(seconds * (double)jack_get_sample_rate(h->client) + 0.5));
+		break;
+	}
+}
+
 /* ---- life cycle ---- */
 
 struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, size_t errlen)
@@ -257,6 +281,8 @@ struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, s
 	h->hooks.sync_ports = hook_sync_ports;
 	h->hooks.release_ports = hook_release_ports;
 	h->hooks.read_conns = hook_read_conns;
+	h->hooks.transport = hook_transport;
+	h->hooks.transport_cmd = hook_transport_cmd;
 
 	jack_status_t status;
 	jack_options_t opts = JackNoStartServer | (o->server_name ? JackServerName : 0);

@@ -1,6 +1,7 @@
 /* mixdesk: the mixer (control side): console model + engine + host ports. */
 #include "mixer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,19 @@ struct bits {
 	bool any;
 };
 
+#define MAX_PASSES 32
+
+/* one recording pass of a held (or written) control */
+struct pass {
+	bool active;
+	uint8_t scope;
+	int index, param;
+	bool held;     /* the controller still holds it */
+	int n, cap;
+	double *t;
+	float *v;
+};
+
 struct md_mixer {
 	struct md_console *con;
 	struct md_engine *eng;
@@ -22,6 +36,8 @@ struct md_mixer {
 	bool rebuild_pending;
 	uint32_t serial;
 	struct bits dirty, pending;
+	struct pass passes[MAX_PASSES];
+	bool was_rolling;
 };
 
 static uint64_t *bitword(struct bits *b, enum md_scope scope, int index, int param)
@@ -62,6 +78,10 @@ void mixer_free(struct md_mixer *m)
 {
 	if (!m)
 		return;
+	for (int i = 0; i < MAX_PASSES; i++) {
+		free(m->passes[i].t);
+		free(m->passes[i].v);
+	}
 	engine_free(m->eng);
 	console_free(m->con);
 	free(m);
@@ -156,6 +176,9 @@ static enum md_err rebuild(struct md_mixer *m)
 	}
 	m->rebuild_pending = false;
 	memset(&m->pending, 0, sizeof m->pending); /* the new graph carries every value */
+	for (int i = 0; i < MAX_PASSES; i++) /* ... but not which controls are held */
+		if (m->passes[i].active)
+			engine_send_override(m->eng, m->passes[i].scope, m->passes[i].index, m->passes[i].param, true);
 	return MD_OK;
 }
 
@@ -164,6 +187,8 @@ static void structure_changed(struct md_mixer *m)
 	m->serial++;
 	memset(&m->dirty, 0, sizeof m->dirty);
 }
+
+static void record(struct md_mixer *m, enum md_scope scope, int index, int param, float v);
 
 enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int param, float v, float *stored,
 		      bool *changed)
@@ -177,6 +202,7 @@ enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int pa
 	if (m->rebuild_pending || !engine_send_param(m->eng, scope, index, param, out))
 		bit_set(&m->pending, scope, index, param);
 	bit_set(&m->dirty, scope, index, param);
+	record(m, scope, index, param, out);
 	return MD_OK;
 }
 
@@ -194,8 +220,11 @@ void mixer_mark_dirty(struct md_mixer *m, enum md_scope scope, int index, int pa
 /* Apply a structural edit to a copy of the console, rebuild, and keep the copy only when that worked. */
 typedef enum md_err (*edit_fn)(struct md_console *c, void *arg);
 
+static void end_all_passes(struct md_mixer *m);
+
 static enum md_err edit(struct md_mixer *m, edit_fn fn, void *arg)
 {
+	end_all_passes(m); /* indices may move: write what was recorded first */
 	struct md_console *copy = console_clone(m->con);
 	if (!copy)
 		return MD_ERR_NOMEM;
@@ -322,6 +351,7 @@ enum md_err mixer_rename_bus(struct md_mixer *m, int index, const char *name)
 
 enum md_err mixer_replace(struct md_mixer *m, struct md_console *c)
 {
+	end_all_passes(m);
 	/* keep the ports (and so the user's wiring) of strips and buses that carry over by name and width */
 	int16_t saved_master[2];
 	memcpy(saved_master, c->master.out_slot, sizeof saved_master);
@@ -383,6 +413,8 @@ static void resend(struct md_mixer *m, enum md_scope scope, int index, int npara
 	}
 }
 
+static void follow(struct md_mixer *m);
+
 void mixer_tick(struct md_mixer *m)
 {
 	if (m->rebuild_pending)
@@ -398,6 +430,7 @@ void mixer_tick(struct md_mixer *m)
 			any |= ((uint64_t *)&m->pending)[w] != 0;
 		m->pending.any = any;
 	}
+	follow(m);
 	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng)) {
 		for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
 			m->held[s] = slot_used(m->con, s);
@@ -429,4 +462,374 @@ void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx)
 uint32_t mixer_structure_serial(const struct md_mixer *m)
 {
 	return m->serial;
+}
+
+/* ---- automation ---- */
+
+void mixer_transport(struct md_mixer *m, bool *rolling, double *seconds)
+{
+	*rolling = false;
+	*seconds = 0.0;
+	if (m->host && m->host->transport)
+		m->host->transport(m->host, rolling, seconds);
+}
+
+enum md_err mixer_transport_cmd(struct md_mixer *m, int cmd, double seconds)
+{
+	if (!m->host || !m->host->transport_cmd)
+		return MD_ERR_NOTFOUND;
+	if (cmd == MD_TRANSPORT_LOCATE && !(seconds >= 0.0 && isfinite(seconds)))
+		return MD_ERR_RANGE;
+	m->host->transport_cmd(m->host, cmd, seconds);
+	return MD_OK;
+}
+
+float md_auto_tolerance(const struct md_param_desc *d)
+{
+	return d->unit == MD_UNIT_DB ? 0.1f : 0.005f * (d->max - d->min);
+}
+
+float md_lane_value(const struct md_lane *l, double t, bool step)
+{
+	if (l->npoints == 0)
+		return 0.0f;
+	if (t <= l->t[0])
+		return l->v[0];
+	int lo = 0, hi = l->npoints - 1;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (l->t[mid] <= t)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (lo + 1 >= l->npoints || step)
+		return l->v[lo];
+	double f = (t - l->t[lo]) / (l->t[lo + 1] - l->t[lo]);
+	return (float)((double)l->v[lo] + f * (double)(l->v[lo + 1] - l->v[lo]));
+}
+
+/* Ramer-Douglas-Peucker on (t, v) with a vertical tolerance; keep[] marks the survivors. */
+static void rdp(const double *t, const float *v, bool *keep, int a, int b, float tol, bool step)
+{
+	if (b <= a + 1)
+		return;
+	float worst = 0.0f;
+	int wi = -1;
+	for (int i = a + 1; i < b; i++) {
+		float line = step ? v[a] : (float)((double)v[a] + (t[i] - t[a]) / (t[b] - t[a]) * (double)(v[b] - v[a]));
+		float d = fabsf(v[i] - line);
+		if (d > worst) {
+			worst = d;
+			wi = i;
+		}
+	}
+	if (wi >= 0 && worst > tol) {
+		keep[wi] = true;
+		rdp(t, v, keep, a, wi, tol, step);
+		rdp(t, v, keep, wi, b, tol, step);
+	}
+}
+
+int md_auto_thin(double *t, float *v, int n, float tol, bool step)
+{
+	if (n <= 2)
+		return n;
+	bool *keep = calloc((size_t)n, sizeof *keep);
+	if (!keep)
+		return n;
+	keep[0] = keep[n - 1] = true;
+	if (step) { /* a switch keeps every change and the point before it */
+		for (int i = 1; i < n; i++)
+			if (v[i] != v[i - 1])
+				keep[i] = true;
+	} else {
+		rdp(t, v, keep, 0, n - 1, tol, step);
+	}
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (keep[i]) {
+			t[k] = t[i];
+			v[k] = v[i];
+			k++;
+		}
+	free(keep);
+	return k;
+}
+
+static struct pass *find_pass(struct md_mixer *m, enum md_scope scope, int index, int param)
+{
+	for (int i = 0; i < MAX_PASSES; i++) {
+		struct pass *p = &m->passes[i];
+		if (p->active && p->scope == scope && p->index == index && p->param == param)
+			return p;
+	}
+	return NULL;
+}
+
+static void pass_append(struct pass *p, double t, float v)
+{
+	if (p->n && t <= p->t[p->n - 1]) { /* same instant: the newest value wins */
+		p->v[p->n - 1] = v;
+		return;
+	}
+	if (p->n == p->cap) {
+		int cap = p->cap ? p->cap * 2 : 256;
+		double *nt = realloc(p->t, (size_t)cap * sizeof *nt);
+		if (!nt)
+			return;
+		p->t = nt;
+		float *nv = realloc(p->v, (size_t)cap * sizeof *nv);
+		if (!nv)
+			return;
+		p->v = nv;
+		p->cap = cap;
+	}
+	p->t[p->n] = t;
+	p->v[p->n] = v;
+	p->n++;
+}
+
+static struct pass *start_pass(struct md_mixer *m, enum md_scope scope, int index, int param)
+{
+	struct pass *p = find_pass(m, scope, index, param);
+	if (p)
+		return p;
+	for (int i = 0; i < MAX_PASSES; i++)
+		if (!m->passes[i].active) {
+			p = &m->passes[i];
+			*p = (struct pass){.active = true, .scope = (uint8_t)scope, .index = index, .param = param};
+			engine_send_override(m->eng, scope, index, param, true);
+			return p;
+		}
+	return NULL;
+}
+
+/* Thin the pass and write it over the lane's points in the pass's time range, then rebuild. */
+static void end_pass(struct md_mixer *m, struct pass *p)
+{
+	struct md_lane *l = console_lane(m->con, (enum md_scope)p->scope, p->index, p->param, true);
+	const struct md_param_desc *d = md_param_desc((enum md_scope)p->scope, p->param);
+	if (l && d && p->n > 0) {
+		bool step = d->kind != MD_KIND_FLOAT;
+		int n = md_auto_thin(p->t, p->v, p->n, md_auto_tolerance(d), step);
+		double t0 = p->t[0], t1 = p->t[n - 1];
+		/* where the pass ends, the old lane takes over again at its own value */
+		float after = md_lane_value(l, t1 + 1e-3, step);
+		bool had_after = l->npoints && l->t[l->npoints - 1] > t1;
+		int k = 0;
+		for (int i = 0; i < l->npoints; i++)
+			if (l->t[i] < t0 || l->t[i] > t1) {
+				l->t[k] = l->t[i];
+				l->v[k] = l->v[i];
+				k++;
+			}
+		l->npoints = k;
+		for (int i = 0; i < n; i++)
+			lane_add_point(l, p->t[i], p->v[i]);
+		if (had_after && after != p->v[n - 1])
+			lane_add_point(l, t1 + 0.01, after); /* a short glide back rather than a jump */
+	}
+	engine_send_override(m->eng, (enum md_scope)p->scope, p->index, p->param, false);
+	free(p->t);
+	free(p->v);
+	*p = (struct pass){0};
+	rebuild(m);
+	m->serial++;
+}
+
+static void end_all_passes(struct md_mixer *m)
+{
+	for (int i = 0; i < MAX_PASSES; i++)
+		if (m->passes[i].active)
+			end_pass(m, &m->passes[i]);
+}
+
+static void record(struct md_mixer *m, enum md_scope scope, int index, int param, float v)
+{
+	bool rolling;
+	double now;
+	struct md_lane *l = console_lane(m->con, scope, index, param, false);
+	if (!l || l->mode == MD_AUTO_OFF || l->mode == MD_AUTO_READ)
+		return;
+	struct pass *p = find_pass(m, scope, index, param);
+	if (!p && l->mode != MD_AUTO_WRITE)
+		return; /* touch and latch record only while the control is held */
+	mixer_transport(m, &rolling, &now);
+	if (!rolling)
+		return;
+	if (!p && !(p = start_pass(m, scope, index, param)))
+		return;
+	pass_append(p, now, v);
+}
+
+enum md_err mixer_set_auto_mode(struct md_mixer *m, enum md_scope scope, int index, int param, int mode)
+{
+	if (mode < 0 || mode >= MD_AUTO_COUNT)
+		return MD_ERR_RANGE;
+	const struct md_param_desc *d = md_param_desc(scope, param);
+	if (!d || index < 0 || index >= console_count(m->con, scope))
+		return MD_ERR_NOTFOUND;
+	if (!d->automatable)
+		return MD_ERR_TYPE;
+	struct md_lane *l = console_lane(m->con, scope, index, param, true);
+	if (!l)
+		return MD_ERR_NOMEM;
+	struct pass *p = find_pass(m, scope, index, param);
+	if (p)
+		end_pass(m, p);
+	l->mode = mode;
+	return rebuild(m);
+}
+
+int mixer_auto_mode(const struct md_mixer *m, enum md_scope scope, int index, int param)
+{
+	struct md_lane *l = console_lane(m->con, scope, index, param, false);
+	return l ? l->mode : MD_AUTO_OFF;
+}
+
+enum md_err mixer_touch(struct md_mixer *m, enum md_scope scope, int index, int param, bool held)
+{
+	const struct md_param_desc *d = md_param_desc(scope, param);
+	if (!d || index < 0 || index >= console_count(m->con, scope))
+		return MD_ERR_NOTFOUND;
+	struct md_lane *l = console_lane(m->con, scope, index, param, false);
+	if (!l || (l->mode != MD_AUTO_TOUCH && l->mode != MD_AUTO_LATCH))
+		return MD_OK; /* nothing to record: touch only matters to touch and latch lanes */
+	struct pass *p = find_pass(m, scope, index, param);
+	if (held) {
+		bool rolling;
+		double now;
+		if (!p && !(p = start_pass(m, scope, index, param)))
+			return MD_ERR_FULL;
+		p->held = true;
+		mixer_transport(m, &rolling, &now);
+		float v;
+		console_get(m->con, scope, index, param, &v);
+		if (rolling)
+			pass_append(p, now, v);
+		return MD_OK;
+	}
+	if (p) {
+		p->held = false;
+		if (l->mode == MD_AUTO_TOUCH)
+			end_pass(m, p); /* latch keeps writing the last value until the transport stops */
+	}
+	return MD_OK;
+}
+
+/* [control] each tick: latch and write passes end when the transport stops; playing lanes move the
+ * console's values (for feedback), without sending them: the engine plays the lanes itself */
+static void follow(struct md_mixer *m)
+{
+	bool rolling;
+	double now;
+	mixer_transport(m, &rolling, &now);
+	for (int i = 0; i < MAX_PASSES; i++) {
+		struct pass *p = &m->passes[i];
+		if (!p->active)
+			continue;
+		if (!rolling && m->was_rolling) {
+			end_pass(m, p);
+			continue;
+		}
+		if (rolling && !p->held && p->n) /* latched: keep the last value going */
+			pass_append(p, now, p->v[p->n - 1]);
+	}
+	m->was_rolling = rolling;
+	for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
+		for (int i = 0; i < console_count(m->con, (enum md_scope)scope); i++) {
+			struct md_lane *lanes;
+			int n;
+			console_lanes(m->con, (enum md_scope)scope, i, &lanes, &n);
+			for (int k = 0; k < n; k++) {
+				struct md_lane *l = &lanes[k];
+				if (!l->npoints || find_pass(m, (enum md_scope)scope, i, l->param))
+					continue;
+				if (l->mode != MD_AUTO_READ && l->mode != MD_AUTO_TOUCH && l->mode != MD_AUTO_LATCH)
+					continue;
+				const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
+				float v = md_lane_value(l, now, d->kind != MD_KIND_FLOAT), cur;
+				console_get(m->con, (enum md_scope)scope, i, l->param, &cur);
+				if (v != cur) {
+					console_set(m->con, (enum md_scope)scope, i, l->param, v, NULL, NULL);
+					bit_set(&m->dirty, (enum md_scope)scope, i, l->param);
+				}
+			}
+		}
+}
+
+static struct md_lane *edit_lane(struct md_mixer *m, enum md_scope scope, int index, int param, bool create)
+{
+	const struct md_param_desc *d = md_param_desc(scope, param);
+	if (!d || !d->automatable || index < 0 || index >= console_count(m->con, scope))
+		return NULL;
+	return console_lane(m->con, scope, index, param, create);
+}
+
+enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, int param, double t, float v)
+{
+	if (!(t >= 0.0 && isfinite(t)))
+		return MD_ERR_RANGE;
+	struct md_lane *l = edit_lane(m, scope, index, param, true);
+	if (!l)
+		return MD_ERR_NOTFOUND;
+	float cv;
+	enum md_err err = md_param_clamp(md_param_desc(scope, param), v, &cv, NULL);
+	if (err)
+		return err;
+	if ((err = lane_add_point(l, t, cv)))
+		return err;
+	m->serial++;
+	return rebuild(m);
+}
+
+enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index, int param, int point)
+{
+	struct md_lane *l = edit_lane(m, scope, index, param, false);
+	if (!l || point < 0 || point >= l->npoints)
+		return MD_ERR_NOTFOUND;
+	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
+	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
+	l->npoints--;
+	m->serial++;
+	return rebuild(m);
+}
+
+enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t,
+			    float v)
+{
+	struct md_lane *l = edit_lane(m, scope, index, param, false);
+	if (!l || point < 0 || point >= l->npoints)
+		return MD_ERR_NOTFOUND;
+	if (!(t >= 0.0 && isfinite(t)))
+		return MD_ERR_RANGE;
+	float cv;
+	enum md_err err = md_param_clamp(md_param_desc(scope, param), v, &cv, NULL);
+	if (err)
+		return err;
+	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
+	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
+	l->npoints--;
+	if ((err = lane_add_point(l, t, cv)))
+		return err;
+	m->serial++;
+	return rebuild(m);
+}
+
+enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int param, double t0, double t1)
+{
+	struct md_lane *l = edit_lane(m, scope, index, param, false);
+	if (!l)
+		return MD_ERR_NOTFOUND;
+	int k = 0;
+	for (int i = 0; i < l->npoints; i++)
+		if (t0 <= t1 && (l->t[i] < t0 || l->t[i] > t1)) {
+			l->t[k] = l->t[i];
+			l->v[k] = l->v[i];
+			k++;
+		}
+	l->npoints = k;
+	m->serial++;
+	return rebuild(m);
 }

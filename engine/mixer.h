@@ -19,7 +19,13 @@ struct md_mixer_host {
 	void (*release_ports)(struct md_mixer_host *h, const struct md_console *c);
 	/* Before a save: read the live connections into the console's connection lists. */
 	void (*read_conns)(struct md_mixer_host *h, struct md_console *c);
+	/* The timeline: whether the transport rolls, and its position in seconds. */
+	void (*transport)(struct md_mixer_host *h, bool *rolling, double *seconds);
+	/* Move the transport: start (play), stop, or locate to seconds. */
+	void (*transport_cmd)(struct md_mixer_host *h, int cmd, double seconds);
 };
+
+enum md_transport_cmd { MD_TRANSPORT_PLAY, MD_TRANSPORT_STOP, MD_TRANSPORT_LOCATE };
 
 struct md_mixer *mixer_new(uint32_t rate, struct md_mixer_host *host);
 void mixer_free(struct md_mixer *m);
@@ -61,5 +67,32 @@ void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx);
 uint32_t mixer_structure_serial(const struct md_mixer *m);
 /* Mark a parameter as changed for feedback without setting it (automation playback uses this). */
 void mixer_mark_dirty(struct md_mixer *m, enum md_scope scope, int index, int param);
+
+/* ---- automation (the engine plays lanes; the mixer records, edits and follows them) ---- */
+
+/* The transport as the host sees it (stopped at 0 without a host). */
+void mixer_transport(struct md_mixer *m, bool *rolling, double *seconds);
+enum md_err mixer_transport_cmd(struct md_mixer *m, int cmd, double seconds);
+/* A lane's mode (creates the lane): off, read, write, touch, latch. */
+enum md_err mixer_set_auto_mode(struct md_mixer *m, enum md_scope scope, int index, int param, int mode);
+int mixer_auto_mode(const struct md_mixer *m, enum md_scope scope, int index, int param);
+/* A controller holds (true) or releases a control. In touch mode the pass is recorded while held; in latch
+ * mode until the transport stops; then the moves are thinned and written into the lane. */
+enum md_err mixer_touch(struct md_mixer *m, enum md_scope scope, int index, int param, bool held);
+/* Point edits; times in seconds, values clamped to the parameter's range. */
+enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, int param, double t, float v);
+enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t,
+			    float v);
+enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index, int param, int point);
+/* Remove the points in [t0, t1] (the whole lane when t0 > t1). */
+enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int param, double t0, double t1);
+
+/* The tolerance a recorded move is thinned to: 0.1 dB for levels, 0.5 % of the range otherwise. */
+float md_auto_tolerance(const struct md_param_desc *d);
+/* Thin points in place (Ramer-Douglas-Peucker): keep the fewest that stay within tol of every original
+ * point, linear between them (steps for switches). Returns the new count. [any] */
+int md_auto_thin(double *t, float *v, int n, float tol, bool step);
+/* The value of a lane at time t (linear, or a step for switches). [any] */
+float md_lane_value(const struct md_lane *l, double t, bool step);
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -144,6 +145,12 @@ static int run_live(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* JACK's threads inherit this mask: signals are for the control loop only */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	struct md_jackhost *host = jackhost_open(&jo, err, sizeof err);
 	if (!host) {
 		fprintf(stderr, "mixdesk: %s\n", err);
@@ -183,6 +190,7 @@ static int run_live(int argc, char **argv)
 		jackhost_close(host);
 		return 1;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	const struct md_console *c = mixer_console(mixer);
 	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
 	       jackhost_client_name(host), mixer_rate(mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
