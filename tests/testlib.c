@@ -370,8 +370,19 @@ pid_t tl_mixdesk_start(const char *server, const char *client, const char *const
 	struct tl_jc *probe = tl_jc_open(server, "waiter", 0, 0);
 	char port[160];
 	snprintf(port, sizeof port, "%s:master_out_L", client);
-	bool ok = probe && tl_jc_wait_port(probe, port, 10.0);
+	bool ok = probe && tl_jc_wait_port(probe, port, 20.0);
 	tl_jc_close(probe);
+	/* and for the line it prints once it is active and listening */
+	double end = tl_now() + 20.0;
+	while (ok && logfile) {
+		char *log = tl_read_file(logfile);
+		bool ready = log && strstr(log, "OSC on ");
+		free(log);
+		if (ready)
+			break;
+		if (tl_now() > end || tl_wait_exit(pid, 0.02, NULL) == 0)
+			ok = false;
+	}
 	if (!ok) {
 		tl_stop(pid);
 		return -1;

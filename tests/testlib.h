@@ -37,6 +37,7 @@ int tl_stop(pid_t pid);
 char *tl_read_file(const char *path);
 
 /* Start `mixdesk --server NAME --name CLIENT --osc-port 0 [extra...]` and wait until its master ports exist
+ * and (with a logfile) it has printed its ready line
  * (extra may give its own --osc-port, which then wins). */
 pid_t tl_mixdesk_start(const char *server, const char *client, const char *const extra[], const char *logfile);
 
