@@ -142,32 +142,58 @@ static void silent_error(const char *msg)
 	(void)msg;
 }
 
-int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period)
+/* JACK2's shared registry holds at most 8 servers and reclaims the entry of a dead server (one that was
+ * killed) only when a server of the same name starts again. So test servers take their names from a small
+ * pool, mdtest-0 .. mdtest-5, skipping names that a live server (another test program) holds. */
+#define TL_SERVER_POOL 6
+
+static bool try_jackd(struct tl_jackd *j, const char *r, const char *p)
 {
-	static int counter;
-	snprintf(j->name, sizeof j->name, "mdtest-%d-%d", (int)getpid(), counter++);
-	char r[16], p[16];
-	snprintf(r, sizeof r, "%u", rate);
-	snprintf(p, sizeof p, "%u", period);
 	const char *argv[] = {"jackd", "--no-realtime", "-n", j->name, "-d", "dummy", "-r", r, "-p", p, NULL};
 	char log[128];
 	snprintf(log, sizeof log, "/tmp/%s.log", j->name);
+	unlink(log);
 	j->pid = tl_spawn(argv, log);
 	if (j->pid <= 0)
-		return -1;
-	jack_set_error_function(silent_error);
-	jack_set_info_function(silent_error);
-	double end = tl_now() + 10.0;
+		return false;
+	double end = tl_now() + 20.0;
 	while (tl_now() < end) {
+		if (tl_wait_exit(j->pid, 0.0, NULL) == 0) { /* the name is taken (or jackd failed) */
+			j->pid = 0;
+			return false;
+		}
 		jack_status_t st;
 		jack_client_t *c = jack_client_open("probe", JackNoStartServer | JackServerName, &st, j->name);
 		if (c) {
 			jack_client_close(c);
-			return 0;
+			/* the client may have reached another program's server of this name: ours must be alive */
+			tl_sleep(0.1);
+			if (tl_wait_exit(j->pid, 0.0, NULL) == 0) {
+				j->pid = 0;
+				return false;
+			}
+			return true;
 		}
 		tl_sleep(0.05);
 	}
 	tl_jackd_stop(j);
+	return false;
+}
+
+int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period)
+{
+	char r[16], p[16];
+	snprintf(r, sizeof r, "%u", rate);
+	snprintf(p, sizeof p, "%u", period);
+	jack_set_error_function(silent_error);
+	jack_set_info_function(silent_error);
+	for (int round = 0; round < 3; round++)
+		for (int slot = 0; slot < TL_SERVER_POOL; slot++) {
+			snprintf(j->name, sizeof j->name, "mdtest-%d", slot);
+			if (try_jackd(j, r, p))
+				return 0;
+		}
+	fprintf(stderr, "tl_jackd_start: no jackd could start (see /tmp/mdtest-*.log)\n");
 	return -1;
 }
 
