@@ -135,6 +135,15 @@ static void test_ports_level_and_shutdown(void **state)
 	assert_float_equal(peak[1], -15.0, 0.02);
 	assert_float_equal(rms[0], -15.0 - 3.0103, 0.02);
 	assert_float_equal(rms[1], -15.0 - 3.0103, 0.02);
+	/* the period size changes under the running engine: the level stays exact */
+	static const unsigned sizes[] = {1024, 32, 100};
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(tl_jc_set_buffer_size(jc, sizes[k]), 0);
+		tl_sleep(0.3);
+		tl_jc_measure(jc, 0.4, peak, rms);
+		assert_float_equal(peak[0], -15.0, 0.02);
+		assert_float_equal(rms[1], -15.0 - 3.0103, 0.02);
+	}
 	/* another strip's input stays silent at the master */
 	tl_jc_sine(jc, 0, 1000.0, -300.0);
 	tl_sleep(0.2);

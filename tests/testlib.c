@@ -300,6 +300,11 @@ const char *tl_jc_in(struct tl_jc *c, int i)
 	return c->in_name[i];
 }
 
+int tl_jc_set_buffer_size(struct tl_jc *c, unsigned frames)
+{
+	return jack_set_buffer_size(c->client, frames);
+}
+
 unsigned tl_jc_rate(struct tl_jc *c)
 {
 	return c->rate;

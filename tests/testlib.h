@@ -60,6 +60,8 @@ bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout);
 void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);
 /* Record input i for n frames into out (returns frames recorded). */
 size_t tl_jc_record(struct tl_jc *c, int i, float *out, size_t n);
+/* Ask the server for another period size; 0 on success. */
+int tl_jc_set_buffer_size(struct tl_jc *c, unsigned frames);
 /* The server's sample rate. */
 unsigned tl_jc_rate(struct tl_jc *c);
 /* Names of the ports matching a pattern (jack_get_ports); free with tl_free_ports. */
