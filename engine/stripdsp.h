@@ -1,16 +1,60 @@
 /* mixdesk: the processing between a strip's trim and its fader: high-pass and low-pass filters, the
- * 4-band parametric EQ and the dynamics (gate, compressor). The engine embeds one per strip. */
+ * 4-band parametric EQ and the dynamics (gate, then compressor). The engine embeds one per strip and copies
+ * it by value on a graph swap, so everything here is fixed-size state without pointers.
+ *
+ * Smoothing: filter parameters (frequency in log2, gain in dB, Q in log2) glide towards their targets with
+ * a one-pole of time constant MD_SDSP_TAU_MS, stepped every MD_SDSP_SUB samples; coefficients are
+ * recomputed from the glided values at those steps only while something still moves. Switching a filter
+ * on, off or between 12 and 24 dB/oct cross-fades its sections against the dry signal; an EQ band that is
+ * switched off or changes type first glides its gain to 0 dB (where every band type is the identity). */
 #ifndef MD_STRIPDSP_H
 #define MD_STRIPDSP_H
 
+#include "biquad.h"
+#include "dynamics.h"
 #include "md.h"
 #include "param.h"
+#include "smooth.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#define MD_SDSP_SUB 16          /* samples between parameter steps (and coefficient updates) */
+#define MD_SDSP_TAU_MS 20.0f    /* time constant of the parameter glide */
+#define MD_SDSP_XFADE_MS 20.0f  /* cross-fade of a filter section switched in or out */
+
+/* a glided parameter */
+struct md_sdsp_glide {
+	float cur, target;
+};
+
+/* a high-pass or low-pass filter: section 0 alone is 12 dB/oct, both sections are 24 dB/oct */
+struct md_sdsp_pass {
+	struct md_biquad s[2];
+	struct md_sdsp_glide lf, q0; /* log2 of the corner frequency; Q of section 0 */
+	struct md_smooth mix[2];     /* 0: section bypassed, 1: section in */
+	bool moving;
+};
+
+struct md_sdsp_band {
+	struct md_biquad s;
+	struct md_sdsp_glide lf, gain, lq; /* log2 Hz, dB, log2 Q */
+	float want_gain;                    /* the gain once the type is right (0 when off) */
+	int type, want_type;                /* the type computed now, and the one asked for */
+	bool moving;
+};
 
 struct md_stripdsp {
 	float rate;
-	float gr_db; /* current compressor + gate gain reduction, dB (<= 0) */
+	float gr_db;      /* current compressor + gate gain reduction, dB (<= 0) */
+	float glide;      /* one-pole coefficient per parameter step */
+	uint32_t xfade;   /* samples of a section cross-fade */
+	uint32_t sub_left; /* samples until the next parameter step */
+	bool moving;      /* any filter parameter still gliding */
+	struct md_sdsp_pass hpf, lpf;
+	struct md_sdsp_band band[MD_EQ_BANDS];
+	struct md_gate gate;
+	struct md_comp comp;
 };
 
 /* Prepare for a sample rate, with the parameter values p[MD_SP_COUNT] already in place (no ramps). [control] */
@@ -21,7 +65,7 @@ void stripdsp_update(struct md_stripdsp *d, const float *p);
 void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
 /* Clear all filter and envelope state (after a NaN was seen). [rt] */
 void stripdsp_reset(struct md_stripdsp *d);
-/* Current gain reduction in dB (0 when none). [rt] */
+/* Current gain reduction in dB (0 when none): gate plus compressor at the end of the last block. [rt] */
 float stripdsp_gr_db(const struct md_stripdsp *d);
 
 #endif

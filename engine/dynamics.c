@@ -1,0 +1,191 @@
+/* mixdesk: gate and compressor. The per-sample work avoids libm: levels go to dB through dyn_log2 and gains
+ * back through dyn_exp2, and both are skipped while a unit is idle (below the knee, gain settled at 0 dB). */
+#include "dynamics.h"
+
+#include <math.h>
+
+#define DB_PER_LOG2 6.02059991f  /* 20 log10(2) */
+#define LOG2_PER_DB 0.166096404f /* 1 / DB_PER_LOG2 */
+#define SNAP_DB 1e-4f            /* a gain this close to its target has arrived */
+#define BYPASS_MS 20.0f          /* a unit switched off fades to 0 dB no slower than this time constant */
+
+union fbits {
+	float f;
+	uint32_t u;
+};
+
+float dyn_log2(float x)
+{
+	if (!(x > 1e-30f))
+		x = 1e-30f;
+	union fbits v = {x};
+	int e = (int)((v.u >> 23) & 0xff) - 127;
+	v.u = (v.u & 0x7fffffu) | 0x3f800000u;
+	float m = v.f;
+	if (m > 1.41421356f) {
+		m *= 0.5f;
+		e++;
+	}
+	/* ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.172: the series to s^7 is exact to 3e-8 */
+	float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+	float ln = 2.0f * s * (1.0f + s2 * (1.0f / 3.0f + s2 * (1.0f / 5.0f + s2 * (1.0f / 7.0f))));
+	return (float)e + ln * 1.44269504f;
+}
+
+float dyn_exp2(float x)
+{
+	x = x < -126.0f ? -126.0f : x > 126.0f ? 126.0f : x;
+	int i = (int)(x + 127.5f) - 127; /* round to nearest: the argument of the truncation is positive */
+	float r = (x - (float)i) * 0.693147181f; /* |r| <= 0.347: Taylor to r^6 is exact to 1.3e-7 */
+	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
+	union fbits v;
+	v.u = (uint32_t)(i + 127) << 23;
+	return p * v.f;
+}
+
+/* the step of a one-pole with time constant ms; expm1 keeps it exact for release times of seconds */
+static double coef(float rate, float ms)
+{
+	return -expm1(-1000.0 / ((double)ms * rate));
+}
+
+static inline float peak_at(float *const ch[2], int nch, uint32_t i)
+{
+	float a = fabsf(ch[0][i]);
+	if (nch == 2) {
+		float b = fabsf(ch[1][i]);
+		a = b > a ? b : a;
+	}
+	return a;
+}
+
+void gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
+		float hold_ms, float release_ms)
+{
+	g->on = on;
+	g->thr = powf(10.0f, thr_db / 20.0f);
+	g->range_db = range_db > 0.0f ? 0.0f : range_db;
+	g->att = coef(rate, attack_ms);
+	g->rel = coef(rate, release_ms);
+	/* switched off, the gain goes back to 0 dB with the opening time constant (at most 100 ms) */
+	g->hold = (uint32_t)lrintf(hold_ms * rate / 1000.0f);
+	if (g->hold_left > g->hold)
+		g->hold_left = g->hold;
+}
+
+void gate_reset(struct md_gate *g)
+{
+	g->g_db = 0.0f;
+	g->hold_left = 0;
+}
+
+void gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n)
+{
+	if (!g->on && g->g_db == 0.0f)
+		return;
+	const float thr = g->thr;
+	const double range = g->range_db, att = g->att, rel = g->rel;
+	const bool on = g->on;
+	double gdb = g->g_db;
+	uint32_t left = g->hold_left;
+	for (uint32_t i = 0; i < n; i++) {
+		bool open = true;
+		if (on) {
+			if (peak_at(ch, nch, i) >= thr)
+				left = g->hold;
+			else if (left > 0)
+				left--;
+			else
+				open = false;
+		}
+		double t = open ? 0.0 : range;
+		if (gdb != t) {
+			gdb += (t > gdb ? att : rel) * (t - gdb);
+			if (fabs(gdb - t) < SNAP_DB)
+				gdb = t;
+		}
+		if (gdb != 0.0) {
+			float k = dyn_exp2((float)gdb * LOG2_PER_DB);
+			ch[0][i] *= k;
+			if (nch == 2)
+				ch[1][i] *= k;
+		}
+	}
+	g->g_db = gdb;
+	g->hold_left = left;
+}
+
+float comp_static_db(float thr_db, float ratio, float knee_db, float x_db)
+{
+	float slope = 1.0f / ratio - 1.0f, d = x_db - thr_db;
+	if (2.0f * d > knee_db)
+		return slope * d;
+	if (knee_db > 0.0f && 2.0f * d >= -knee_db) {
+		float k = d + knee_db / 2.0f;
+		return slope * k * k / (2.0f * knee_db);
+	}
+	return 0.0f;
+}
+
+void comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
+		float release_ms, float knee_db, float makeup_db, bool instant)
+{
+	c->rate = rate;
+	c->on = on;
+	c->thr_db = thr_db;
+	c->knee_db = knee_db < 0.0f ? 0.0f : knee_db;
+	c->slope = 1.0f / (ratio < 1.0f ? 1.0f : ratio) - 1.0f;
+	c->lo = powf(10.0f, (thr_db - c->knee_db / 2.0f) / 20.0f);
+	c->att = coef(rate, attack_ms);
+	/* switched off, the gain returns to 0 dB with the release, but no slower than BYPASS_MS */
+	c->rel = coef(rate, on || release_ms < BYPASS_MS ? release_ms : BYPASS_MS);
+	float mk = on ? makeup_db : 0.0f;
+	smooth_set_target(&c->makeup, mk, instant ? 0 : (uint32_t)(BYPASS_MS * rate / 1000.0f));
+}
+
+void comp_reset(struct md_comp *c)
+{
+	c->g_db = 0.0f;
+}
+
+void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
+{
+	if (!c->on && c->g_db == 0.0f && !smooth_active(&c->makeup) && c->makeup.cur == 0.0f)
+		return;
+	const float lo = c->lo, thr = c->thr_db, knee = c->knee_db, slope = c->slope;
+	const double att = c->att, rel = c->rel;
+	const bool on = c->on && slope != 0.0f;
+	double gdb = c->g_db;
+	struct md_smooth mk = c->makeup;
+	for (uint32_t i = 0; i < n; i++) {
+		float gc = 0.0f;
+		if (on) {
+			float a = peak_at(ch, nch, i);
+			if (a > lo) {
+				float d = dyn_log2(a) * DB_PER_LOG2 - thr;
+				if (2.0f * d > knee)
+					gc = slope * d;
+				else if (knee > 0.0f) {
+					float k = d + knee / 2.0f;
+					gc = k > 0.0f ? slope * k * k / (2.0f * knee) : 0.0f;
+				}
+			}
+		}
+		if (gdb != gc) {
+			gdb += (gc < gdb ? att : rel) * (gc - gdb);
+			if (fabs(gdb - gc) < SNAP_DB)
+				gdb = gc;
+		}
+		float tot = (float)gdb + smooth_next(&mk);
+		if (tot != 0.0f) {
+			float k = dyn_exp2(tot * LOG2_PER_DB);
+			ch[0][i] *= k;
+			if (nch == 2)
+				ch[1][i] *= k;
+		}
+	}
+	if (!isfinite(gdb))
+		gdb = 0.0;
+	c->g_db = gdb;
+	c->makeup = mk;
+}
