@@ -1,12 +1,1056 @@
-/* mixdesk: offline render (placeholder until the render work lands). */
+/* mixdesk: the offline mixdown render (docs/RENDER.md).
+ *
+ * Pass 1 reads every strip's source (libsndfile, libsamplerate with --resample), runs the engine itself
+ * (engine_build/engine_run, not the mixer: no queue, no JACK) period by period with the timeline rolling, and
+ * spools the float master (and the stems) to memory or an anonymous temporary file while libebur128 measures
+ * the mix: true peak (4x oversampled), integrated loudness, loudness range. Pass 2 applies one static gain
+ * (true peak -> the headroom target), TPDF dither with a fixed seed, converts to integers itself (so nothing
+ * wraps) and writes the WAV with a BWF bext chunk. Every output is written under a temporary name beside its
+ * final name and renamed only when complete, so an error or Ctrl-C leaves nothing half-written.
+ * Every function here is [control]. */
 #include "render.h"
 
-#include <stdio.h>
+#include "../engine/engine.h"
+#include "../sessions/session.h"
+
+#include <ebur128.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <samplerate.h>
+#include <stdarg.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PERIOD 1024                 /* frames per engine call */
+#define PREROLL_SECONDS 0.05        /* silence run before frame 0 so new strips have faded in */
+#define SPOOL_BUDGET (512u << 20)   /* bytes of float spool kept in memory; the rest goes to temporary files */
+#define SILENT_DB (-60.0)           /* a 100 ms window whose peak is below this (after the gain) is silent */
+#define DC_WARN_DB (-60.0)          /* a channel mean above this (after the gain) is flagged as DC offset */
+#define DITHER_SEED 0x6d69786465736bull /* "mixdesk": the same session renders to the same samples */
+
+/* ---- small helpers ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double to_db(double g)
+{
+	return g > 0.0 ? 20.0 * log10(g) : -HUGE_VAL;
+}
+
+static void warn(struct render_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct render_report *r, const char *fmt, ...)
+{
+	if (r->nwarnings >= RENDER_MAX_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->warnings[r->nwarnings++], sizeof r->warnings[0], fmt, ap);
+	va_end(ap);
+}
+
+/* splitmix64: tiny, fast and good enough for dither; one draw gives both uniforms of a TPDF sample */
+static inline uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* ---- the float spool: interleaved stereo, in memory while the budget lasts, else an unlinked temp file ---- */
+
+struct spool {
+	float *mem;
+	FILE *f;
+	size_t frames, pos;
+};
+
+static enum md_err spool_open(struct spool *s, size_t frames, size_t *budget, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->frames = frames;
+	size_t bytes = frames * 2 * sizeof(float);
+	if (bytes <= *budget && (s->mem = malloc(bytes ? bytes : 1))) {
+		*budget -= bytes;
+		return MD_OK;
+	}
+	if (!(s->f = tmpfile())) {
+		snprintf(err, errlen, "cannot create a temporary file for %zu frames of the mix: %s", frames,
+			 strerror(errno));
+		return MD_ERR_IO;
+	}
+	return MD_OK;
+}
+
+static enum md_err spool_put(struct spool *s, const float *x, size_t n, char *err, size_t errlen)
+{
+	if (s->mem)
+		memcpy(s->mem + 2 * s->pos, x, n * 2 * sizeof(float));
+	else if (fwrite(x, 2 * sizeof(float), n, s->f) != n) {
+		snprintf(err, errlen, "writing the temporary float mix: %s", strerror(errno));
+		return MD_ERR_IO;
+	}
+	s->pos += n;
+	return MD_OK;
+}
+
+/* n frames from the spool: a pointer into memory, or read into buf */
+static const float *spool_get(struct spool *s, float *buf, size_t n, char *err, size_t errlen)
+{
+	const float *p = buf;
+	if (s->mem)
+		p = s->mem + 2 * s->pos;
+	else if (fread(buf, 2 * sizeof(float), n, s->f) != n) {
+		snprintf(err, errlen, "reading back the temporary float mix: %s", strerror(errno));
+		return NULL;
+	}
+	s->pos += n;
+	return p;
+}
+
+static void spool_rewind(struct spool *s)
+{
+	s->pos = 0;
+	if (s->f)
+		rewind(s->f);
+}
+
+static void spool_close(struct spool *s)
+{
+	free(s->mem);
+	if (s->f)
+		fclose(s->f);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- sources ---- */
+
+struct source {
+	int strip, nch;
+	char path[PATH_MAX];
+	SNDFILE *sf;
+	SF_INFO info;
+	SRC_STATE *src;
+	double ratio;  /* session rate / source rate */
+	float *rbuf;   /* the resampler's input */
+	uint64_t len;  /* length in session frames */
+};
+
+#define RBUF_FRAMES 4096
+
+static long source_feed(void *data, float **out)
+{
+	struct source *s = data;
+	*out = s->rbuf;
+	return (long)sf_readf_float(s->sf, s->rbuf, RBUF_FRAMES);
+}
+
+static void source_close(struct source *s)
+{
+	if (s->sf)
+		sf_close(s->sf);
+	if (s->src)
+		src_delete(s->src);
+	free(s->rbuf);
+	memset(s, 0, sizeof *s);
+}
+
+static enum md_err source_open(struct source *s, const struct md_strip_model *m, int strip, const char *base,
+			       uint32_t rate, bool resample, uint64_t start, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->strip = strip;
+	s->nch = m->stereo ? 2 : 1;
+	if (m->source[0] == '/' || !base || !*base)
+		md_strlcpy(s->path, m->source, sizeof s->path);
+	else
+		snprintf(s->path, sizeof s->path, "%s/%s", base, m->source);
+	struct stat st;
+	if (stat(s->path, &st) != 0) {
+		snprintf(err, errlen, "strip '%s': source '%s' (%s): %s", m->name, m->source, s->path, strerror(errno));
+		return MD_ERR_NOTFOUND;
+	}
+	if (!(s->sf = sf_open(s->path, SFM_READ, &s->info))) {
+		snprintf(err, errlen, "strip '%s': source '%s' is not an audio file libsndfile can read (%s)", m->name,
+			 s->path, sf_strerror(NULL));
+		return MD_ERR_FORMAT;
+	}
+	if (s->info.channels != s->nch) {
+		snprintf(err, errlen, "strip '%s' is %s but its source '%s' has %d channel%s (expected %d)", m->name,
+			 m->stereo ? "stereo" : "mono", s->path, s->info.channels, s->info.channels == 1 ? "" : "s",
+			 s->nch);
+		return MD_ERR_FORMAT;
+	}
+	s->ratio = (double)rate / (double)s->info.samplerate;
+	s->len = (uint64_t)ceil((double)s->info.frames * s->ratio - 1e-6);
+	if ((uint32_t)s->info.samplerate != rate) {
+		if (!resample) {
+			snprintf(err, errlen,
+				 "strip '%s': source '%s' is at %d Hz but the session is at %u Hz "
+				 "(convert it, or render with --resample)",
+				 m->name, s->path, s->info.samplerate, rate);
+			return MD_ERR_FORMAT;
+		}
+		int e = 0;
+		if (!(s->rbuf = malloc(RBUF_FRAMES * (size_t)s->nch * sizeof(float))) ||
+		    !(s->src = src_callback_new(source_feed, SRC_SINC_BEST_QUALITY, s->nch, &e, s))) {
+			snprintf(err, errlen, "strip '%s': cannot set up the resampler: %s", m->name,
+				 e ? src_strerror(e) : "out of memory");
+			return MD_ERR_NOMEM;
+		}
+	}
+	if (start > 0) {
+		sf_count_t at = (sf_count_t)llround((double)start / s->ratio);
+		if (at >= s->info.frames || sf_seek(s->sf, at, SEEK_SET) < 0)
+			s->len = 0; /* the range starts after this source ends */
+	}
+	return MD_OK;
+}
+
+/* n frames of the source into its strip's input buffers; silence after its end */
+static void source_read(struct source *s, float *il, float *const in[2], size_t n)
+{
+	size_t got = 0;
+	if (s->len > 0) {
+		if (s->src)
+			got = (size_t)src_callback_read(s->src, s->ratio, (long)n, il);
+		else
+			got = (size_t)sf_readf_float(s->sf, il, (sf_count_t)n);
+	}
+	if (s->nch == 1) {
+		memcpy(in[0], il, got * sizeof(float));
+		memset(in[0] + got, 0, (n - got) * sizeof(float));
+		return;
+	}
+	for (size_t i = 0; i < got; i++) {
+		in[0][i] = il[2 * i];
+		in[1][i] = il[2 * i + 1];
+	}
+	for (size_t i = got; i < n; i++)
+		in[0][i] = in[1][i] = 0.0f;
+}
+
+/* ---- outputs: a temporary file beside the final name, renamed when complete ---- */
+
+struct output {
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	SNDFILE *sf;
+	struct spool sp;
+	uint64_t seed;
+	const char *what; /* "mix" or a stem's name, for messages */
+};
+
+static enum md_err output_create(struct output *o, const char *path, uint32_t rate, int bits, char *err,
+				 size_t errlen)
+{
+	md_strlcpy(o->path, path, sizeof o->path);
+	char dcopy[PATH_MAX], bcopy[PATH_MAX];
+	md_strlcpy(dcopy, path, sizeof dcopy);
+	md_strlcpy(bcopy, path, sizeof bcopy);
+	const char *dir = dirname(dcopy), *base = basename(bcopy);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "output '%s' is a directory (expected a file name such as mix.wav)", path);
+		return MD_ERR_IO;
+	}
+	snprintf(o->tmp, sizeof o->tmp, "%s/.%s.XXXXXX.part", dir, base);
+	int fd = mkstemps(o->tmp, 5);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write the output '%s': cannot create a file in '%s': %s", path, dir,
+			 strerror(errno));
+		o->tmp[0] = 0;
+		return MD_ERR_IO;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) { /* mkstemp makes 0600; the result should look like any new file */
+		snprintf(err, errlen, "cannot set the mode of '%s': %s", o->tmp, strerror(errno));
+		close(fd);
+		return MD_ERR_IO;
+	}
+	SF_INFO info = {.samplerate = (int)rate, .channels = 2,
+			.format = SF_FORMAT_WAV | (bits == 16   ? SF_FORMAT_PCM_16
+						   : bits == 24 ? SF_FORMAT_PCM_24
+								: SF_FORMAT_FLOAT)};
+	if (!(o->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE))) {
+		snprintf(err, errlen, "cannot write the output '%s': %s", path, sf_strerror(NULL));
+		close(fd);
+		return MD_ERR_IO;
+	}
+	return MD_OK;
+}
+
+/* [control] close and remove (on failure) or rename into place (on success) */
+static enum md_err output_finish(struct output *o, bool keep, char *err, size_t errlen)
+{
+	enum md_err ret = MD_OK;
+	if (o->sf) {
+		if (keep)
+			sf_write_sync(o->sf);
+		if (sf_close(o->sf) != 0 && keep) {
+			snprintf(err, errlen, "closing '%s' failed", o->tmp);
+			ret = MD_ERR_IO;
+			keep = false;
+		}
+		o->sf = NULL;
+	}
+	if (o->tmp[0]) {
+		if (keep && rename(o->tmp, o->path) != 0) {
+			snprintf(err, errlen, "cannot rename '%s' to '%s': %s", o->tmp, o->path, strerror(errno));
+			ret = MD_ERR_IO;
+			keep = false;
+		}
+		if (!keep)
+			unlink(o->tmp);
+		o->tmp[0] = 0;
+	}
+	spool_close(&o->sp);
+	return ret;
+}
+
+/* the BWF bext chunk: what the file is, who made it, when, and where on the timeline it starts */
+static void set_bext(struct output *o, const struct render_opts *opt, uint32_t rate, int bits, uint64_t start,
+		     double gain_db, double target)
+{
+	SF_BROADCAST_INFO bi;
+	memset(&bi, 0, sizeof bi);
+	const char *title = opt->title ? opt->title : "session";
+	if (opt->fixed_gain)
+		snprintf(bi.description, sizeof bi.description, "mixdesk %s of %s, fixed gain %+.2f dB", o->what,
+			 title, gain_db);
+	else
+		snprintf(bi.description, sizeof bi.description,
+			 "mixdesk %s of %s, gain %+.2f dB, mix true peak %.1f dBTP", o->what, title, gain_db, target);
+	memcpy(bi.originator, "mixdesk", 7);
+	snprintf(bi.originator_reference, sizeof bi.originator_reference, "mixdesk %s", MD_VERSION);
+	/* SOURCE_DATE_EPOCH (the reproducible-builds convention) pins the date, so the whole file is repeatable */
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde)
+		t = (time_t)strtoll(sde, NULL, 10);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char date[48], tod[48];
+	snprintf(date, sizeof date, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	snprintf(tod, sizeof tod, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(bi.origination_date, date, sizeof bi.origination_date);
+	memcpy(bi.origination_time, tod, sizeof bi.origination_time);
+	bi.time_reference_low = (uint32_t)(start & 0xffffffffu);
+	bi.time_reference_high = (uint32_t)(start >> 32);
+	bi.version = 1;
+	int n = snprintf(bi.coding_history, sizeof bi.coding_history, "A=%s,F=%u,W=%d,M=stereo,T=mixdesk %s\r\n",
+			 bits == 32 ? "PCM_FLOAT" : "PCM", rate, bits, MD_VERSION);
+	bi.coding_history_size = (uint32_t)n;
+	sf_command(o->sf, SFC_SET_BROADCAST_INFO, &bi, sizeof bi);
+}
+
+/* pass 2 for one output: gain, dither, convert, write; *peak gets the highest written |sample| (full scale 1) */
+static enum md_err output_write(struct output *o, int bits, float gain, double *peak, uint64_t *clamped,
+				const struct render_opts *opt, char *err, size_t errlen)
+{
+	float fbuf[PERIOD * 2];
+	int32_t ibuf[PERIOD * 2];
+	uint64_t rng = o->seed;
+	const double scale = bits == 16 ? 32768.0 : 8388608.0;
+	const int32_t shift = bits == 16 ? 65536 : 256; /* libsndfile takes the top bits of an int */
+	const long qmax = (long)scale - 1, qmin = -(long)scale;
+	double pk = 0.0;
+	spool_rewind(&o->sp);
+	for (size_t done = 0; done < o->sp.frames;) {
+		if (opt->stop && *opt->stop)
+			return MD_ERR_IO;
+		size_t n = o->sp.frames - done < PERIOD ? o->sp.frames - done : PERIOD;
+		const float *x = spool_get(&o->sp, fbuf, n, err, errlen);
+		if (!x)
+			return MD_ERR_IO;
+		sf_count_t w;
+		if (bits == 32) {
+			float *y = fbuf;
+			for (size_t i = 0; i < 2 * n; i++) {
+				y[i] = x[i] * gain;
+				pk = fmax(pk, fabs((double)y[i]));
+			}
+			w = sf_writef_float(o->sf, y, (sf_count_t)n);
+		} else {
+			long qpk = 0;
+			for (size_t i = 0; i < 2 * n; i++) {
+				uint64_t r = rng_next(&rng);
+				/* TPDF: the difference of two uniforms, +-1 LSB, mean 0 */
+				double d = ((double)(uint32_t)(r >> 32) - (double)(uint32_t)r) * (1.0 / 4294967296.0);
+				long q = lrint((double)x[i] * (double)gain * scale + d);
+				if (q > qmax || q < qmin) { /* only reachable with a fixed --gain: clamp, never wrap */
+					q = q > qmax ? qmax : qmin;
+					(*clamped)++;
+				}
+				long a = q < 0 ? -q : q;
+				qpk = a > qpk ? a : qpk;
+				ibuf[i] = (int32_t)q * shift;
+			}
+			pk = fmax(pk, (double)qpk / scale);
+			w = sf_writef_int(o->sf, ibuf, (sf_count_t)n);
+		}
+		if (w != (sf_count_t)n) {
+			snprintf(err, errlen, "writing '%s' failed after %zu frames: %s", o->path, done,
+				 sf_strerror(o->sf));
+			return MD_ERR_IO;
+		}
+		done += n;
+	}
+	*peak = pk;
+	return MD_OK;
+}
+
+/* a stem's file name: the strip's or bus's name with '/' and control characters replaced */
+static void stem_path(char *dst, size_t size, const char *dir, const char *name, const char *suffix)
+{
+	char clean[MD_NAME_MAX];
+	md_strlcpy(clean, name, sizeof clean);
+	for (char *p = clean; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 32)
+			*p = '_';
+	if (strcmp(clean, ".") == 0 || strcmp(clean, "..") == 0)
+		clean[0] = '_';
+	snprintf(dst, size, "%s/%s%s.wav", dir, clean, suffix);
+}
+
+static void progress(double frac, int *shown)
+{
+	int pct = (int)(frac * 100.0);
+	if (pct == *shown)
+		return;
+	*shown = pct;
+	char bar[41];
+	int full = pct * 40 / 100;
+	for (int i = 0; i < 40; i++)
+		bar[i] = i < full ? '#' : '.';
+	bar[40] = 0;
+	fprintf(stderr, "\rmixdesk render: [%s] %3d%%", bar, pct);
+	if (pct >= 100)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* ---- the render ---- */
+
+enum md_err render_console(const struct md_console *c0, const char *base_dir, const struct render_opts *opt,
+			   struct render_report *rep, char *err, size_t errlen)
+{
+	enum md_err ret = MD_OK;
+	const double t_start = now_s();
+	memset(rep, 0, sizeof *rep);
+	const uint32_t rate = c0->sample_rate;
+	const int bits = opt->bits ? opt->bits : c0->render.bits;
+	const double target = opt->headroom_set ? opt->headroom : c0->render.headroom;
+	const double tail = opt->tail_set ? opt->tail : c0->render.tail;
+	const bool stems = opt->stems_dir != NULL;
+	struct md_console *c = NULL;
+	struct md_engine *e = NULL;
+	struct md_graph *g = NULL;
+	struct source *srcs = NULL;
+	int nsrc = 0;
+	float *store = NULL, *il = NULL, *mix = NULL, *win_peak = NULL;
+	float *bufs[MD_MAX_SLOTS] = {0};
+	struct output *outs = NULL; /* [0] the mix, then one per strip and bus with --stems */
+	int nouts = 0;
+	ebur128_state *meter = NULL;
+	size_t budget = SPOOL_BUDGET;
+	err[0] = 0;
+	rep->rate = rate;
+	rep->bits = bits;
+
+	if (bits != 16 && bits != 24 && bits != 32) {
+		snprintf(err, errlen, "bit depth %d: expected 16, 24 or 32 (float)", bits);
+		return MD_ERR_RANGE;
+	}
+	if (!(target <= 0.0 && target >= -60.0)) {
+		snprintf(err, errlen, "headroom %.2f dBTP: expected -60 to 0", target);
+		return MD_ERR_RANGE;
+	}
+	if (!(c = console_clone(c0))) {
+		snprintf(err, errlen, "out of memory copying the console");
+		return MD_ERR_NOMEM;
+	}
+
+	/* the engine's I/O slots: master, then each strip's input(s) and stem, then the bus stems */
+	int16_t slot = 0;
+	c->master.out_slot[0] = slot++;
+	c->master.out_slot[1] = slot++;
+	for (int i = 0; i < c->nstrips; i++) {
+		struct md_strip_model *s = c->strips[i];
+		if (slot + 4 > MD_MAX_SLOTS) {
+			snprintf(err, errlen, "%d strips%s need more than %d engine slots", c->nstrips,
+				 stems ? " with stems" : "", MD_MAX_SLOTS);
+			ret = MD_ERR_FULL;
+			goto out;
+		}
+		s->in_slot[0] = slot++;
+		s->in_slot[1] = s->stereo ? slot++ : -1;
+		s->stem_slot[0] = stems ? slot++ : -1;
+		s->stem_slot[1] = stems ? slot++ : -1;
+	}
+	for (int i = 0; i < c->nbuses; i++) {
+		struct md_bus_model *b = c->buses[i];
+		b->out_slot[0] = b->out_slot[1] = b->ret_slot[0] = b->ret_slot[1] = -1;
+		b->stem_slot[0] = stems ? slot++ : -1;
+		b->stem_slot[1] = stems ? slot++ : -1;
+		if (b->p[MD_BP_INSERT] >= 0.5f) {
+			b->p[MD_BP_INSERT] = 0.0f;
+			warn(rep, "bus '%s': its insert (an external effect over JACK) cannot be rendered offline; "
+				  "rendered as if off",
+			     b->name);
+		}
+	}
+	if (!(store = calloc((size_t)slot * PERIOD, sizeof *store)) || !(il = malloc(PERIOD * 2 * sizeof *il)) ||
+	    !(mix = malloc(PERIOD * 2 * sizeof *mix)) || !(srcs = calloc((size_t)c->nstrips + 1, sizeof *srcs))) {
+		snprintf(err, errlen, "out of memory for the render buffers");
+		ret = MD_ERR_NOMEM;
+		goto out;
+	}
+	for (int i = 0; i < slot; i++)
+		bufs[i] = store + (size_t)i * PERIOD;
+
+	/* sources: open all first, so a missing or wrong file fails before any work */
+	const uint64_t start = (uint64_t)llround(opt->start * rate);
+	uint64_t longest = 0;
+	for (int i = 0; i < c->nstrips; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		if (!s->source) {
+			warn(rep, "strip '%s' has no source: it renders as silence", s->name);
+			continue;
+		}
+		ret = source_open(&srcs[nsrc], s, i, base_dir, rate, opt->resample, start, err, errlen);
+		nsrc++;
+		if (ret)
+			goto out;
+		uint64_t full = (uint64_t)ceil((double)srcs[nsrc - 1].info.frames * srcs[nsrc - 1].ratio - 1e-6);
+		longest = full > longest ? full : longest;
+	}
+	uint64_t end = opt->end_set ? (uint64_t)llround(opt->end * rate) : longest + (uint64_t)llround(tail * rate);
+	if (end <= start) {
+		snprintf(err, errlen, "nothing to render: the range %.3f s to %.3f s is empty%s", (double)start / rate,
+			 (double)end / rate, opt->end_set ? "" : " (the longest source ends before --start)");
+		ret = MD_ERR_RANGE;
+		goto out;
+	}
+	const uint64_t frames = end - start;
+	for (int k = 0; k < nsrc; k++) {
+		uint64_t full = (uint64_t)ceil((double)srcs[k].info.frames * srcs[k].ratio - 1e-6);
+		if (full < longest && full < end)
+			warn(rep, "strip '%s': its source '%s' lasts %.2f s, shorter than the session (%.2f s): "
+				  "silence after it",
+			     c->strips[srcs[k].strip]->name, c->strips[srcs[k].strip]->source, (double)full / rate,
+			     (double)longest / rate);
+	}
+
+	/* outputs: created now, so an unwritable path fails before the long part */
+	nouts = 1 + (stems ? c->nstrips + c->nbuses : 0);
+	if (!(outs = calloc((size_t)nouts, sizeof *outs))) {
+		snprintf(err, errlen, "out of memory");
+		ret = MD_ERR_NOMEM;
+		goto out;
+	}
+	outs[0].what = "mixdown";
+	outs[0].seed = DITHER_SEED;
+	if ((ret = output_create(&outs[0], opt->out, rate, bits, err, errlen)))
+		goto out;
+	if (stems) {
+		if (mkdir(opt->stems_dir, 0777) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create the stems folder '%s': %s", opt->stems_dir, strerror(errno));
+			ret = MD_ERR_IO;
+			goto out;
+		}
+		for (int k = 1; k < nouts; k++) {
+			bool is_strip = k - 1 < c->nstrips;
+			const char *name = is_strip ? c->strips[k - 1]->name : c->buses[k - 1 - c->nstrips]->name;
+			char p[PATH_MAX];
+			stem_path(p, sizeof p, opt->stems_dir, name, is_strip ? "" : ".bus");
+			outs[k].what = "stem";
+			outs[k].seed = DITHER_SEED ^ ((uint64_t)k * 0x9e3779b97f4a7c15ull);
+			if ((ret = output_create(&outs[k], p, rate, bits, err, errlen)))
+				goto out;
+		}
+	}
+	for (int k = 0; k < nouts; k++)
+		if ((ret = spool_open(&outs[k].sp, (size_t)frames, &budget, err, errlen)))
+			goto out;
+
+	meter = ebur128_init(2, rate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
+	const size_t win = rate / 10, nwin = (size_t)(frames / win) + 1;
+	if (!meter || !(win_peak = calloc(nwin, sizeof *win_peak)) || !(e = engine_new()) ||
+	    !(g = engine_build(e, c, rate))) {
+		snprintf(err, errlen, "out of memory setting up the engine and meters");
+		ret = MD_ERR_NOMEM;
+		goto out;
+	}
+	if (engine_submit(e, g) != MD_OK) {
+		snprintf(err, errlen, "the engine refused the graph");
+		ret = MD_ERR_FULL;
+		goto out;
+	}
+	g = NULL; /* the engine's now */
+
+	/* pre-roll: a new graph fades its strips in from silence over MD_RAMP_SECONDS; run that on silence with
+	 * the transport stopped at the start (lanes hold their start values) so frame 0 is exact */
+	for (uint32_t done = 0, pre = (uint32_t)ceil(PREROLL_SECONDS * rate); done < pre;) {
+		uint32_t n = pre - done < PERIOD ? pre - done : PERIOD;
+		for (int s = 0; s < slot; s++)
+			memset(bufs[s], 0, PERIOD * sizeof(float));
+		engine_set_time(e, false, start);
+		engine_run(e, bufs, n);
+		done += n;
+	}
+
+	/* pass 1: render and measure */
+	double dc[2] = {0, 0};
+	int shown = -1;
+	for (uint64_t pos = 0; pos < frames;) {
+		if (opt->stop && *opt->stop) {
+			rep->interrupted = true;
+			snprintf(err, errlen, "interrupted: nothing written");
+			ret = MD_ERR_IO;
+			goto out;
+		}
+		size_t n = frames - pos < PERIOD ? (size_t)(frames - pos) : PERIOD;
+		double t0 = now_s();
+		for (int k = 0; k < nsrc; k++) {
+			const struct md_strip_model *s = c->strips[srcs[k].strip];
+			float *in[2] = {bufs[s->in_slot[0]], s->stereo ? bufs[s->in_slot[1]] : NULL};
+			source_read(&srcs[k], il, in, n);
+		}
+		double t1 = now_s();
+		engine_set_time(e, true, start + pos);
+		engine_run(e, bufs, (uint32_t)n);
+		double t2 = now_s();
+		const float *l = bufs[c->master.out_slot[0]], *r = bufs[c->master.out_slot[1]];
+		for (size_t i = 0; i < n; i++) {
+			float a = l[i], b = r[i];
+			mix[2 * i] = a;
+			mix[2 * i + 1] = b;
+			dc[0] += a;
+			dc[1] += b;
+			float m = fmaxf(fabsf(a), fabsf(b));
+			rep->clipped_before += (fabsf(a) > 1.0f) + (fabsf(b) > 1.0f);
+			size_t w = (size_t)((pos + i) / win);
+			win_peak[w] = fmaxf(win_peak[w], m);
+		}
+		if ((ret = spool_put(&outs[0].sp, mix, n, err, errlen)))
+			goto out;
+		for (int k = 1; k < nouts; k++) {
+			const int16_t *ss = k - 1 < c->nstrips ? c->strips[k - 1]->stem_slot
+							       : c->buses[k - 1 - c->nstrips]->stem_slot;
+			for (size_t i = 0; i < n; i++) {
+				il[2 * i] = bufs[ss[0]][i];
+				il[2 * i + 1] = bufs[ss[1]][i];
+			}
+			if ((ret = spool_put(&outs[k].sp, il, n, err, errlen)))
+				goto out;
+		}
+		double t3 = now_s();
+		if (ebur128_add_frames_float(meter, mix, n) != EBUR128_SUCCESS) {
+			snprintf(err, errlen, "the loudness meter failed (out of memory?)");
+			ret = MD_ERR_NOMEM;
+			goto out;
+		}
+		double t4 = now_s();
+		rep->t_read += t1 - t0;
+		rep->t_dsp += t2 - t1;
+		rep->t_measure += t4 - t3;
+		pos += n;
+		if (opt->progress)
+			progress(0.9 * (double)pos / (double)frames, &shown);
+	}
+
+	/* the gain: true peak to the target */
+	double tp = 0.0, sp_pre = 0.0;
+	for (unsigned ch = 0; ch < 2; ch++) {
+		double v = 0.0;
+		ebur128_true_peak(meter, ch, &v);
+		tp = fmax(tp, v);
+		ebur128_sample_peak(meter, ch, &v);
+		sp_pre = fmax(sp_pre, v);
+	}
+	double lufs = -HUGE_VAL, lra = 0.0;
+	ebur128_loudness_global(meter, &lufs);
+	ebur128_loudness_range(meter, &lra);
+	double gain_db;
+	if (opt->fixed_gain)
+		gain_db = opt->gain_db;
+	else if (tp <= 0.0) {
+		gain_db = 0.0;
+		warn(rep, "the mix is silent: nothing to normalize");
+	} else {
+		gain_db = target - to_db(tp);
+		if (opt->no_normalize && gain_db > 0.0)
+			gain_db = 0.0;
+	}
+	const float gain = (float)pow(10.0, gain_db / 20.0);
+	rep->gain_db = gain_db;
+	rep->true_peak_db = to_db(tp) + gain_db;
+	rep->loudness = isfinite(lufs) ? lufs + gain_db : -HUGE_VAL;
+	rep->lra = lra;
+	rep->frames = frames;
+	rep->duration = (double)frames / rate;
+	for (int ch = 0; ch < 2; ch++)
+		rep->dc_db[ch] = to_db(fabs(dc[ch] / (double)frames) * gain);
+	size_t silent = 0, full_wins = (size_t)(frames / win) ? (size_t)(frames / win) : 1;
+	const float silent_lin = (float)pow(10.0, SILENT_DB / 20.0);
+	for (size_t w = 0; w < full_wins; w++)
+		silent += win_peak[w] * gain < silent_lin;
+	rep->silent_share = (double)silent / (double)full_wins;
+	(void)sp_pre;
+
+	/* pass 2: gain, dither, write */
+	double t5 = now_s();
+	for (int k = 0; k < nouts; k++) {
+		set_bext(&outs[k], opt, rate, bits, start, gain_db, rep->true_peak_db);
+		double pk = 0.0;
+		uint64_t clamped = 0;
+		if ((ret = output_write(&outs[k], bits, gain, &pk, &clamped, opt, err, errlen))) {
+			if (opt->stop && *opt->stop) {
+				rep->interrupted = true;
+				snprintf(err, errlen, "interrupted: nothing written");
+			}
+			goto out;
+		}
+		if (k == 0) {
+			rep->sample_peak_db = to_db(pk);
+			rep->clipped_after = clamped;
+		}
+		if (opt->progress)
+			progress(0.9 + 0.1 * (double)(k + 1) / nouts, &shown);
+	}
+	for (int k = 1; k < nouts; k++)
+		if ((ret = output_finish(&outs[k], true, err, errlen)))
+			goto out;
+	if ((ret = output_finish(&outs[0], true, err, errlen)))
+		goto out;
+	rep->nstems = nouts - 1;
+	rep->t_write = now_s() - t5;
+
+	if (rep->clipped_after)
+		warn(rep, "%llu samples clipped at the fixed gain of %+.2f dB (clamped to full scale)",
+		     (unsigned long long)rep->clipped_after, gain_db);
+	if (rep->silent_share > 0.5)
+		warn(rep, "mostly silence: %.0f%% of the mix stays below %.0f dBFS", 100.0 * rep->silent_share,
+		     SILENT_DB);
+	for (int ch = 0; ch < 2; ch++)
+		if (rep->dc_db[ch] > DC_WARN_DB)
+			warn(rep, "DC offset on the %s channel: the mean is %.1f dBFS", ch ? "right" : "left",
+			     rep->dc_db[ch]);
+out:
+	for (int k = 0; outs && k < nouts; k++) /* after an error: remove every temporary file */
+		output_finish(&outs[k], false, err, 0);
+	free(outs);
+	for (int k = 0; k < nsrc; k++)
+		source_close(&srcs[k]);
+	free(srcs);
+	if (meter)
+		ebur128_destroy(&meter);
+	if (g)
+		engine_graph_free(g);
+	if (e) {
+		engine_collect(e);
+		engine_free(e);
+	}
+	console_free(c);
+	free(store);
+	free(il);
+	free(mix);
+	free(win_peak);
+	rep->t_total = now_s() - t_start;
+	return ret;
+}
+
+/* ---- the report ---- */
+
+static void fmt_db(char *dst, size_t size, double v, int decimals)
+{
+	if (isfinite(v))
+		snprintf(dst, size, "%.*f", decimals, v);
+	else
+		snprintf(dst, size, "-inf");
+}
+
+void render_print_report(FILE *f, const struct render_report *r, bool timings)
+{
+	char sp[32], tp[32], lu[32];
+	fmt_db(sp, sizeof sp, r->sample_peak_db, 2);
+	fmt_db(tp, sizeof tp, r->true_peak_db, 2);
+	fmt_db(lu, sizeof lu, r->loudness, 1);
+	fprintf(f,
+		"duration        %.3f s (%llu frames)\n"
+		"sample rate     %u Hz\n"
+		"bit depth       %s\n"
+		"gain applied    %+.2f dB\n"
+		"sample peak     %s dBFS\n"
+		"true peak       %s dBTP\n"
+		"loudness        %s LUFS integrated\n"
+		"loudness range  %.1f LU\n"
+		"clipped before  %llu samples above 0 dBFS before the gain\n",
+		r->duration, (unsigned long long)r->frames, r->rate,
+		r->bits == 32 ? "32-bit float" : r->bits == 24 ? "24-bit" : "16-bit", r->gain_db, sp, tp, lu, r->lra,
+		(unsigned long long)r->clipped_before);
+	if (r->nstems)
+		fprintf(f, "stems           %d\n", r->nstems);
+	for (int i = 0; i < r->nwarnings; i++)
+		fprintf(f, "warning: %s\n", r->warnings[i]);
+	if (timings)
+		fprintf(f, "timings         read %.3f s, dsp %.3f s, true peak+loudness %.3f s, write %.3f s, total %.3f s\n",
+			r->t_read, r->t_dsp, r->t_measure, r->t_write, r->t_total);
+}
+
+static json_object *num_or_null(double v)
+{
+	return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+enum md_err render_write_report(const char *path, const struct render_report *r, char *err, size_t errlen)
+{
+	json_object *o = json_object_new_object(), *w = json_object_new_array(), *t = json_object_new_object();
+	json_object_object_add(o, "duration", json_object_new_double(r->duration));
+	json_object_object_add(o, "frames", json_object_new_int64((int64_t)r->frames));
+	json_object_object_add(o, "sample_rate", json_object_new_int((int)r->rate));
+	json_object_object_add(o, "bits", json_object_new_int(r->bits));
+	json_object_object_add(o, "float", json_object_new_boolean(r->bits == 32));
+	json_object_object_add(o, "gain_db", json_object_new_double(r->gain_db));
+	json_object_object_add(o, "sample_peak_dbfs", num_or_null(r->sample_peak_db));
+	json_object_object_add(o, "true_peak_dbtp", num_or_null(r->true_peak_db));
+	json_object_object_add(o, "loudness_lufs", num_or_null(r->loudness));
+	json_object_object_add(o, "loudness_range_lu", json_object_new_double(r->lra));
+	json_object_object_add(o, "clipped_before_gain", json_object_new_int64((int64_t)r->clipped_before));
+	json_object_object_add(o, "clipped_after_gain", json_object_new_int64((int64_t)r->clipped_after));
+	json_object_object_add(o, "dc_left_dbfs", num_or_null(r->dc_db[0]));
+	json_object_object_add(o, "dc_right_dbfs", num_or_null(r->dc_db[1]));
+	json_object_object_add(o, "silent_share", json_object_new_double(r->silent_share));
+	json_object_object_add(o, "stems", json_object_new_int(r->nstems));
+	json_object_object_add(o, "measured",
+			       json_object_new_string("sample peak: on the written samples (after gain and dither); "
+						      "true peak and loudness: on the float mix before the gain, plus "
+						      "the gain"));
+	for (int i = 0; i < r->nwarnings; i++)
+		json_object_array_add(w, json_object_new_string(r->warnings[i]));
+	json_object_object_add(o, "warnings", w);
+	json_object_object_add(t, "read", json_object_new_double(r->t_read));
+	json_object_object_add(t, "dsp", json_object_new_double(r->t_dsp));
+	json_object_object_add(t, "true_peak_loudness", json_object_new_double(r->t_measure));
+	json_object_object_add(t, "write", json_object_new_double(r->t_write));
+	json_object_object_add(t, "total", json_object_new_double(r->t_total));
+	json_object_object_add(o, "timings_s", t);
+	enum md_err ret = MD_OK;
+	if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) != 0) {
+		snprintf(err, errlen, "cannot write the report '%s': %s", path, strerror(errno));
+		ret = MD_ERR_IO;
+	}
+	json_object_put(o);
+	return ret;
+}
+
+/* ---- the command line ---- */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mixdesk render SESSION.json -o MIX.wav [options]\n"
+		"Bounce a session offline through the same engine as the live console (no JACK needed).\n"
+		"\n"
+		"  -o, --output FILE     the mixdown (WAV with a BWF bext chunk); required\n"
+		"      --bits 16|24|32f  sample format (default: the session's render.bits, 24); 16 and 24 are TPDF-dithered\n"
+		"      --headroom DB     true-peak target in dBTP, -60..0 (default: the session's render.headroom, -6)\n"
+		"      --no-normalize    only turn the mix down to the target, never up\n"
+		"      --gain DB         apply this fixed gain instead of normalizing (-120..+60)\n"
+		"      --stems DIR       also write one stereo file per strip and per bus (same gain; they sum to the mix)\n"
+		"      --start S         render from S seconds on the session's timeline (default 0)\n"
+		"      --end S           render up to S seconds (default: the longest source plus the tail)\n"
+		"      --tail S          seconds after the longest source (default: the session's render.tail, 2)\n"
+		"      --resample        convert sources at another sample rate (libsamplerate) instead of failing\n"
+		"      --report FILE     also write the report as JSON\n"
+		"      --timings         say where the time went (read, DSP, true peak, write)\n"
+		"  -q, --quiet           no progress bar and no printed report\n"
+		"  -h, --help            this help\n"
+		"Exit status: 0 done, 1 error (nothing left under the output's name), 2 bad command line, 130 interrupted.\n");
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int bad_usage(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "mixdesk render: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, " (mixdesk render --help)\n");
+	return 2;
+}
 
 int render_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "mixdesk render: not implemented yet\n");
-	return 1;
+	struct render_opts o = {0};
+	const char *report = NULL;
+	bool quiet = false, timings = false;
+	enum { O_BITS = 256, O_HEADROOM, O_NONORM, O_GAIN, O_STEMS, O_START, O_END, O_TAIL, O_RESAMPLE, O_REPORT,
+	       O_TIMINGS };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},     {"bits", required_argument, NULL, O_BITS},
+		{"headroom", required_argument, NULL, O_HEADROOM}, {"no-normalize", no_argument, NULL, O_NONORM},
+		{"gain", required_argument, NULL, O_GAIN},     {"stems", required_argument, NULL, O_STEMS},
+		{"start", required_argument, NULL, O_START},   {"end", required_argument, NULL, O_END},
+		{"tail", required_argument, NULL, O_TAIL},     {"resample", no_argument, NULL, O_RESAMPLE},
+		{"report", required_argument, NULL, O_REPORT}, {"timings", no_argument, NULL, O_TIMINGS},
+		{"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	optind = 0; /* GNU: start afresh (render_main may run more than once in a process) */
+	opterr = 0;
+	int ch;
+	double v;
+	while ((ch = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+		const char *arg = optarg;
+		switch (ch) {
+		case 'o':
+			o.out = arg;
+			break;
+		case O_BITS:
+			if (strcmp(arg, "16") == 0 || strcmp(arg, "24") == 0)
+				o.bits = atoi(arg);
+			else if (strcmp(arg, "32f") == 0 || strcmp(arg, "32") == 0)
+				o.bits = 32;
+			else
+				return bad_usage("--bits %s: expected 16, 24 or 32f%s", arg, "");
+			break;
+		case O_HEADROOM:
+			if (parse_num(arg, -60.0, 0.0, &v))
+				return bad_usage("--headroom %s: expected a level in dBTP from -60 to 0%s", arg, "");
+			o.headroom_set = true;
+			o.headroom = (float)v;
+			break;
+		case O_NONORM:
+			o.no_normalize = true;
+			break;
+		case O_GAIN:
+			if (parse_num(arg, -120.0, 60.0, &v))
+				return bad_usage("--gain %s: expected a gain in dB from -120 to 60%s", arg, "");
+			o.fixed_gain = true;
+			o.gain_db = (float)v;
+			break;
+		case O_STEMS:
+			o.stems_dir = arg;
+			break;
+		case O_START:
+			if (parse_num(arg, 0.0, 86400.0, &o.start))
+				return bad_usage("--start %s: expected seconds from 0 to 86400%s", arg, "");
+			break;
+		case O_END:
+			if (parse_num(arg, 0.0, 86400.0, &o.end))
+				return bad_usage("--end %s: expected seconds from 0 to 86400%s", arg, "");
+			o.end_set = true;
+			break;
+		case O_TAIL:
+			if (parse_num(arg, 0.0, 3600.0, &o.tail))
+				return bad_usage("--tail %s: expected seconds from 0 to 3600%s", arg, "");
+			o.tail_set = true;
+			break;
+		case O_RESAMPLE:
+			o.resample = true;
+			break;
+		case O_REPORT:
+			report = arg;
+			break;
+		case O_TIMINGS:
+			timings = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return bad_usage("%s needs a value%s", argv[optind - 1], "");
+		default:
+			return bad_usage("unknown option '%s'%s", argv[optind - 1], "");
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("no session given: expected SESSION.json%s%s", "", "");
+	if (optind + 1 < argc)
+		return bad_usage("one session at a time: '%s' is extra%s", argv[optind + 1], "");
+	if (!o.out)
+		return bad_usage("no output given: expected -o MIX.wav%s%s", "", "");
+	if (o.fixed_gain && o.no_normalize)
+		return bad_usage("--gain and --no-normalize exclude each other%s%s", "", "");
+	if (o.end_set && o.end <= o.start)
+		return bad_usage("--end must be after --start%s%s", "", "");
+
+	const char *session = argv[optind];
+	char err[1024];
+	struct md_console *c = NULL;
+	enum md_err e = session_load(session, &c, err, sizeof err);
+	if (e != MD_OK) {
+		fprintf(stderr, "mixdesk render: %s\n", err);
+		return 1;
+	}
+	char dcopy[PATH_MAX], bcopy[PATH_MAX];
+	md_strlcpy(dcopy, session, sizeof dcopy);
+	md_strlcpy(bcopy, session, sizeof bcopy);
+	o.title = basename(bcopy);
+	o.progress = !quiet && isatty(STDERR_FILENO);
+	o.stop = &stop_flag;
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct render_report *rep = calloc(1, sizeof *rep);
+	if (!rep) {
+		console_free(c);
+		fprintf(stderr, "mixdesk render: out of memory\n");
+		return 1;
+	}
+	e = render_console(c, dirname(dcopy), &o, rep, err, sizeof err);
+	console_free(c);
+	int status = 0;
+	if (e != MD_OK) {
+		if (o.progress)
+			fputc('\n', stderr);
+		fprintf(stderr, "mixdesk render: %s\n", err);
+		status = rep->interrupted ? 130 : 1;
+	} else {
+		if (!quiet)
+			render_print_report(stdout, rep, timings);
+		else if (timings)
+			render_print_report(stderr, rep, timings);
+		if (report && render_write_report(report, rep, err, sizeof err) != MD_OK) {
+			fprintf(stderr, "mixdesk render: %s\n", err);
+			status = 1;
+		}
+	}
+	free(rep);
+	return status;
 }

@@ -1,7 +1,75 @@
-/* mixdesk: the offline mixdown render (`mixdesk render`). [control] */
+/* mixdesk: the offline mixdown render (`mixdesk render`, docs/RENDER.md). Two passes over the same engine
+ * the live client runs: pass 1 reads the sources, runs the engine period by period into a float spool and
+ * measures it (libebur128: true peak, loudness, range); pass 2 applies one static gain, TPDF dither and
+ * writes the WAV (and the stems) under temporary names that are renamed only when complete.
+ * Every function here is [control]. */
 #ifndef MD_RENDER_H
 #define MD_RENDER_H
 
+#include "../engine/console.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RENDER_MAX_WARNINGS 32
+
+struct render_opts {
+	const char *out;         /* the mixdown WAV */
+	const char *stems_dir;   /* NULL: no stems */
+	const char *title;       /* what the BWF description names (the session file), or NULL */
+	int bits;                /* 16, 24, 32 (float); 0: the session's render.bits */
+	bool headroom_set;       /* else the session's render.headroom */
+	float headroom;          /* true-peak target, dBTP */
+	bool no_normalize;       /* only turn down to the target, never up */
+	bool fixed_gain;         /* apply gain_db instead of normalizing */
+	float gain_db;
+	double start;            /* seconds */
+	bool end_set;            /* else the longest source + tail */
+	double end;
+	bool tail_set;           /* else the session's render.tail */
+	double tail;
+	bool resample;           /* convert sources at other rates with libsamplerate */
+	bool progress;           /* draw a progress bar on stderr */
+	volatile sig_atomic_t *stop; /* set (by a signal handler) to abandon the render; may be NULL */
+};
+
+struct render_report {
+	double duration;         /* seconds rendered */
+	uint64_t frames;
+	uint32_t rate;
+	int bits;
+	double gain_db;          /* the static gain applied to the mix and every stem */
+	double sample_peak_db;   /* of the written samples (after gain and dither), dBFS */
+	double true_peak_db;     /* of the mix before the gain, plus the gain, dBTP */
+	double loudness;         /* integrated, LUFS (before the gain, plus the gain) */
+	double lra;              /* loudness range, LU */
+	uint64_t clipped_before; /* samples above 0 dBFS in the mix before the gain */
+	uint64_t clipped_after;  /* samples clamped when writing (only possible with --gain) */
+	double dc_db[2];         /* mean of each channel after the gain, dBFS */
+	double silent_share;     /* share of 100 ms windows below -60 dBFS after the gain, 0..1 */
+	int nstems;
+	bool interrupted;
+	int nwarnings;
+	char warnings[RENDER_MAX_WARNINGS][320];
+	/* where the time went, seconds */
+	double t_read, t_dsp, t_measure, t_write, t_total;
+};
+
+/* Render a console (sources relative to base_dir) as described by o. On failure err names what went wrong,
+ * where and what was expected, and no file is left under the output's (or a stem's) name.
+ * MD_ERR_IO with rep->interrupted when o->stop was raised. */
+enum md_err render_console(const struct md_console *c, const char *base_dir, const struct render_opts *o,
+			   struct render_report *rep, char *err, size_t errlen);
+
+/* The report as text (stdout) and as a JSON file (json-c); the latter returns MD_ERR_IO with err set. */
+void render_print_report(FILE *f, const struct render_report *r, bool timings);
+enum md_err render_write_report(const char *path, const struct render_report *r, char *err, size_t errlen);
+
+/* `mixdesk render SESSION.json -o MIX.wav [options]`: argv[0] is "render". Exit status 0, 1 (error),
+ * 2 (bad command line), 130 (interrupted). */
 int render_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,845 @@
+/* mixdesk tests: the offline render (tools/render.c) with generated material: levels through fader and pan
+ * after the headroom gain, the true-peak target (libebur128 on the written file, and ffmpeg when present),
+ * bit-identical output, stems that sum to the mix, ranges and tails, the report and its warnings, every
+ * error (each leaving no file behind), Ctrl-C, the command line, and a null test against the live engine on
+ * a private dummy jackd. */
+#include "../engine/engine.h"
+#include "../sessions/session.h"
+#include "../tools/render.h"
+#include "testlib.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <ebur128.h>
+#include <jack/jack.h>
+#include <json.h>
+#include <math.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RATE 48000
+
+/* ---- material ---- */
+
+static uint64_t noise_state = 12345;
+static float noise(void) /* uniform -1..1, deterministic */
+{
+	noise_state ^= noise_state << 13;
+	noise_state ^= noise_state >> 7;
+	noise_state ^= noise_state << 17;
+	return (float)((double)(noise_state >> 11) / (double)(1ull << 52) - 1.0);
+}
+
+enum sig { SIG_SINE, SIG_NOISE, SIG_DC_SINE };
+
+/* write a WAV (float) of frames at rate: a 1 kHz sine of peak amp, or low-passed noise of about that peak */
+static void write_source(const char *path, int rate, int nch, size_t frames, enum sig kind, double amp)
+{
+	SF_INFO info = {.samplerate = rate, .channels = nch, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+	assert_non_null(sf);
+	float *x = malloc(frames * (size_t)nch * sizeof *x);
+	float lp[2][4] = {{0}};
+	for (size_t i = 0; i < frames; i++)
+		for (int c = 0; c < nch; c++) {
+			float v;
+			if (kind == SIG_NOISE) {
+				/* four one-poles: a mix-like spectrum, falling off above a few kHz */
+				float u = noise();
+				for (int k = 0; k < 4; k++)
+					u = lp[c][k] += 0.5f * (u - lp[c][k]);
+				v = (float)amp * 3.0f * u;
+			} else {
+				v = (float)(amp * sin(2.0 * M_PI * 1000.0 * (double)i / rate + c));
+				if (kind == SIG_DC_SINE)
+					v += 0.1f;
+			}
+			x[i * (size_t)nch + (size_t)c] = v;
+		}
+	assert_int_equal(sf_writef_float(sf, x, (sf_count_t)frames), (sf_count_t)frames);
+	sf_close(sf);
+	free(x);
+}
+
+/* a whole file as interleaved floats */
+static float *load(const char *path, SF_INFO *info)
+{
+	memset(info, 0, sizeof *info);
+	SNDFILE *sf = sf_open(path, SFM_READ, info);
+	if (!sf)
+		return NULL;
+	float *x = malloc((size_t)info->frames * (size_t)info->channels * sizeof *x + 1);
+	sf_count_t n = sf_readf_float(sf, x, info->frames);
+	sf_close(sf);
+	assert_int_equal(n, info->frames);
+	return x;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* no temporary ".part" file left in dir */
+static bool no_part_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return true;
+	bool clean = true;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".part"))
+			clean = false;
+	closedir(d);
+	return clean;
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	while (same) {
+		int x = fgetc(fa), y = fgetc(fb);
+		if (x != y)
+			same = false;
+		if (x == EOF || y == EOF)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+static double rms_db(const float *x, size_t frames, int nch, int ch, size_t from, size_t to)
+{
+	double s = 0;
+	for (size_t i = from; i < to && i < frames; i++)
+		s += (double)x[i * (size_t)nch + (size_t)ch] * x[i * (size_t)nch + (size_t)ch];
+	return 10.0 * log10(s / (double)(to - from));
+}
+
+/* libebur128's true peak of a stereo file, dBTP */
+static double file_true_peak(const char *path)
+{
+	SF_INFO info;
+	float *x = load(path, &info);
+	assert_non_null(x);
+	ebur128_state *st = ebur128_init(2, (unsigned)info.samplerate, EBUR128_MODE_TRUE_PEAK);
+	ebur128_add_frames_float(st, x, (size_t)info.frames);
+	double tp = 0, v;
+	for (unsigned c = 0; c < 2; c++) {
+		ebur128_true_peak(st, c, &v);
+		tp = fmax(tp, v);
+	}
+	ebur128_destroy(&st);
+	free(x);
+	return 20.0 * log10(tp);
+}
+
+/* a console with mono strips named A, B, ... on sources src0.wav, src1.wav, ... */
+static struct md_console *console_with(int nstrips)
+{
+	struct md_console *c = console_new(RATE);
+	for (int i = 0; i < nstrips; i++) {
+		char name[8], src[32];
+		snprintf(name, sizeof name, "%c", 'A' + i);
+		snprintf(src, sizeof src, "src%d.wav", i);
+		int idx;
+		assert_int_equal(console_add_strip(c, name, false, &idx), MD_OK);
+		c->strips[idx]->source = strdup(src);
+	}
+	return c;
+}
+
+static enum md_err render_to(const struct md_console *c, const char *dir, struct render_opts *o, const char *out,
+			     struct render_report *rep, char *err)
+{
+	o->out = out;
+	return render_console(c, dir, o, rep, err, 1024);
+}
+
+/* session files: only once sessions/ can load them */
+static bool sessions_work(void)
+{
+	struct md_console *c = NULL;
+	char err[256];
+	enum md_err e = session_parse("{\"format\":\"mixdesk-session\",\"version\":1}", "probe.json", &c, err,
+				      sizeof err);
+	console_free(c);
+	return e == MD_OK;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* run `mixdesk render args...`; exit status; stderr+stdout into log */
+static int run_render(const char *const args[], const char *log)
+{
+	const char *argv[32];
+	int n = 0;
+	argv[n++] = tl_mixdesk();
+	argv[n++] = "render";
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	unlink(log); /* tl_spawn appends */
+	pid_t pid = tl_spawn(argv, log);
+	int st = -1;
+	if (tl_wait_exit(pid, 60.0, &st) != 0)
+		st = tl_stop(pid);
+	return st;
+}
+
+/* ---- tests ---- */
+
+/* a 1 kHz sine at -20 dBFS through fader -6 and pan -0.5: after the gain the louder (left) side's true peak
+ * sits at the target, the right side keeps the pan law's ratio, the gain is what the levels predict; and
+ * with a fixed 0 dB gain into float the very first samples are exact (the pre-roll hides the fade-in) */
+static void test_sine_level(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), src[512], out[512], err[1024];
+	snprintf(src, sizeof src, "%s/src0.wav", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	write_source(src, RATE, 1, RATE, SIG_SINE, pow(10.0, -20.0 / 20.0));
+	struct md_console *c = console_with(1);
+	c->strips[0]->p[MD_SP_FADER] = -6.0f;
+	c->strips[0]->p[MD_SP_PAN] = -0.5f;
+	c->render.tail = 0.25f;
+	float gl, gr;
+	md_pan_gains(c->master.p[MD_MP_PAN_LAW], -0.5f, &gl, &gr);
+	const double left_db = -20.0 - 6.0 + 20.0 * log10(gl), right_db = -20.0 - 6.0 + 20.0 * log10(gr);
+
+	struct render_opts o = {0};
+	struct render_report rep;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_float_equal(rep.gain_db, -6.0 - left_db, 0.02);
+	assert_float_equal(rep.true_peak_db, -6.0, 0.01);
+	SF_INFO info;
+	float *x = load(out, &info);
+	assert_non_null(x);
+	assert_int_equal(info.samplerate, RATE);
+	assert_int_equal(info.channels, 2);
+	assert_int_equal(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_24);
+	assert_int_equal(info.frames, RATE + RATE / 4);
+	/* a sine's RMS is its peak - 3.01 dB */
+	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 0, 4800, 43200), -6.0 - 3.0103, 0.02);
+	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 1, 4800, 43200), -6.0 - 3.0103 + right_db - left_db,
+			   0.02);
+	free(x);
+
+	/* exact from the first sample: fixed 0 dB into float */
+	o = (struct render_opts){.bits = 32, .fixed_gain = true, .gain_db = 0.0f};
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	x = load(out, &info);
+	const double a = pow(10.0, -20.0 / 20.0) * pow(10.0, -6.0 / 20.0);
+	for (int i = 0; i < 480; i++) {
+		double want = a * sin(2.0 * M_PI * 1000.0 * i / RATE);
+		assert_float_equal(x[2 * i], want * gl, 1e-6);
+		assert_float_equal(x[2 * i + 1], want * gr, 1e-6);
+	}
+	free(x);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* parse a number after a label in a command's output */
+static bool ffmpeg_value(const char *cmd, const char *after, const char *label, double *v)
+{
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return false;
+	char line[512];
+	bool seen = after == NULL, found = false;
+	while (fgets(line, sizeof line, p)) {
+		if (!seen && strstr(line, after))
+			seen = true;
+		char *at = seen ? strstr(line, label) : NULL;
+		if (at && !found) {
+			at += strlen(label);
+			while (*at == ' ' || *at == '"' || *at == ':')
+				at++;
+			found = sscanf(at, "%lf", v) == 1;
+		}
+	}
+	pclose(p);
+	return found;
+}
+
+/* noise at several levels and targets lands within 0.05 dB of the target; checked on the written file by
+ * libebur128 and by ffmpeg (ebur128 filter: 0.1 dB display steps; loudnorm: 0.01 dB steps) */
+static void test_true_peak_target(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), src[512], out[512], err[1024];
+	snprintf(src, sizeof src, "%s/src0.wav", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	write_source(src, RATE, 1, 3 * RATE, SIG_NOISE, 0.3);
+	struct md_console *c = console_with(1);
+	c->strips[0]->p[MD_SP_PAN] = 0.2f;
+	const bool have_ffmpeg = system("ffmpeg -version >/dev/null 2>&1") == 0;
+	const float targets[] = {-6.0f, -1.0f, -12.5f};
+	for (int t = 0; t < 3; t++) {
+		struct render_opts o = {.headroom_set = t > 0, .headroom = targets[t], .bits = t == 2 ? 16 : 0};
+		struct render_report rep;
+		assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+		double tp = file_true_peak(out);
+		print_message("target %.2f: report %.4f, libebur128 on the file %.4f dBTP\n", targets[t],
+			      rep.true_peak_db, tp);
+		assert_true(fabs(tp - targets[t]) <= 0.05);
+		assert_true(fabs(rep.true_peak_db - targets[t]) <= 0.001);
+		assert_true(rep.sample_peak_db <= rep.true_peak_db + 0.01);
+		if (have_ffmpeg) {
+			char cmd[1200];
+			double v = 0;
+			snprintf(cmd, sizeof cmd, "ffmpeg -nostats -i '%s' -af ebur128=peak=true -f null - 2>&1", out);
+			assert_true(ffmpeg_value(cmd, "True peak:", "Peak:", &v));
+			print_message("  ffmpeg ebur128: %.1f dBTP\n", v);
+			assert_true(fabs(v - targets[t]) <= 0.05 + 0.05); /* +-0.05: its one-decimal display */
+			snprintf(cmd, sizeof cmd, "ffmpeg -nostats -i '%s' -af loudnorm=print_format=json -f null - 2>&1",
+				 out);
+			if (ffmpeg_value(cmd, NULL, "\"input_tp\"", &v)) {
+				print_message("  ffmpeg loudnorm: %.2f dBTP\n", v);
+				assert_true(fabs(v - targets[t]) <= 0.05);
+			}
+		}
+	}
+	/* --no-normalize: a quiet mix stays, a hot one comes down to the target */
+	struct render_opts o = {.no_normalize = true};
+	struct render_report rep;
+	c->strips[0]->p[MD_SP_FADER] = -20.0f;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_float_equal(rep.gain_db, 0.0, 1e-9);
+	c->strips[0]->p[MD_SP_FADER] = 10.0f;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_true(rep.gain_db < -3.0);
+	assert_true(rep.clipped_before > 0);
+	assert_true(fabs(file_true_peak(out) + 6.0) <= 0.05);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* the same console renders to the same bytes (with SOURCE_DATE_EPOCH pinning the bext date) */
+static void test_bit_identical(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), src[512], a[512], b[512], err[1024];
+	snprintf(src, sizeof src, "%s/src0.wav", dir);
+	write_source(src, RATE, 1, RATE, SIG_NOISE, 0.2);
+	struct md_console *c = console_with(1);
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	for (int bits = 16; bits <= 32; bits += 8) {
+		snprintf(a, sizeof a, "%s/a%d.wav", dir, bits);
+		snprintf(b, sizeof b, "%s/b%d.wav", dir, bits);
+		struct render_opts o = {.bits = bits};
+		struct render_report rep;
+		assert_int_equal(render_to(c, dir, &o, a, &rep, err), MD_OK);
+		assert_int_equal(render_to(c, dir, &o, b, &rep, err), MD_OK);
+		assert_true(same_bytes(a, b));
+	}
+	unsetenv("SOURCE_DATE_EPOCH");
+	/* the bext chunk says what the file is */
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(a, SFM_READ, &info);
+	SF_BROADCAST_INFO bi;
+	memset(&bi, 0, sizeof bi);
+	assert_int_equal(sf_command(sf, SFC_GET_BROADCAST_INFO, &bi, sizeof bi), SF_TRUE);
+	sf_close(sf);
+	assert_memory_equal(bi.originator, "mixdesk", 7);
+	assert_memory_equal(bi.origination_date, "2023-11-14", 10);
+	assert_non_null(strstr(bi.description, "mixdown"));
+	/* dither is really there: 24-bit output of the same mix differs from a plain rounding somewhere */
+	snprintf(b, sizeof b, "%s/b24.wav", dir);
+	SF_INFO i24;
+	float *x = load(b, &i24);
+	int off_grid = 0;
+	struct render_opts of = {.bits = 32};
+	struct render_report rep;
+	assert_int_equal(render_to(c, dir, &of, a, &rep, err), MD_OK);
+	SF_INFO i32;
+	float *y = load(a, &i32);
+	for (sf_count_t i = 0; i < 2 * i24.frames; i++)
+		off_grid += lrint((double)y[i] * 8388608.0) != lrint((double)x[i] * 8388608.0);
+	assert_true(off_grid > i24.frames / 4);
+	free(x);
+	free(y);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* stems (two strips, one bus fed by sends) sum back to the mix within the dither */
+static void test_stems_sum(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[512], stems[512], err[1024];
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/src%d.wav", dir, i);
+		write_source(path, RATE, 1, RATE / 2, i ? SIG_SINE : SIG_NOISE, 0.4);
+	}
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(stems, sizeof stems, "%s/stems", dir);
+	struct md_console *c = console_with(2);
+	int bus;
+	assert_int_equal(console_add_bus(c, "Verb", &bus), MD_OK);
+	c->strips[0]->p[MD_SP_PAN] = -0.7f;
+	c->strips[1]->p[MD_SP_PAN] = 0.4f;
+	c->strips[0]->p[MD_SP_SEND(0, MD_SEND_LEVEL)] = -6.0f;
+	c->strips[1]->p[MD_SP_SEND(0, MD_SEND_LEVEL)] = -3.0f;
+	c->buses[0]->p[MD_BP_INSERT] = 1.0f; /* cannot be rendered: rendered as off, with a warning */
+	c->master.p[MD_MP_FADER] = -2.0f;
+	struct render_opts o = {.stems_dir = stems};
+	struct render_report rep;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_int_equal(rep.nstems, 3);
+	bool insert_warned = false;
+	for (int i = 0; i < rep.nwarnings; i++)
+		insert_warned |= strstr(rep.warnings[i], "insert") != NULL;
+	assert_true(insert_warned);
+	SF_INFO im, is[3];
+	float *m = load(out, &im), *s[3];
+	const char *names[3] = {"A.wav", "B.wav", "Verb.bus.wav"};
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof path, "%s/%s", stems, names[k]);
+		s[k] = load(path, &is[k]);
+		assert_non_null(s[k]);
+		assert_int_equal(is[k].frames, im.frames);
+	}
+	double maxd = 0, bus_rms = 0;
+	for (sf_count_t i = 0; i < 2 * im.frames; i++) {
+		double d = (double)s[0][i] + s[1][i] + s[2][i] - m[i];
+		maxd = fmax(maxd, fabs(d));
+		bus_rms += (double)s[2][i] * s[2][i];
+	}
+	/* each of the 4 files carries up to 1.5 LSB of rounding and TPDF dither */
+	print_message("stems - mix: max %.2f LSB (24-bit)\n", maxd * 8388608.0);
+	assert_true(maxd <= 6.0 / 8388608.0);
+	assert_true(bus_rms > 1.0); /* the bus stem is not empty */
+	for (int k = 0; k < 3; k++)
+		free(s[k]);
+	free(m);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* the default length is the longest source plus the tail; --start/--end and --tail override it */
+static void test_range_and_tail(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[512], err[1024];
+	snprintf(path, sizeof path, "%s/src0.wav", dir);
+	write_source(path, RATE, 1, RATE, SIG_SINE, 0.5);
+	snprintf(path, sizeof path, "%s/src1.wav", dir);
+	write_source(path, RATE, 1, RATE / 2, SIG_SINE, 0.5);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	struct md_console *c = console_with(2);
+	struct render_opts o = {0};
+	struct render_report rep;
+	SF_INFO info;
+	float *x;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_int_equal(rep.frames, RATE + 2 * RATE); /* the default tail is 2 s */
+	bool short_warned = false;
+	for (int i = 0; i < rep.nwarnings; i++)
+		short_warned |= strstr(rep.warnings[i], "strip 'B'") && strstr(rep.warnings[i], "shorter");
+	assert_true(short_warned);
+	o = (struct render_opts){.tail_set = true, .tail = 0.5};
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	assert_int_equal(rep.frames, RATE + RATE / 2);
+	o = (struct render_opts){.start = 0.25, .end_set = true, .end = 0.75, .bits = 32, .fixed_gain = true};
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	x = load(out, &info);
+	assert_int_equal(info.frames, RATE / 2);
+	/* the range starts at 0.25 s of the sources (phase of the 1 kHz sine: 250 whole cycles, so 0) and the
+	 * second source ends at 0.5 s: the output falls to half after 0.25 s */
+	float gl, gr;
+	md_pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
+	for (int i = 0; i < 100; i++)
+		assert_float_equal(x[2 * i], 2.0 * 0.5 * gl * sin(2.0 * M_PI * 1000.0 * i / RATE), 1e-5);
+	for (int i = RATE / 4 + 100; i < RATE / 4 + 200; i++)
+		assert_float_equal(x[2 * i], 0.5 * gl * sin(2.0 * M_PI * 1000.0 * i / RATE), 1e-5);
+	free(x);
+	o = (struct render_opts){.start = 10.0};
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_RANGE);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* the report: figures and warnings, as text and JSON */
+static void test_report(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[512], js[512], err[1024];
+	snprintf(path, sizeof path, "%s/src0.wav", dir);
+	write_source(path, RATE, 1, RATE / 2, SIG_DC_SINE, 0.3);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(js, sizeof js, "%s/report.json", dir);
+	struct md_console *c = console_with(1);
+	struct render_opts o = {.tail_set = true, .tail = 3.0};
+	struct render_report rep;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	bool silence = false, dc = false;
+	for (int i = 0; i < rep.nwarnings; i++) {
+		silence |= strstr(rep.warnings[i], "mostly silence") != NULL;
+		dc |= strstr(rep.warnings[i], "DC offset") != NULL;
+	}
+	assert_true(silence);
+	assert_true(dc);
+	assert_true(isfinite(rep.loudness));
+	assert_int_equal(render_write_report(js, &rep, err, sizeof err), MD_OK);
+	json_object *j = json_object_from_file(js), *v;
+	assert_non_null(j);
+	const char *keys[] = {"duration", "sample_rate", "bits", "gain_db", "sample_peak_dbfs", "true_peak_dbtp",
+			      "loudness_lufs", "loudness_range_lu", "clipped_before_gain", "warnings", "timings_s"};
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+		assert_true(json_object_object_get_ex(j, keys[k], &v));
+	json_object_object_get_ex(j, "true_peak_dbtp", &v);
+	assert_float_equal(json_object_get_double(v), -6.0, 0.001);
+	json_object_object_get_ex(j, "duration", &v);
+	assert_float_equal(json_object_get_double(v), 3.5, 1e-9);
+	json_object_put(j);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	render_print_report(f, &rep, true);
+	fclose(f);
+	assert_non_null(strstr(text, "true peak       -6.00 dBTP"));
+	assert_non_null(strstr(text, "warning: mostly silence"));
+	free(text);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* every error names what and where, and leaves nothing under the output's name */
+static void test_errors(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[512], err[1024];
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	struct md_console *c = console_with(1);
+	struct render_opts o = {0};
+	struct render_report rep;
+
+	/* missing */
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_NOTFOUND);
+	assert_non_null(strstr(err, "strip 'A'"));
+	assert_non_null(strstr(err, "src0.wav"));
+	assert_non_null(strstr(err, "No such file"));
+	/* not audio */
+	snprintf(path, sizeof path, "%s/src0.wav", dir);
+	write_text(path, "this is not a wav file\n");
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_FORMAT);
+	assert_non_null(strstr(err, "not an audio file"));
+	/* stereo file on a mono strip */
+	write_source(path, RATE, 2, RATE / 10, SIG_SINE, 0.5);
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_FORMAT);
+	assert_non_null(strstr(err, "strip 'A' is mono but its source"));
+	assert_non_null(strstr(err, "has 2 channels"));
+	/* another rate */
+	write_source(path, 44100, 1, 44100, SIG_SINE, 0.5);
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_FORMAT);
+	assert_non_null(strstr(err, "44100 Hz"));
+	assert_non_null(strstr(err, "--resample"));
+	assert_false(exists(out));
+	/* ... converted with --resample: still a 1 kHz sine, one second long */
+	o.resample = true;
+	o.tail_set = true;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	SF_INFO info;
+	float *x = load(out, &info);
+	assert_int_equal(info.frames, RATE);
+	double best = 0;
+	int zc = 0;
+	for (int i = 4800; i < 43200; i++)
+		zc += (x[2 * i] >= 0) != (x[2 * i + 2] >= 0);
+	for (int i = 4800; i < 43200; i++)
+		best = fmax(best, fabs(x[2 * i]));
+	assert_in_range(zc, 2 * 800 - 2, 2 * 800 + 2); /* 800 cycles in 0.8 s */
+	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 0, 4800, 43200), -6.0 - 3.0103, 0.05);
+	free(x);
+	unlink(out);
+	o = (struct render_opts){.resample = true};
+	/* unwritable output: a folder that does not exist, a parent that is a file, a directory as output */
+	snprintf(path, sizeof path, "%s/nope/mix.wav", dir);
+	assert_int_equal(render_to(c, dir, &o, path, &rep, err), MD_ERR_IO);
+	assert_non_null(strstr(err, "cannot write the output"));
+	assert_non_null(strstr(err, "nope"));
+	snprintf(path, sizeof path, "%s/src0.wav/mix.wav", dir);
+	assert_int_equal(render_to(c, dir, &o, path, &rep, err), MD_ERR_IO);
+	assert_int_equal(render_to(c, dir, &o, dir, &rep, err), MD_ERR_IO);
+	assert_non_null(strstr(err, "is a directory"));
+	/* a stems folder that cannot be made: the mix is not left behind either */
+	snprintf(path, sizeof path, "%s/src0.wav/stems", dir);
+	o.stems_dir = path;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_IO);
+	assert_non_null(strstr(err, "stems folder"));
+	assert_false(exists(out));
+	assert_true(no_part_files(dir));
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* the command line: help, bad options (one line, exit 2), a session file end to end, errors exit 1 */
+static void test_cli(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), log[512], sess[512], out[512], rep[512], text[2048];
+	snprintf(log, sizeof log, "%s/log", dir);
+	const char *help[] = {"--help", NULL};
+	assert_int_equal(run_render(help, log), 0);
+	char *l = tl_read_file(log);
+	assert_non_null(strstr(l, "usage: mixdesk render"));
+	free(l);
+	const char *bad[][6] = {{"s.json", "-o", "x.wav", "--bits", "20", NULL},
+				{"s.json", "-o", "x.wav", "--frobnicate", NULL},
+				{"s.json", "-o", "x.wav", "--headroom", "3", NULL},
+				{"s.json", "-o", NULL},
+				{"s.json", NULL},
+				{"-o", "x.wav", NULL}};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		assert_int_equal(run_render(bad[k], log), 2);
+		l = tl_read_file(log);
+		assert_non_null(strstr(l, "mixdesk render: "));
+		assert_non_null(strchr(l, '\n'));
+		int lines = 0;
+		for (const char *q = l; *q; q++)
+			lines += *q == '\n';
+		assert_int_equal(lines, 1); /* one line */
+		free(l);
+	}
+	if (!sessions_work()) {
+		print_message("session_load is not there yet: the session-file part is skipped\n");
+		tl_rmtree(dir);
+		free(dir);
+		return;
+	}
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(rep, sizeof rep, "%s/r.json", dir);
+	snprintf(text, sizeof text,
+		 "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+		 "\"strips\":[{\"name\":\"Tone\",\"source\":\"audio/tone.wav\",\"fader\":-3.0}],"
+		 "\"render\":{\"headroom\":-3.0,\"bits\":16,\"tail\":0.1}}");
+	write_text(sess, text);
+	const char *args[] = {sess, "-o", out, "--report", rep, "--timings", NULL};
+	/* missing source: exit 1, named */
+	assert_int_equal(run_render(args, log), 1);
+	l = tl_read_file(log);
+	assert_non_null(strstr(l, "strip 'Tone': source 'audio/tone.wav'"));
+	free(l);
+	assert_false(exists(out));
+	snprintf(text, sizeof text, "%s/audio", dir);
+	mkdir(text, 0777);
+	snprintf(text, sizeof text, "%s/audio/tone.wav", dir);
+	write_source(text, RATE, 1, RATE / 2, SIG_SINE, 0.5);
+	assert_int_equal(run_render(args, log), 0);
+	l = tl_read_file(log);
+	assert_non_null(strstr(l, "true peak       -3.00 dBTP"));
+	assert_non_null(strstr(l, "bit depth       16-bit"));
+	assert_non_null(strstr(l, "timings         read"));
+	assert_null(strstr(l, "\r")); /* no progress bar: stderr is not a terminal */
+	free(l);
+	assert_true(exists(rep));
+	SF_INFO info;
+	free(load(out, &info));
+	assert_int_equal(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+	assert_int_equal(info.frames, RATE / 2 + RATE / 10);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* SIGINT during a long render: exit 130, no file under the output's name, no temporary file left */
+static void test_sigint(void **state)
+{
+	(void)state;
+	if (!sessions_work()) {
+		print_message("session_load is not there yet: skipped\n");
+		skip();
+	}
+	char *dir = tl_tmpdir(), sess[512], out[512], log[512], path[600];
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(log, sizeof log, "%s/log", dir);
+	snprintf(path, sizeof path, "%s/a.wav", dir);
+	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
+	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+			 "\"strips\":[{\"name\":\"A\",\"source\":\"a.wav\"},{\"name\":\"B\",\"source\":\"a.wav\"}]}");
+	/* 10 hours: far longer than the test waits */
+	const char *argv[] = {tl_mixdesk(), "render", sess, "-o", out, "--end", "36000", NULL};
+	pid_t pid = tl_spawn(argv, log);
+	tl_sleep(0.7);
+	assert_int_equal(tl_wait_exit(pid, 0.0, NULL), -1); /* still running */
+	kill(pid, SIGINT);
+	int st = -1;
+	assert_int_equal(tl_wait_exit(pid, 10.0, &st), 0);
+	assert_int_equal(st, 130);
+	assert_false(exists(out));
+	assert_true(no_part_files(dir));
+	char *l = tl_read_file(log);
+	assert_non_null(strstr(l, "interrupted"));
+	free(l);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* ---- the live engine against the render: a null test ---- */
+
+struct player {
+	jack_client_t *client;
+	jack_port_t *out, *in[2];
+	const float *src;
+	size_t src_len;
+	float *rec[2];
+	size_t rec_len;
+	atomic_bool go;
+	atomic_size_t pos; /* frames played (and recorded) since go */
+};
+
+/* [rt] play the source sample-exactly from the first period after go, recording the master alongside */
+static int player_process(jack_nframes_t n, void *arg)
+{
+	struct player *p = arg;
+	float *o = jack_port_get_buffer(p->out, n);
+	const float *in[2] = {jack_port_get_buffer(p->in[0], n), jack_port_get_buffer(p->in[1], n)};
+	size_t pos = atomic_load(&p->pos);
+	for (jack_nframes_t i = 0; i < n; i++) {
+		size_t k = pos + i;
+		bool on = atomic_load_explicit(&p->go, memory_order_relaxed);
+		o[i] = on && k < p->src_len ? p->src[k] : 0.0f;
+		if (on && k < p->rec_len) {
+			p->rec[0][k] = in[0][i];
+			p->rec[1][k] = in[1][i];
+		}
+	}
+	if (atomic_load(&p->go))
+		atomic_store(&p->pos, pos + n);
+	return 0;
+}
+
+static void test_null_live_vs_render(void **state)
+{
+	(void)state;
+	if (!sessions_work()) {
+		print_message("session_load is not there yet: skipped\n");
+		skip();
+	}
+	struct tl_jackd jd;
+	if (tl_jackd_start(&jd, RATE, 256) != 0) {
+		print_message("no jackd could start: skipped\n");
+		skip();
+	}
+	char *dir = tl_tmpdir(), sess[512], out[512], log[512], path[600];
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(out, sizeof out, "%s/render.wav", dir);
+	snprintf(log, sizeof log, "%s/mixdesk.log", dir);
+	snprintf(path, sizeof path, "%s/src.wav", dir);
+	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
+	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+			 "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"fader\":-4.0,\"pan\":0.3,"
+			 "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
+			 "\"on\":true}]}}],"
+			 "\"master\":{\"fader\":-1.5}}");
+	/* offline: fixed 0 dB into float, so the comparison is before any dither */
+	const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.2", "-q", NULL};
+	char rlog[600];
+	snprintf(rlog, sizeof rlog, "%s/render.log", dir);
+	assert_int_equal(run_render(args, rlog), 0);
+	SF_INFO ri, si;
+	float *ref = load(out, &ri), *src = load(path, &si);
+	assert_non_null(ref);
+
+	/* live */
+	const char *extra[] = {sess, NULL};
+	pid_t md = tl_mixdesk_start(jd.name, "mdnull", extra, log);
+	assert_true(md > 0);
+	struct player p = {.src = src, .src_len = (size_t)si.frames, .rec_len = (size_t)si.frames + 8192};
+	p.rec[0] = calloc(p.rec_len, sizeof(float));
+	p.rec[1] = calloc(p.rec_len, sizeof(float));
+	jack_status_t status;
+	p.client = jack_client_open("nullplayer", JackNoStartServer | JackServerName, &status, jd.name);
+	assert_non_null(p.client);
+	p.out = jack_port_register(p.client, "play", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+	p.in[0] = jack_port_register(p.client, "rec_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+	p.in[1] = jack_port_register(p.client, "rec_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+	jack_set_process_callback(p.client, player_process, &p);
+	assert_int_equal(jack_activate(p.client), 0);
+	assert_int_equal(jack_connect(p.client, "nullplayer:play", "mdnull:Src_in"), 0);
+	assert_int_equal(jack_connect(p.client, "mdnull:master_out_L", "nullplayer:rec_L"), 0);
+	assert_int_equal(jack_connect(p.client, "mdnull:master_out_R", "nullplayer:rec_R"), 0);
+	tl_sleep(0.5); /* connections settle, the new strip has long faded in */
+	atomic_store(&p.go, true);
+	double until = tl_now() + 15.0;
+	while (atomic_load(&p.pos) < p.rec_len && tl_now() < until)
+		tl_sleep(0.05);
+	jack_deactivate(p.client);
+	jack_client_close(p.client);
+	tl_stop(md);
+	tl_jackd_stop(&jd);
+	assert_true(atomic_load(&p.pos) >= p.rec_len);
+
+	/* align by cross-correlation over the first 8192 frames, lags 0..8191 */
+	size_t best_lag = 0;
+	double best = -1;
+	for (size_t lag = 0; lag < 8192; lag++) {
+		double s = 0;
+		for (size_t i = 0; i < 4096; i++)
+			s += (double)p.rec[0][lag + i] * ref[2 * i];
+		if (s > best) {
+			best = s;
+			best_lag = lag;
+		}
+	}
+	double maxres = 0, maxref = 0;
+	for (size_t i = 0; i < (size_t)si.frames; i++)
+		for (int ch = 0; ch < 2; ch++) {
+			maxres = fmax(maxres, fabs((double)p.rec[ch][best_lag + i] - ref[2 * i + (size_t)ch]));
+			maxref = fmax(maxref, fabs((double)ref[2 * i + (size_t)ch]));
+		}
+	print_message("live vs render: lag %zu frames, residual %.1f dBFS (signal peak %.1f dBFS)\n", best_lag,
+		      20 * log10(maxres + 1e-30), 20 * log10(maxref));
+	assert_true(maxref > 0.1);
+	assert_true(20 * log10(maxres + 1e-30) < -90.0);
+	free(p.rec[0]);
+	free(p.rec[1]);
+	free(ref);
+	free(src);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sine_level),     cmocka_unit_test(test_true_peak_target),
+		cmocka_unit_test(test_bit_identical),  cmocka_unit_test(test_stems_sum),
+		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_report),
+		cmocka_unit_test(test_errors),         cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_sigint),         cmocka_unit_test(test_null_live_vs_render),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
