@@ -82,3 +82,55 @@ void biquad_flush(struct md_biquad *b)
 	if (bad)
 		biquad_reset(b);
 }
+
+/* two lanes of doubles: the left and right channel of one section (a GCC/Clang vector extension) */
+typedef double v2d __attribute__((vector_size(16)));
+
+void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2], int nch, uint32_t n)
+{
+	if (ns <= 0)
+		return;
+	if (ns > MD_BQ_CHAIN_MAX)
+		ns = MD_BQ_CHAIN_MAX;
+	/* The SVF step rewritten as a 2x2 state-space update on the same two states (s1, s2), with v = x - s2:
+	 *   y   = (m0 + c3) x + c1 s1 + (m2 - c3) s2,    c1 = m1 a1 + m2 a2, c3 = m1 a2 + m2 a3
+	 *   s1' = (2 a1 - 1) s1 + 2 a2 v
+	 *   s2' = s2 + 2 a2 s1 + 2 a3 v
+	 * 7 multiplies and 6 adds instead of 17 operations; coefficients are held broadcast to both lanes. */
+	v2d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX],
+		pv[MD_BQ_CHAIN_MAX], pv2[MD_BQ_CHAIN_MAX];
+	v2d s1[MD_BQ_CHAIN_MAX], s2[MD_BQ_CHAIN_MAX];
+	for (int j = 0; j < ns; j++) {
+		const struct md_biquad *q = b[j];
+		double c1 = q->m1 * q->a1 + q->m2 * q->a2, c3 = q->m1 * q->a2 + q->m2 * q->a3;
+		kx[j] = (v2d){q->m0 + c3, q->m0 + c3};
+		k1[j] = (v2d){c1, c1};
+		k2[j] = (v2d){q->m2 - c3, q->m2 - c3};
+		p11[j] = (v2d){2.0 * q->a1 - 1.0, 2.0 * q->a1 - 1.0};
+		pv[j] = (v2d){2.0 * q->a2, 2.0 * q->a2};
+		pv2[j] = (v2d){2.0 * q->a3, 2.0 * q->a3};
+		s1[j] = (v2d){q->z[0][0], q->z[1][0]};
+		s2[j] = (v2d){q->z[0][1], q->z[1][1]};
+	}
+	float *l = ch[0], *r = nch == 2 ? ch[1] : ch[0];
+	for (uint32_t i = 0; i < n; i++) {
+		v2d x = {l[i], r[i]};
+		for (int j = 0; j < ns; j++) {
+			v2d a = s1[j], c = s2[j], v = x - c;
+			x = kx[j] * x + k1[j] * a + k2[j] * c;
+			s1[j] = p11[j] * a + pv[j] * v;
+			s2[j] = c + pv[j] * a + pv2[j] * v;
+		}
+		l[i] = (float)x[0];
+		if (nch == 2)
+			r[i] = (float)x[1];
+	}
+	for (int j = 0; j < ns; j++) {
+		b[j]->z[0][0] = s1[j][0];
+		b[j]->z[0][1] = s2[j][0];
+		if (nch == 2) {
+			b[j]->z[1][0] = s1[j][1];
+			b[j]->z[1][1] = s2[j][1];
+		}
+	}
+}

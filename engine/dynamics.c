@@ -7,14 +7,15 @@
 #define DB_PER_LOG2 6.02059991f  /* 20 log10(2) */
 #define LOG2_PER_DB 0.166096404f /* 1 / DB_PER_LOG2 */
 #define SNAP_DB 1e-4f            /* a gain this close to its target has arrived */
-#define BYPASS_MS 20.0f          /* a unit switched off fades to 0 dB no slower than this time constant */
+#define BYPASS_MS 20.0f
+#define MD_DYN_BLOCK 64          /* the compressor works in passes over this many frames */          /* a unit switched off fades to 0 dB no slower than this time constant */
 
 union fbits {
 	float f;
 	uint32_t u;
 };
 
-float dyn_log2(float x)
+static inline float log2_fast(float x)
 {
 	if (!(x > 1e-30f))
 		x = 1e-30f;
@@ -32,7 +33,7 @@ float dyn_log2(float x)
 	return (float)e + ln * 1.44269504f;
 }
 
-float dyn_exp2(float x)
+static inline float exp2_fast(float x)
 {
 	x = x < -126.0f ? -126.0f : x > 126.0f ? 126.0f : x;
 	int i = (int)(x + 127.5f) - 127; /* round to nearest: the argument of the truncation is positive */
@@ -44,9 +45,31 @@ float dyn_exp2(float x)
 }
 
 /* the step of a one-pole with time constant ms; expm1 keeps it exact for release times of seconds */
+float dyn_log2(float x)
+{
+	return log2_fast(x);
+}
+
+float dyn_exp2(float x)
+{
+	return exp2_fast(x);
+}
+
 static double coef(float rate, float ms)
 {
 	return -expm1(-1000.0 / ((double)ms * rate));
+}
+
+/* max and min through fabs: branch-free for certain (compilers turn a ternary on floats into a branch when
+ * they must keep NaN semantics, and a branch on noise is mispredicted half the time) */
+static inline float max_f(float a, float b)
+{
+	return 0.5f * (a + b + fabsf(a - b));
+}
+
+static inline float min_f(float a, float b)
+{
+	return 0.5f * (a + b - fabsf(a - b));
 }
 
 static inline float peak_at(float *const ch[2], int nch, uint32_t i)
@@ -105,7 +128,7 @@ void gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n)
 				gdb = t;
 		}
 		if (gdb != 0.0) {
-			float k = dyn_exp2((float)gdb * LOG2_PER_DB);
+			float k = exp2_fast((float)gdb * LOG2_PER_DB);
 			ch[0][i] *= k;
 			if (nch == 2)
 				ch[1][i] *= k;
@@ -150,42 +173,43 @@ void comp_reset(struct md_comp *c)
 
 void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
 {
-	if (!c->on && c->g_db == 0.0f && !smooth_active(&c->makeup) && c->makeup.cur == 0.0f)
+	if (!c->on && c->g_db == 0.0 && !smooth_active(&c->makeup) && c->makeup.cur == 0.0f)
 		return;
-	const float lo = c->lo, thr = c->thr_db, knee = c->knee_db, slope = c->slope;
+	const float thr = c->thr_db, knee = c->knee_db, slope = c->on ? c->slope : 0.0f;
+	const float inv2w = knee > 0.0f ? 1.0f / (2.0f * knee) : 0.0f;
 	const double att = c->att, rel = c->rel;
-	const bool on = c->on && slope != 0.0f;
-	double gdb = c->g_db;
-	struct md_smooth mk = c->makeup;
-	for (uint32_t i = 0; i < n; i++) {
-		float gc = 0.0f;
-		if (on) {
-			float a = peak_at(ch, nch, i);
-			if (a > lo) {
-				float d = dyn_log2(a) * DB_PER_LOG2 - thr;
-				if (2.0f * d > knee)
-					gc = slope * d;
-				else if (knee > 0.0f) {
-					float k = d + knee / 2.0f;
-					gc = k > 0.0f ? slope * k * k / (2.0f * knee) : 0.0f;
-				}
-			}
+	float gc[MD_DYN_BLOCK], g[MD_DYN_BLOCK];
+	for (uint32_t off = 0; off < n; off += MD_DYN_BLOCK) {
+		uint32_t m = n - off < MD_DYN_BLOCK ? n - off : MD_DYN_BLOCK;
+		float *x0 = ch[0] + off, *x1 = ch[nch - 1] + off;
+		/* the gain computer, branch-free (noise near the threshold would defeat branch prediction):
+		 * slope * (clamp(d + W/2, 0, W))^2 / (2W) + slope * max(d - W/2, 0) is the soft-knee curve */
+		for (uint32_t i = 0; i < m; i++) {
+			float a = max_f(fabsf(x0[i]), fabsf(x1[i]));
+			float d = log2_fast(a) * DB_PER_LOG2 - thr;
+			float k = min_f(max_f(d + 0.5f * knee, 0.0f), knee);
+			gc[i] = slope * (k * k * inv2w + max_f(d - 0.5f * knee, 0.0f));
 		}
-		if (gdb != gc) {
-			gdb += (gc < gdb ? att : rel) * (gc - gdb);
-			if (fabs(gdb - gc) < SNAP_DB)
-				gdb = gc;
+		/* the only serial part: attack when more reduction is asked for (the step is negative), release
+		 * otherwise; min/max instead of a branch on the direction */
+		double gdb = c->g_db;
+		for (uint32_t i = 0; i < m; i++) {
+			double delta = (double)gc[i] - gdb;
+			double up = 0.5 * (delta + fabs(delta)); /* max(delta, 0): releasing */
+			gdb += att * (delta - up) + rel * up;
+			g[i] = (float)gdb;
 		}
-		float tot = (float)gdb + smooth_next(&mk);
-		if (tot != 0.0f) {
-			float k = dyn_exp2(tot * LOG2_PER_DB);
-			ch[0][i] *= k;
+		c->g_db = gdb;
+		for (uint32_t i = 0; i < m; i++) {
+			float k = exp2_fast((g[i] + smooth_next(&c->makeup)) * LOG2_PER_DB);
+			x0[i] *= k;
 			if (nch == 2)
-				ch[1][i] *= k;
+				x1[i] *= k;
 		}
 	}
-	if (!isfinite(gdb))
-		gdb = 0.0;
-	c->g_db = gdb;
-	c->makeup = mk;
+	/* settled at no reduction: land exactly, so that an idle compressor costs nothing */
+	if (fabs(c->g_db) < SNAP_DB && (!c->on || gc[(n - 1) % MD_DYN_BLOCK] == 0.0f))
+		c->g_db = 0.0;
+	if (!isfinite(c->g_db))
+		c->g_db = 0.0;
 }

@@ -77,20 +77,34 @@ static void pass_step(struct md_sdsp_pass *f, enum md_biquad_kind kind, float ra
 	f->moving = glide_moving(&f->lf) || glide_moving(&f->q0);
 }
 
+/* A run of sections that process plainly (no cross-fade), gathered to go through biquad_process_chain. */
+struct chain {
+	struct md_biquad *s[MD_BQ_CHAIN_MAX];
+	int n;
+};
+
 /* [rt] */
-static void pass_run(struct md_sdsp_pass *f, float *const ch[2], int nch, uint32_t n)
+static void chain_flush(struct chain *q, float *const ch[2], int nch, uint32_t n)
+{
+	biquad_process_chain(q->s, q->n, ch, nch, n);
+	q->n = 0;
+}
+
+/* [rt] */
+static void pass_run(struct md_sdsp_pass *f, struct chain *q, float *const ch[2], int nch, uint32_t n)
 {
 	for (int s = 0; s < 2; s++) {
 		struct md_smooth *m = &f->mix[s];
 		if (smooth_active(m)) {
+			/* a section fading in or out runs on its own, in order */
+			chain_flush(q, ch, nch, n);
 			float mv[MD_BLOCK];
 			for (uint32_t i = 0; i < n; i++)
 				mv[i] = smooth_next(m);
 			for (int c = 0; c < nch; c++)
 				biquad_process_mix(&f->s[s], c, ch[c], n, mv);
 		} else if (m->cur != 0.0f) {
-			for (int c = 0; c < nch; c++)
-				biquad_process(&f->s[s], c, ch[c], n);
+			q->s[q->n++] = &f->s[s];
 		} else {
 			biquad_reset(&f->s[s]); /* comes back in from rest */
 		}
@@ -151,14 +165,12 @@ static void band_step(struct md_sdsp_band *b, float rate, float c)
 }
 
 /* [rt] */
-static void band_run(struct md_sdsp_band *b, float *const ch[2], int nch, uint32_t n)
+static void band_run(struct md_sdsp_band *b, struct chain *q)
 {
-	if (b->gain.cur == 0.0f) {
-		biquad_reset(&b->s); /* the identity's state is zero */
-		return;
-	}
-	for (int c = 0; c < nch; c++)
-		biquad_process(&b->s, c, ch[c], n);
+	if (b->gain.cur == 0.0f)
+		biquad_reset(&b->s); /* at 0 dB the band is the identity; it restarts from rest */
+	else
+		q->s[q->n++] = &b->s;
 }
 
 /* [rt] read every filter, EQ and dynamics parameter into targets */
@@ -242,10 +254,12 @@ void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32
 		if (d->moving && k > d->sub_left)
 			k = d->sub_left;
 		float *const c2[2] = {ch[0] + off, nch == 2 ? ch[1] + off : NULL};
-		pass_run(&d->hpf, c2, nch, k);
-		pass_run(&d->lpf, c2, nch, k);
+		struct chain q = {.n = 0};
+		pass_run(&d->hpf, &q, c2, nch, k);
+		pass_run(&d->lpf, &q, c2, nch, k);
 		for (int b = 0; b < MD_EQ_BANDS; b++)
-			band_run(&d->band[b], c2, nch, k);
+			band_run(&d->band[b], &q);
+		chain_flush(&q, c2, nch, k);
 		off += k;
 		if (d->moving) {
 			d->sub_left -= k;
