@@ -488,6 +488,48 @@ static void test_range_and_tail(void **state)
 	free(dir);
 }
 
+/* automation plays from the session timeline: a fader lane from -40 dB at 0 s to 0 dB at 1 s, and with
+ * --start 0.5 the lane's value there is where the render begins */
+static void test_automation(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[512], err[1024];
+	snprintf(path, sizeof path, "%s/src0.wav", dir);
+	write_source(path, RATE, 1, RATE, SIG_SINE, 0.5);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	struct md_console *c = console_with(1);
+	struct md_lane *l = console_lane(c, MD_SCOPE_STRIP, 0, MD_SP_FADER, true);
+	assert_non_null(l);
+	l->mode = MD_AUTO_READ;
+	assert_int_equal(lane_add_point(l, 0.0, -40.0f), MD_OK);
+	assert_int_equal(lane_add_point(l, 1.0, 0.0f), MD_OK);
+	float gl, gr;
+	md_pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
+	struct render_opts o = {.bits = 32, .fixed_gain = true, .tail_set = true};
+	struct render_report rep;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	SF_INFO info;
+	float *x = load(out, &info);
+	/* RMS over 10 ms around 0.25 s and 0.75 s: the lane's value there (-30 and -10 dB), within 0.3 dB */
+	const double base = 20.0 * log10(0.5 * gl) - 3.0103;
+	double at25 = rms_db(x, (size_t)info.frames, 2, 0, 11760, 12240);
+	double at75 = rms_db(x, (size_t)info.frames, 2, 0, 35760, 36240);
+	print_message("automation: %.2f dB at 0.25 s (want %.2f), %.2f dB at 0.75 s (want %.2f)\n", at25, base - 30,
+		      at75, base - 10);
+	assert_float_equal(at25, base - 30.0, 0.3);
+	assert_float_equal(at75, base - 10.0, 0.3);
+	free(x);
+	/* the first sample of a range is at the lane's value there (no ramp from elsewhere) */
+	o.start = 0.5;
+	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+	x = load(out, &info);
+	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 0, 0, 480), base - 20.0, 0.3);
+	free(x);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
 /* the report: figures and warnings, as text and JSON */
 static void test_report(void **state)
 {
@@ -837,7 +879,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sine_level),     cmocka_unit_test(test_true_peak_target),
 		cmocka_unit_test(test_bit_identical),  cmocka_unit_test(test_stems_sum),
-		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_report),
+		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_automation),
+		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_errors),         cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_sigint),         cmocka_unit_test(test_null_live_vs_render),
 	};
