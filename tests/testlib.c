@@ -3,6 +3,7 @@
 
 #include <jack/jack.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -144,11 +145,45 @@ static void silent_error(const char *msg)
 
 /* JACK2's shared registry holds at most 8 servers and reclaims the entry of a dead server (one that was
  * killed) only when a server of the same name starts again. So test servers take their names from a small
- * pool, mdtest-0 .. mdtest-5, skipping names that a live server (another test program) holds. */
-#define TL_SERVER_POOL 6
+ * pool, mdtest-0 .. mdtest-7, skipping names that a live jackd (another test program's) holds: such a
+ * server is never contacted, since it may be busy or hung. */
+#define TL_SERVER_POOL 8
+
+/* Whether a running jackd process was started with -n name. */
+static bool name_in_use(const char *name)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool used = false;
+	while (d && !used && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[300], buf[1024];
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		if (!strstr(buf, "jackd")) /* argv[0] */
+			continue;
+		for (size_t i = 0; i + 1 < n; i++)
+			if (buf[i] == '\0' && strcmp(buf + i + 1, "-n") == 0) {
+				size_t k = i + 1 + 3;
+				if (k < n && strcmp(buf + k, name) == 0)
+					used = true;
+			}
+	}
+	if (d)
+		closedir(d);
+	return used;
+}
 
 static bool try_jackd(struct tl_jackd *j, const char *r, const char *p)
 {
+	if (name_in_use(j->name))
+		return false;
 	const char *argv[] = {"jackd", "--no-realtime", "-n", j->name, "-d", "dummy", "-r", r, "-p", p, NULL};
 	char log[128];
 	snprintf(log, sizeof log, "/tmp/%s.log", j->name);
@@ -167,7 +202,7 @@ static bool try_jackd(struct tl_jackd *j, const char *r, const char *p)
 		if (c) {
 			jack_client_close(c);
 			/* the client may have reached another program's server of this name: ours must be alive */
-			tl_sleep(0.1);
+			tl_sleep(0.3);
 			if (tl_wait_exit(j->pid, 0.0, NULL) == 0) {
 				j->pid = 0;
 				return false;
