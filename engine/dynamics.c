@@ -55,6 +55,40 @@ float dyn_exp2(float x)
 	return exp2_fast(x);
 }
 
+/* Four lanes at a time for the compressor's detector and gain (GCC/Clang vector extensions): the same
+ * formulas as log2_fast and exp2_fast, bit for bit the same method. */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef int32_t v4si __attribute__((vector_size(16)));
+
+static inline v4sf v_select(v4si mask, v4sf a, v4sf b)
+{
+	return (v4sf)(((v4si)a & mask) | ((v4si)b & ~mask));
+}
+
+static inline v4sf v_log2(v4sf x)
+{
+	x = v_select(x > 1e-30f, x, (v4sf){1e-30f, 1e-30f, 1e-30f, 1e-30f});
+	v4si u = (v4si)x;
+	v4si e = ((u >> 23) & 0xff) - 127;
+	v4sf m = (v4sf)((u & 0x7fffff) | 0x3f800000);
+	v4si big = m > 1.41421356f;
+	m = v_select(big, m * 0.5f, m);
+	e -= big; /* big is -1 where true */
+	v4sf t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+	v4sf ln = 2.0f * t * (1.0f + t2 * (1.0f / 3.0f + t2 * (1.0f / 5.0f + t2 * (1.0f / 7.0f))));
+	return __builtin_convertvector(e, v4sf) + ln * 1.44269504f;
+}
+
+static inline v4sf v_exp2(v4sf x)
+{
+	x = v_select(x < -126.0f, (v4sf){-126.0f, -126.0f, -126.0f, -126.0f}, x);
+	x = v_select(x > 126.0f, (v4sf){126.0f, 126.0f, 126.0f, 126.0f}, x);
+	v4si i = __builtin_convertvector(x + 127.5f, v4si) - 127;
+	v4sf r = (x - __builtin_convertvector(i, v4sf)) * 0.693147181f;
+	v4sf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
+	return p * (v4sf)((i + 127) << 23);
+}
+
 static double coef(float rate, float ms)
 {
 	return -expm1(-1000.0 / ((double)ms * rate));
@@ -178,20 +212,29 @@ void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
 	const float thr = c->thr_db, knee = c->knee_db, slope = c->on ? c->slope : 0.0f;
 	const float inv2w = knee > 0.0f ? 1.0f / (2.0f * knee) : 0.0f;
 	const double att = c->att, rel = c->rel;
-	float gc[MD_DYN_BLOCK], g[MD_DYN_BLOCK];
+	/* padded to whole vectors; lanes past m are computed and ignored */
+	float a[MD_DYN_BLOCK] __attribute__((aligned(16))), gc[MD_DYN_BLOCK] __attribute__((aligned(16))),
+		g[MD_DYN_BLOCK] __attribute__((aligned(16)));
 	for (uint32_t off = 0; off < n; off += MD_DYN_BLOCK) {
-		uint32_t m = n - off < MD_DYN_BLOCK ? n - off : MD_DYN_BLOCK;
+		uint32_t m = n - off < MD_DYN_BLOCK ? n - off : MD_DYN_BLOCK, mv = (m + 3) & ~3u;
 		float *x0 = ch[0] + off, *x1 = ch[nch - 1] + off;
+		for (uint32_t i = 0; i < m; i++)
+			a[i] = max_f(fabsf(x0[i]), fabsf(x1[i]));
+		for (uint32_t i = m; i < mv; i++)
+			a[i] = 0.0f;
 		/* the gain computer, branch-free (noise near the threshold would defeat branch prediction):
 		 * slope * (clamp(d + W/2, 0, W))^2 / (2W) + slope * max(d - W/2, 0) is the soft-knee curve */
-		for (uint32_t i = 0; i < m; i++) {
-			float a = max_f(fabsf(x0[i]), fabsf(x1[i]));
-			float d = log2_fast(a) * DB_PER_LOG2 - thr;
-			float k = min_f(max_f(d + 0.5f * knee, 0.0f), knee);
-			gc[i] = slope * (k * k * inv2w + max_f(d - 0.5f * knee, 0.0f));
+		for (uint32_t i = 0; i < mv; i += 4) {
+			v4sf d = v_log2(*(v4sf *)&a[i]) * DB_PER_LOG2 - thr;
+			v4sf k = d + 0.5f * knee;
+			k = v_select(k > 0.0f, k, (v4sf){0, 0, 0, 0});
+			k = v_select(k < knee, k, (v4sf){knee, knee, knee, knee});
+			v4sf over = d - 0.5f * knee;
+			over = v_select(over > 0.0f, over, (v4sf){0, 0, 0, 0});
+			*(v4sf *)&gc[i] = slope * (k * k * inv2w + over);
 		}
 		/* the only serial part: attack when more reduction is asked for (the step is negative), release
-		 * otherwise; min/max instead of a branch on the direction */
+		 * otherwise; fabs instead of a branch on the direction */
 		double gdb = c->g_db;
 		for (uint32_t i = 0; i < m; i++) {
 			double delta = (double)gc[i] - gdb;
@@ -200,12 +243,18 @@ void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
 			g[i] = (float)gdb;
 		}
 		c->g_db = gdb;
-		for (uint32_t i = 0; i < m; i++) {
-			float k = exp2_fast((g[i] + smooth_next(&c->makeup)) * LOG2_PER_DB);
-			x0[i] *= k;
-			if (nch == 2)
-				x1[i] *= k;
-		}
+		if (smooth_active(&c->makeup) || c->makeup.cur != 0.0f)
+			for (uint32_t i = 0; i < m; i++)
+				g[i] += smooth_next(&c->makeup);
+		for (uint32_t i = m; i < mv; i++)
+			g[i] = 0.0f;
+		for (uint32_t i = 0; i < mv; i += 4)
+			*(v4sf *)&g[i] = v_exp2(*(v4sf *)&g[i] * LOG2_PER_DB);
+		for (uint32_t i = 0; i < m; i++)
+			x0[i] *= g[i];
+		if (nch == 2)
+			for (uint32_t i = 0; i < m; i++)
+				x1[i] *= g[i];
 	}
 	/* settled at no reduction: land exactly, so that an idle compressor costs nothing */
 	if (fabs(c->g_db) < SNAP_DB && (!c->on || gc[(n - 1) % MD_DYN_BLOCK] == 0.0f))
