@@ -617,6 +617,93 @@ static void test_atomic_save_and_backup(void **state)
 	tmp_close(&t);
 }
 
+/* docs/SESSION.md stays true: its full example loads, and its parameter tables have one row per descriptor
+ * with the descriptor's range and default. */
+static void doc_row(enum md_scope sc, const struct md_param_desc *d, char *row, size_t n)
+{
+	char key[64], path[64], range[128] = "", def[64];
+	int b;
+	char f[32];
+	if (sscanf(d->path, "eq/%d/%31s", &b, f) == 2)
+		snprintf(key, sizeof key, "eq.bands[%d].%s", b - 1, f);
+	else if (sscanf(d->path, "send/%d/%31s", &b, f) == 2)
+		snprintf(key, sizeof key, "sends[].%s", f);
+	else {
+		snprintf(key, sizeof key, "%s", d->path);
+		for (char *p = key; *p; p++)
+			*p = *p == '/' ? '.' : *p;
+	}
+	if (strncmp(d->path, "send/", 5) == 0)
+		snprintf(path, sizeof path, "send/B/%s", strchr(d->path + 5, '/') + 1);
+	else
+		snprintf(path, sizeof path, "%s", d->path);
+	const char *u = md_unit_name(d->unit);
+	const char *kind = "number";
+	switch (d->kind) {
+	case MD_KIND_FLOAT:
+		snprintf(range, sizeof range, "%g .. %g%s%s", (double)d->min, (double)d->max,
+			 d->unit == MD_UNIT_PAN || d->unit == MD_UNIT_Q || d->unit == MD_UNIT_RATIO || !*u ? "" : " ",
+			 d->unit == MD_UNIT_PAN || d->unit == MD_UNIT_Q || d->unit == MD_UNIT_RATIO ? "" : u);
+		snprintf(def, sizeof def, "%g", (double)d->def);
+		break;
+	case MD_KIND_BOOL:
+		kind = "true/false";
+		snprintf(range, sizeof range, "true, false");
+		snprintf(def, sizeof def, "%s", d->def != 0 ? "true" : "false");
+		break;
+	case MD_KIND_ENUM:
+		kind = "string";
+		for (int j = 0; j < d->count; j++) {
+			size_t l = strlen(range);
+			snprintf(range + l, sizeof range - l, "%s%s", j ? ", " : "", d->names[j]);
+		}
+		snprintf(def, sizeof def, "%s", d->names[(int)d->def]);
+		break;
+	case MD_KIND_CHOICE:
+		for (int j = 0; j < d->count; j++) {
+			size_t l = strlen(range);
+			snprintf(range + l, sizeof range - l, "%s%g", j ? ", " : "", (double)d->choices[j]);
+		}
+		size_t l = strlen(range);
+		snprintf(range + l, sizeof range - l, " %s", u);
+		snprintf(def, sizeof def, "%g", (double)d->def);
+		break;
+	}
+	(void)sc;
+	snprintf(row, n, "| `%s` | `%s` | %s | %s | %s | %s |", key, path, kind, range, def, d->automatable ? "yes" : "no");
+}
+
+static void test_docs_are_true(void **state)
+{
+	(void)state;
+	char path[1024], err[512];
+	snprintf(path, sizeof path, "%s/docs/SESSION.md", tl_top());
+	char *doc = tl_read_file(path);
+	assert_non_null(doc);
+	static const enum md_scope scopes[] = {MD_SCOPE_STRIP, MD_SCOPE_BUS, MD_SCOPE_MASTER};
+	for (size_t k = 0; k < 3; k++)
+		for (int i = 0; i < md_param_count(scopes[k]); i++) {
+			char row[512];
+			doc_row(scopes[k], md_param_desc(scopes[k], i), row, sizeof row);
+			if (!strstr(doc, row))
+				fail_msg("docs/SESSION.md lacks the row: %s", row);
+		}
+	/* the full example is a valid session */
+	char *start = strstr(doc, "```json\n");
+	assert_non_null(start);
+	start += 8;
+	char *end = strstr(start, "```");
+	assert_non_null(end);
+	*end = '\0';
+	struct md_console *c = NULL;
+	if (session_parse(start, "docs/SESSION.md example", &c, err, sizeof err) != MD_OK)
+		fail_msg("%s", err);
+	assert_int_equal(c->nstrips, 2);
+	assert_int_equal(c->strips[1]->inputs[1].n, 2);
+	console_free(c);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_precise_errors),
 		cmocka_unit_test(test_older_forms_load),
 		cmocka_unit_test(test_atomic_save_and_backup),
+		cmocka_unit_test(test_docs_are_true),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
