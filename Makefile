@@ -29,7 +29,7 @@ TESTLIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRC),$(wildcard t
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check-pkgs run test test-only asan bench fuzz format install clean
+.PHONY: all deps check-pkgs demo-audio run test test-only asan bench fuzz format install clean
 all: check-pkgs $(BUILD)/mixdesk $(TOOLS)
 
 deps:
@@ -60,9 +60,16 @@ $(BUILD)/bench/%: tests/bench/%.c $(TESTLIB_OBJ) $(BUILD)/libmixdesk.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# the demo session's sources are generated, not committed
+sessions/audio/.done: $(BUILD)/mkdemo
+	$(BUILD)/mkdemo sessions/audio
+	@touch $@
+
+demo-audio: all sessions/audio/.done
+
 # run: install what is missing, build, start a JACK server if none runs, start the engine on the demo session
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory demo-audio
 	@sh tools/run-demo.sh $(BUILD)
 
 test: deps

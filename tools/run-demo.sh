@@ -20,8 +20,8 @@ trap 'stop; exit 0' INT TERM
 if jack_lsp >/dev/null 2>&1; then
 	echo "mixdesk run: using the JACK server that is already running"
 else
-	echo "mixdesk run: no JACK server is running; starting one (dummy backend, 48 kHz, 256 frames)"
-	jackd --no-realtime -d dummy -r 48000 -p 256 >/tmp/mixdesk-jackd.log 2>&1 &
+	echo "mixdesk run: no JACK server is running; starting one (dummy backend, 48 kHz, 256 frames, 12 capture ports)"
+	jackd --no-realtime -d dummy -r 48000 -p 256 -C 12 -P 2 >/tmp/mixdesk-jackd.log 2>&1 &
 	jackd_pid=$!
 	i=0
 	until jack_lsp >/dev/null 2>&1; do
