@@ -4,11 +4,21 @@
  * as the JACK host calls it), as a share of the period's real time, i.e. of one core; the engine runs on one
  * thread, so the share of the whole machine is that divided by the cores. Three cases: the console with all
  * DSP off (the mixing itself), everything on and settled, and everything on with every strip's EQ and
- * filters being swept each period (coefficients recomputed every 16 samples on all 64 strips). */
+ * filters being swept each period (coefficients recomputed every 16 samples on all 64 strips).
+ *
+ * The peer: ecasound (when installed) running 64 stereo chains offline from a noise file into one sum, each
+ * with the closest built-in work: 2 high-pass + 2 low-pass sections, 4 band-pass/band-reject sections for
+ * the EQ, its noise gate (-enm), its advanced compressor (-eca) and a gain; no aux sends (ecasound would
+ * need duplicate chains), so the peer does less than mixdesk. Its CPU time (user + system, from the
+ * child's rusage) per second of audio is the same "share of one core". A JACK DSP-load comparison on a
+ * shared dummy server is not made here (see docs/DSP.md). */
 #include "../engine_helpers.h"
 
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +130,69 @@ static struct figures measure(struct rig *r, uint32_t period, bool sweep)
 	return f;
 }
 
+#define PEER_SECONDS 10
+
+/* CPU seconds ecasound takes for PEER_SECONDS of 64 chains; < 0 when it is not there or failed. */
+static double peer_ecasound(const char *wav, bool fx)
+{
+	static const char *const fxargs[] = {"-efh:80", "-efh:80", "-efl:16000", "-efl:16000", "-efb:100,50",
+					     "-efb:400,200", "-efr:3000,1000", "-efb:10000,5000", "-enm:1,0,1,20,100",
+					     "-eca:69,0.12,1,1", "-ea:80"};
+	enum { NFX = sizeof fxargs / sizeof fxargs[0] };
+	static char chain[STRIPS][16], input[512], list[STRIPS * 4 + 8];
+	const char *argv[8 + STRIPS * (2 + NFX) + 4];
+	int a = 0;
+	argv[a++] = "/usr/bin/ecasound";
+	argv[a++] = "-q";
+	argv[a++] = "-z:mixmode,sum";
+	argv[a++] = "-f:f32,2,48000";
+	snprintf(input, sizeof input, "-i:%s", wav);
+	list[0] = 0;
+	for (int s = 0; s < STRIPS; s++) {
+		snprintf(chain[s], sizeof chain[s], "-a:%d", s + 1);
+		argv[a++] = chain[s];
+		argv[a++] = input;
+		for (int k = fx ? 0 : NFX - 1; k < NFX; k++)
+			argv[a++] = fxargs[k];
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", s ? "," : "-a:", s + 1);
+	}
+	argv[a++] = list;
+	argv[a++] = "-o:null";
+	argv[a] = NULL;
+	fflush(stdout); /* or the child's freopen writes our buffered lines a second time */
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int status;
+	struct rusage ru;
+	if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+	       1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* Write PEER_SECONDS of stereo noise at about -15 dBFS RMS; 0 on success. */
+static int write_noise(const char *path)
+{
+	SF_INFO info = {.samplerate = RATE, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+	if (!f)
+		return -1;
+	static float buf[2 * 4800];
+	for (int k = 0; k < PEER_SECONDS * 10; k++) {
+		for (int i = 0; i < 2 * 4800; i++)
+			buf[i] = 0.3f * noise();
+		sf_writef_float(f, buf, 4800);
+	}
+	return sf_close(f);
+}
+
 int main(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -150,6 +223,27 @@ int main(void)
 			rig_free(r);
 			free(r);
 		}
+	}
+	/* the peer */
+	double peer[2] = {-1, -1};
+	char dir[] = "/tmp/mdbench-XXXXXX", wav[64];
+	if (access("/usr/bin/ecasound", X_OK) == 0 && mkdtemp(dir)) {
+		snprintf(wav, sizeof wav, "%s/noise.wav", dir);
+		if (write_noise(wav) == 0)
+			for (int fx = 0; fx < 2; fx++)
+				peer[fx] = peer_ecasound(wav, fx);
+		unlink(wav);
+		rmdir(dir);
+	}
+	if (peer[1] > 0) {
+		double pm = 100.0 * peer[0] / PEER_SECONDS, pf = 100.0 * peer[1] / PEER_SECONDS;
+		printf("%-34s %6s %10.2f %10s %12.2f\n", "ecasound, 64 chains, gain only", "file", pm, "-",
+		       pm / (double)cores);
+		printf("%-34s %6s %10.2f %10s %12.2f\n", "ecasound, 64 chains, filters+dyn", "file", pf, "-",
+		       pf / (double)cores);
+		printf("peer / mixdesk (all DSP on, 256-frame periods): %.2fx the CPU\n", pf / full[1]);
+	} else {
+		printf("ecasound: not installed or failed; no peer figures\n");
 	}
 	/* the target: under 10 % of one core for this console */
 	int ok = full[0] < 10.0 && full[1] < 10.0;
