@@ -76,7 +76,9 @@ struct glane {
 struct md_graph {
 	uint32_t rate;
 	uint32_t ramp;   /* samples of a gain ramp */
-	float rms_coef;  /* one-pole coefficient of the RMS meters */
+	float rms_coef;  /* one-pole coefficient of the RMS meters, per sample */
+	float rms_block_coef; /* the same over MD_BLOCK samples */
+	bool metering;   /* meters and correlation are computed (off in the offline render) */
 	int nstrips, nbuses;
 	bool solo_dirty, any_solo;
 	struct gstrip *strips;
@@ -112,6 +114,7 @@ struct md_engine {
 	int16_t io_in[MD_MAX_SLOTS * 2], io_out[MD_MAX_SLOTS * 2];
 	int nio_in, nio_out;
 	_Atomic uint64_t frames;
+	atomic_bool metering;
 	bool rolling;
 	uint64_t time_frame, expect_frame;
 	/* control side's */
@@ -161,6 +164,7 @@ struct md_engine *engine_new(void)
 		return NULL;
 	}
 	atomic_init(&e->frames, 0);
+	atomic_init(&e->metering, true);
 	return e;
 }
 
@@ -267,6 +271,8 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	g->rate = rate;
 	g->ramp = (uint32_t)(MD_RAMP_SECONDS * (float)rate);
 	g->rms_coef = 1.0f - expf(-1.0f / (RMS_SECONDS * (float)rate));
+	g->rms_block_coef = 1.0f - powf(1.0f - g->rms_coef, (float)MD_BLOCK);
+	g->metering = atomic_load(&e->metering);
 	g->nstrips = c->nstrips;
 	g->nbuses = c->nbuses;
 	g->strips = calloc((size_t)(c->nstrips ? c->nstrips : 1), sizeof *g->strips);
@@ -436,6 +442,11 @@ float engine_strip_gr(struct md_engine *e, int index)
 	if (!g || index < 0 || index >= g->nstrips)
 		return 0.0f;
 	return atomic_load_explicit(&g->strips[index].gr, memory_order_relaxed);
+}
+
+void engine_set_metering(struct md_engine *e, bool on)
+{
+	atomic_store(&e->metering, on);
 }
 
 uint64_t engine_frames(const struct md_engine *e)
@@ -671,14 +682,43 @@ void engine_io(const struct md_engine *e, const int16_t **in, int *nin, const in
 	*nout = e->nio_out;
 }
 
+/* [rt] the one-pole RMS coefficient for a whole block of n samples: 1 - (1 - a)^n */
+static float block_coef(const struct md_graph *g, uint32_t n)
+{
+	return n == MD_BLOCK ? g->rms_block_coef : 1.0f - powf(1.0f - g->rms_coef, (float)n);
+}
+
+/* [rt] peak and sum of squares of a block, in eight independent lanes so the compiler can vectorise */
+static void block_stats(const float *x, uint32_t n, float *peak, float *sumsq)
+{
+	float p[8] = {0}, q[8] = {0};
+	uint32_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++) {
+			float a = fabsf(x[i + k]);
+			p[k] = a > p[k] ? a : p[k];
+			q[k] += x[i + k] * x[i + k];
+		}
+	for (; i < n; i++) {
+		float a = fabsf(x[i]);
+		p[0] = a > p[0] ? a : p[0];
+		q[0] += x[i] * x[i];
+	}
+	float pk = 0.0f, sq = 0.0f;
+	for (int k = 0; k < 8; k++) {
+		pk = p[k] > pk ? p[k] : pk;
+		sq += q[k];
+	}
+	*peak = pk;
+	*sumsq = sq;
+}
+
+/* [rt] peak (max since read) and RMS (one pole of RMS_SECONDS, advanced a block at a time) */
 static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, float coef)
 {
-	float peak = 0.0f, ms = m->ms[c];
-	for (uint32_t i = 0; i < n; i++) {
-		float a = fabsf(x[i]);
-		peak = a > peak ? a : peak;
-		ms += coef * (x[i] * x[i] - ms);
-	}
+	float peak, sumsq;
+	block_stats(x, n, &peak, &sumsq);
+	float ms = m->ms[c] + coef * (sumsq / (float)n - m->ms[c]);
 	m->ms[c] = ms;
 	atomic_store_explicit(&m->rms[c], sqrtf(ms), memory_order_relaxed);
 	float cur = atomic_load_explicit(&m->peak[c], memory_order_relaxed);
@@ -689,27 +729,41 @@ static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, f
 
 static const float zeros[MD_BLOCK];
 
-/* [rt] one strip's sub-block: trim/polarity, strip DSP, then fader, pan and sends into the mix buses */
+/* [rt] one strip's sub-block: trim/polarity, strip DSP, then fader, pan and sends into the mix buses.
+ * While no gain is ramping (nearly always) the gains are constants and the loops vectorise. */
 static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs, uint32_t off, uint32_t n)
 {
 	const int nch = s->nch;
+	const bool ramping = smooth_active(&s->pre) || smooth_active(&s->mgate) || smooth_active(&s->fader) ||
+			     smooth_active(&s->pan[0]) || smooth_active(&s->pan[1]);
 	for (int c = 0; c < nch; c++) {
 		int16_t slot = s->in_slot[c];
 		const float *in = slot >= 0 && bufs[slot] ? bufs[slot] + off : zeros;
+		float *x = s->buf[c];
+		if (!ramping) {
+			const float pre = s->pre.cur;
+			for (uint32_t i = 0; i < n; i++)
+				x[i] = in[i] * pre;
+			continue;
+		}
 		struct md_smooth pre = s->pre; /* every channel follows the same ramp */
 		for (uint32_t i = 0; i < n; i++)
-			s->buf[c][i] = in[i] * smooth_next(&pre);
+			x[i] = in[i] * smooth_next(&pre);
 		if (c == nch - 1)
 			s->pre = pre;
 	}
 	float *const ch[2] = {s->buf[0], s->buf[1]};
 	stripdsp_process(&s->dsp, ch, nch, n);
 
-	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset */
-	float sum = 0.0f;
+	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset (eight
+	 * partial sums: a NaN or inf anywhere makes the total non-finite, and the lanes vectorise) */
+	float part[8] = {0};
 	for (int c = 0; c < nch; c++)
 		for (uint32_t i = 0; i < n; i++)
-			sum += s->buf[c][i];
+			part[i & 7] += s->buf[c][i] * 0.0f;
+	float sum = 0.0f;
+	for (int k = 0; k < 8; k++)
+		sum += part[k];
 	if (!isfinite(sum)) {
 		for (int c = 0; c < nch; c++)
 			memset(s->buf[c], 0, n * sizeof(float));
@@ -718,54 +772,75 @@ static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs
 	atomic_store_explicit(&s->gr, stripdsp_gr_db(&s->dsp), memory_order_relaxed);
 
 	float *ml = g->master.acc[0], *mr = g->master.acc[1];
-	float y[2][MD_BLOCK];         /* post-fader, pre-pan: what the strip meter shows */
+	float y[2][MD_BLOCK];      /* post-fader, pre-pan: what the strip meter shows */
+	float gate[MD_BLOCK];      /* the mute/solo gate per sample, for pre-fader sends */
 	float(*post)[MD_BLOCK] = s->post;
-	float pre_tap[MD_BLOCK * 2];  /* post-mute, pre-fader, unpanned: for pre-fader sends, interleaved */
-	bool any_send = false;
-	for (int b = 0; b < g->nbuses; b++)
-		any_send |= s->send[b].cur != 0.0f || s->send[b].target != 0.0f;
 	const float *x0 = s->buf[0], *x1 = s->buf[nch - 1];
-	for (uint32_t i = 0; i < n; i++) {
-		float gm = smooth_next(&s->mgate);
-		float gf = smooth_next(&s->fader) * gm;
-		float pl = smooth_next(&s->pan[0]), pr = smooth_next(&s->pan[1]);
-		float a = x0[i] * gf, b = x1[i] * gf;
-		y[0][i] = a;
-		y[1][i] = b;
-		post[0][i] = a * pl;
-		post[1][i] = b * pr;
-		ml[i] += post[0][i];
-		mr[i] += post[1][i];
-		pre_tap[2 * i] = x0[i] * gm;
-		pre_tap[2 * i + 1] = x1[i] * gm;
+	if (!ramping) {
+		const float gm = s->mgate.cur, gf = s->fader.cur * gm, pl = s->pan[0].cur, pr = s->pan[1].cur;
+		for (uint32_t i = 0; i < n; i++) {
+			float a = x0[i] * gf, b = x1[i] * gf;
+			y[0][i] = a;
+			y[1][i] = b;
+			post[0][i] = a * pl;
+			post[1][i] = b * pr;
+			ml[i] += a * pl;
+			mr[i] += b * pr;
+			gate[i] = gm;
+		}
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			float gm = smooth_next(&s->mgate);
+			float gf = smooth_next(&s->fader) * gm;
+			float pl = smooth_next(&s->pan[0]), pr = smooth_next(&s->pan[1]);
+			float a = x0[i] * gf, b = x1[i] * gf;
+			y[0][i] = a;
+			y[1][i] = b;
+			post[0][i] = a * pl;
+			post[1][i] = b * pr;
+			ml[i] += post[0][i];
+			mr[i] += post[1][i];
+			gate[i] = gm;
+		}
 	}
-	meter_block(&s->meter, 0, y[0], n, g->rms_coef);
-	if (nch == 2)
-		meter_block(&s->meter, 1, y[1], n, g->rms_coef);
-	if (!any_send) {
-		for (int b = 0; b < g->nbuses; b++)
-			for (uint32_t i = 0; i < n; i++)
-				smooth_next(&s->send[b]);
-		return;
+	if (g->metering) {
+		meter_block(&s->meter, 0, y[0], n, block_coef(g, n));
+		if (nch == 2)
+			meter_block(&s->meter, 1, y[1], n, block_coef(g, n));
 	}
 	for (int b = 0; b < g->nbuses; b++) {
 		struct gbus *bus = &g->buses[b];
-		bool pre = s->p[MD_SP_SEND(b, MD_SEND_PRE)] >= 0.5f;
 		struct md_smooth *sg = &s->send[b];
 		if (sg->cur == 0.0f && sg->target == 0.0f)
 			continue;
-		/* post-fader sends follow the pan; pre-fader sends take the strip unpanned */
+		/* post-fader sends follow the pan; pre-fader sends take the strip unpanned, after the mute */
+		const bool pre = s->p[MD_SP_SEND(b, MD_SEND_PRE)] >= 0.5f;
+		const float *l = pre ? x0 : post[0], *r = pre ? x1 : post[1];
+		if (!smooth_active(sg)) {
+			const float gs = sg->cur;
+			if (pre)
+				for (uint32_t i = 0; i < n; i++) {
+					bus->acc[0][i] += l[i] * gate[i] * gs;
+					bus->acc[1][i] += r[i] * gate[i] * gs;
+				}
+			else
+				for (uint32_t i = 0; i < n; i++) {
+					bus->acc[0][i] += l[i] * gs;
+					bus->acc[1][i] += r[i] * gs;
+				}
+			continue;
+		}
 		for (uint32_t i = 0; i < n; i++) {
-			float gs = smooth_next(sg);
-			if (pre) {
-				bus->acc[0][i] += pre_tap[2 * i] * gs;
-				bus->acc[1][i] += pre_tap[2 * i + 1] * gs;
-			} else {
-				bus->acc[0][i] += post[0][i] * gs;
-				bus->acc[1][i] += post[1][i] * gs;
-			}
+			float gs = smooth_next(sg) * (pre ? gate[i] : 1.0f);
+			bus->acc[0][i] += l[i] * gs;
+			bus->acc[1][i] += r[i] * gs;
 		}
 	}
+	/* sends to no bus still move their ramps along */
+	for (int b = g->nbuses; b < MD_MAX_BUSES; b++)
+		if (smooth_active(&s->send[b]))
+			for (uint32_t i = 0; i < n; i++)
+				smooth_next(&s->send[b]);
 }
 
 /* [rt] a stem: one strip's or bus's contribution to the master, through the master section's mono sum and
@@ -817,43 +892,77 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 					memset(b->acc[c], 0, n * sizeof(float));
 			}
 		}
-		for (uint32_t i = 0; i < n; i++) {
-			b->acc[0][i] *= smooth_next(&b->gain[0]);
-			b->acc[1][i] *= smooth_next(&b->gain[1]);
-			m->acc[0][i] += b->acc[0][i];
-			m->acc[1][i] += b->acc[1][i];
+		if (!smooth_active(&b->gain[0]) && !smooth_active(&b->gain[1])) {
+			const float gl = b->gain[0].cur, gr = b->gain[1].cur;
+			for (uint32_t i = 0; i < n; i++) {
+				b->acc[0][i] *= gl;
+				b->acc[1][i] *= gr;
+				m->acc[0][i] += b->acc[0][i];
+				m->acc[1][i] += b->acc[1][i];
+			}
+		} else {
+			for (uint32_t i = 0; i < n; i++) {
+				b->acc[0][i] *= smooth_next(&b->gain[0]);
+				b->acc[1][i] *= smooth_next(&b->gain[1]);
+				m->acc[0][i] += b->acc[0][i];
+				m->acc[1][i] += b->acc[1][i];
+			}
 		}
-		meter_block(&b->meter, 0, b->acc[0], n, g->rms_coef);
-		meter_block(&b->meter, 1, b->acc[1], n, g->rms_coef);
+		if (g->metering) {
+			meter_block(&b->meter, 0, b->acc[0], n, block_coef(g, n));
+			meter_block(&b->meter, 1, b->acc[1], n, block_coef(g, n));
+		}
 	}
 
-	float lr = m->lr, ll = m->ll, rr = m->rr, k = g->rms_coef;
-	for (uint32_t i = 0; i < n; i++) {
-		float mono = smooth_next(&m->mono);
-		float gl = smooth_next(&m->gain[0]), gr = smooth_next(&m->gain[1]);
-		float l = m->acc[0][i], r = m->acc[1][i];
-		float sum = 0.5f * (l + r);
-		l += mono * (sum - l);
-		r += mono * (sum - r);
-		l *= gl;
-		r *= gr;
-		m->mono_used[i] = mono;
-		m->gain_used[0][i] = gl;
-		m->gain_used[1][i] = gr;
-		m->acc[0][i] = l;
-		m->acc[1][i] = r;
-		lr += k * (l * r - lr);
-		ll += k * (l * l - ll);
-		rr += k * (r * r - rr);
+	if (!smooth_active(&m->mono) && !smooth_active(&m->gain[0]) && !smooth_active(&m->gain[1])) {
+		const float mono = m->mono.cur, gl = m->gain[0].cur, gr = m->gain[1].cur;
+		for (uint32_t i = 0; i < n; i++) {
+			float l = m->acc[0][i], r = m->acc[1][i];
+			float sum = 0.5f * (l + r);
+			m->acc[0][i] = (l + mono * (sum - l)) * gl;
+			m->acc[1][i] = (r + mono * (sum - r)) * gr;
+			m->mono_used[i] = mono;
+			m->gain_used[0][i] = gl;
+			m->gain_used[1][i] = gr;
+		}
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			float mono = smooth_next(&m->mono);
+			float gl = smooth_next(&m->gain[0]), gr = smooth_next(&m->gain[1]);
+			float l = m->acc[0][i], r = m->acc[1][i];
+			float sum = 0.5f * (l + r);
+			m->acc[0][i] = (l + mono * (sum - l)) * gl;
+			m->acc[1][i] = (r + mono * (sum - r)) * gr;
+			m->mono_used[i] = mono;
+			m->gain_used[0][i] = gl;
+			m->gain_used[1][i] = gr;
+		}
 	}
-	m->lr = lr;
-	m->ll = ll;
-	m->rr = rr;
-	float den = sqrtf(ll * rr);
-	atomic_store_explicit(&m->corr, den > 1e-12f ? fmaxf(-1.0f, fminf(1.0f, lr / den)) : 0.0f,
-			      memory_order_relaxed);
-	meter_block(&m->meter, 0, m->acc[0], n, g->rms_coef);
-	meter_block(&m->meter, 1, m->acc[1], n, g->rms_coef);
+	if (g->metering) {
+		/* correlation: one-pole averages of L*R, L*L, R*R, advanced a block at a time */
+		float slr[8] = {0}, sll[8] = {0}, srr[8] = {0};
+		for (uint32_t i = 0; i < n; i++) {
+			float l = m->acc[0][i], r = m->acc[1][i];
+			slr[i & 7] += l * r;
+			sll[i & 7] += l * l;
+			srr[i & 7] += r * r;
+		}
+		float tlr = 0, tll = 0, trr = 0;
+		for (int k = 0; k < 8; k++) {
+			tlr += slr[k];
+			tll += sll[k];
+			trr += srr[k];
+		}
+		const float k = block_coef(g, n), inv = 1.0f / (float)n;
+		m->lr += k * (tlr * inv - m->lr);
+		m->ll += k * (tll * inv - m->ll);
+		m->rr += k * (trr * inv - m->rr);
+		float den = sqrtf(m->ll * m->rr);
+		atomic_store_explicit(&m->corr, den > 1e-12f ? fmaxf(-1.0f, fminf(1.0f, m->lr / den)) : 0.0f,
+				      memory_order_relaxed);
+		meter_block(&m->meter, 0, m->acc[0], n, block_coef(g, n));
+		meter_block(&m->meter, 1, m->acc[1], n, block_coef(g, n));
+	}
 	if (g->stems) {
 		for (int i = 0; i < g->nstrips; i++)
 			stem_out(g, g->strips[i].stem_slot, g->strips[i].post, bufs, off, n, w0, dw);

@@ -63,6 +63,10 @@ void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes);
  * a jump of the position (locate, loop) applies the new value at once, smoothed. [rt] */
 void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame);
 
+/* Meters on (default) or off: the offline render reads none, so it turns them off before building its
+ * graph. Takes effect for graphs built afterwards. [control] */
+void engine_set_metering(struct md_engine *e, bool on);
+
 /* Frames processed so far. [any] */
 uint64_t engine_frames(const struct md_engine *e);
 

@@ -590,7 +590,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	meter = ebur128_init(2, rate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
 	const size_t win = rate / 10, nwin = (size_t)(frames / win) + 1;
 	if (!meter || !(win_peak = calloc(nwin, sizeof *win_peak)) || !(e = engine_new()) ||
-	    !(g = engine_build(e, c, rate))) {
+	    (engine_set_metering(e, false), !(g = engine_build(e, c, rate)))) { /* the render reads no meters */
 		snprintf(err, errlen, "out of memory setting up the engine and meters");
 		ret = MD_ERR_NOMEM;
 		goto out;
