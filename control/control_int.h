@@ -1,0 +1,136 @@
+/* mixdesk: the OSC control side's private state, shared by control.c (the listener, the allowlist and
+ * sending), routes.c (the one table of routes and its handlers) and feedback.c (subscribers, coalesced
+ * feedback, dumps and meters). Every function is [control]: the control loop's thread only. */
+#ifndef MD_CONTROL_INT_H
+#define MD_CONTROL_INT_H
+
+#include "control.h"
+
+#include <lo/lo.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define MD_OSC_MAX_SUBS 16
+#define MD_OSC_SUB_LIFETIME 10.0        /* seconds a /subscribe lasts without renewal */
+#define MD_OSC_FEEDBACK_HZ 30.0         /* at most this many updates per parameter and second */
+#define MD_OSC_METER_MAX_HZ 60.0
+#define MD_OSC_METER_POLL 0.005         /* the meter poller reads the engine at most this often, seconds */
+#define MD_OSC_DGRAM_MAX 8000           /* a bundle is sent before it would pass this many bytes */
+#define MD_OSC_RECV_MAX 65536           /* the largest datagram read */
+#define MD_OSC_RECV_BATCH 4096          /* datagrams handled per control_recv call, so ticks keep coming */
+#define MD_OSC_PATH_MAX 256             /* longer addresses are answered with /error */
+#define MD_OSC_ARGS_MAX 8
+/* the /meters vector: strips (peak, RMS), buses (peak, RMS), master (peak L, peak R, RMS L, RMS R,
+ * correlation), then each strip's compressor gain reduction */
+#define MD_METER_MAX (2 * MD_MAX_STRIPS + 2 * MD_MAX_BUSES + 5 + MD_MAX_STRIPS)
+
+/* a UDP peer */
+struct md_peer {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+/* one allowlist entry: an IPv4 or IPv6 network */
+struct md_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	int bits;
+};
+
+struct md_sub {
+	bool used;
+	uint32_t id; /* never reused, so stale echo records cannot match a new subscriber */
+	struct md_peer peer;
+	double expires;
+	float meter_hz; /* 0: no meters */
+	double next_meter;
+	int nmeters;    /* length of hold[] when it was last reset */
+	float hold[MD_METER_MAX]; /* peak-hold since the last /meters sent to this subscriber */
+};
+
+/* who set a parameter last (a subscriber id, 0 for none), to what, and through which form (dB or /pos) */
+struct md_last {
+	uint32_t sub;
+	float value;
+	bool pos;
+};
+
+/* an outgoing batch to one peer: messages gathered into a bundle, sent before it passes ~8 KB */
+struct md_out {
+	struct md_control *c;
+	struct md_peer peer;
+	lo_bundle b;
+	size_t bytes;
+};
+
+struct md_control {
+	struct md_mixer *m;
+	int fd;
+	int family;
+	int port;
+	lo_server lo;
+	struct md_cidr allow[MD_OSC_MAX_ALLOW + 2];
+	int nallow;
+	char *session_path;
+	unsigned xruns;
+	uint32_t received, rejected, errors;
+	double now;
+
+	/* the datagram being dispatched: liblo's handlers do not see the source address */
+	struct md_peer cur;
+	struct md_sub *cur_sub; /* the sender's subscription, or NULL */
+
+	struct md_sub subs[MD_OSC_MAX_SUBS];
+	uint32_t next_sub_id;
+	uint32_t serial;
+	double next_feedback;
+	double last_poll;
+	bool meters_reset;
+	struct md_out fb[MD_OSC_MAX_SUBS]; /* feedback batches, one per subscriber slot */
+
+	struct md_last *last_strip; /* [MD_MAX_STRIPS * MD_SP_COUNT] */
+	struct md_last last_bus[MD_MAX_BUSES * MD_BP_COUNT];
+	struct md_last last_master[MD_MP_COUNT];
+
+	float meter_cur[MD_METER_MAX]; /* the poller's latest reading (peaks since the previous poll) */
+	int nmeters;
+
+	unsigned char buf[MD_OSC_RECV_MAX];
+};
+
+/* control.c: sending */
+void ctl_out_begin(struct md_out *o, struct md_control *c, const struct md_peer *peer);
+/* Add a message (the batch takes it over); flushes first when the bundle would grow past ~8 KB. */
+void ctl_out_add(struct md_out *o, const char *path, lo_message msg);
+void ctl_out_flush(struct md_out *o);
+/* One message to the current sender, sent at once (the message is freed). */
+void ctl_reply(struct md_control *c, const char *path, lo_message msg);
+/* /error ,ss address what, to the current sender. */
+void ctl_error(struct md_control *c, const char *address, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool ctl_peer_equal(const struct md_peer *a, const struct md_peer *b);
+
+/* routes.c */
+int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user);
+
+/* feedback.c */
+/* The address of a parameter ("/ch/3/eq/2/gain"), with "/pos" appended when pos. */
+void ctl_param_path(char *buf, size_t len, enum md_scope scope, int index, int param, bool pos);
+/* Whether a parameter also has a 0..1 fader-position form (faders and send levels). */
+bool ctl_param_has_pos(enum md_scope scope, int param);
+/* A message carrying a parameter's current value in its OSC type (f, i 0/1, s enum name, i/f choice). */
+lo_message ctl_param_msg(struct md_control *c, enum md_scope scope, int index, int param, bool pos);
+/* Every parameter, name and count, then /dump/end. */
+void ctl_dump(struct md_control *c, struct md_out *o);
+/* Counts and names only. */
+void ctl_dump_names(struct md_control *c, struct md_out *o);
+struct md_sub *ctl_find_sub(struct md_control *c, const struct md_peer *p);
+struct md_sub *ctl_subscribe(struct md_control *c, const struct md_peer *p, float meter_hz);
+void ctl_unsubscribe(struct md_control *c, struct md_sub *s);
+int ctl_nsubs(const struct md_control *c);
+/* Note that the current sender set a parameter to value, so its echo can be spared. */
+void ctl_note_set(struct md_control *c, enum md_scope scope, int index, int param, float value, bool pos);
+void ctl_feedback_tick(struct md_control *c, double now);
+
+#endif
