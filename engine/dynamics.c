@@ -1,5 +1,6 @@
-/* mixdesk: gate and compressor. The per-sample work avoids libm: levels go to dB through dyn_log2 and gains
- * back through dyn_exp2, and both are skipped while a unit is idle (below the knee, gain settled at 0 dB). */
+/* mixdesk: gate and compressor. The per-sample work avoids libm: levels go to dB through a fast log2 and gains
+ * back through a fast exp2 (the compressor four samples at a time), and a unit that is off and settled at
+ * 0 dB costs nothing. */
 #include "dynamics.h"
 
 #include <math.h>
@@ -192,7 +193,6 @@ void comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float rati
 	c->thr_db = thr_db;
 	c->knee_db = knee_db < 0.0f ? 0.0f : knee_db;
 	c->slope = 1.0f / (ratio < 1.0f ? 1.0f : ratio) - 1.0f;
-	c->lo = powf(10.0f, (thr_db - c->knee_db / 2.0f) / 20.0f);
 	c->att = coef(rate, attack_ms);
 	/* switched off, the gain returns to 0 dB with the release, but no slower than BYPASS_MS */
 	c->rel = coef(rate, on || release_ms < BYPASS_MS ? release_ms : BYPASS_MS);

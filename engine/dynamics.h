@@ -23,7 +23,6 @@ struct md_gate {
 struct md_comp {
 	bool on;
 	float thr_db, knee_db, slope; /* slope = 1/ratio - 1 */
-	float lo;                     /* linear level where the knee starts: below it no gain computing */
 	double att, rel;              /* per-sample one-pole steps 1 - exp(-1 / (tau fs)) */
 	double g_db;                  /* the smoothed gain reduction now, dB (<= 0) */
 	struct md_smooth makeup;      /* dB, ramped linearly */
@@ -45,7 +44,7 @@ void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n); /
 /* The compressor's static gain computer: gain in dB (<= 0) for a detector level x_db. [any] */
 float comp_static_db(float thr_db, float ratio, float knee_db, float x_db);
 
-/* Fast log2 and exp2 for the per-sample dB conversions (errors below 1e-6 dB over the useful range). [any] */
+/* Fast log2 and exp2 for the per-sample dB conversions (error below 1e-5 dB from -140 to +40 dB). [any] */
 float dyn_log2(float x);
 float dyn_exp2(float x);
 
