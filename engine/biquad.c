@@ -117,7 +117,9 @@ void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2]
 		v2d x = {l[i], r[i]};
 		for (int j = 0; j < ns; j++) {
 			v2d a = s1[j], c = s2[j], v = x - c;
-			x = kx[j] * x + k1[j] * a + k2[j] * c;
+			/* the state terms first: only one multiply and one add stand between a section's input and
+			 * its output, which is the chain the eight sections wait on */
+			x = (k1[j] * a + k2[j] * c) + kx[j] * x;
 			s1[j] = p11[j] * a + pv[j] * v;
 			s2[j] = c + pv[j] * a + pv2[j] * v;
 		}
