@@ -249,13 +249,27 @@ struct tl_jc {
 	int nout, nin;
 	jack_port_t *out[TL_MAX_PORTS], *in[TL_MAX_PORTS];
 	char out_name[TL_MAX_PORTS][128], in_name[TL_MAX_PORTS][128];
-	_Atomic double freq[TL_MAX_PORTS], amp[TL_MAX_PORTS];
+	_Atomic double freq[TL_MAX_PORTS], amp[TL_MAX_PORTS], dc[TL_MAX_PORTS];
 	double phase[TL_MAX_PORTS];
 	float *rec[TL_MAX_PORTS];
+	int64_t *rec_tframe; /* transport frame of each recorded sample, -1 while stopped */
 	size_t rec_cap;
 	atomic_size_t rec_pos, rec_want; /* recording runs while rec_pos < rec_want */
+	atomic_uint xruns;
 	unsigned rate;
 };
+
+static int jc_xrun(void *arg)
+{
+	struct tl_jc *c = arg;
+	atomic_fetch_add(&c->xruns, 1);
+	return 0;
+}
+
+unsigned tl_jc_xruns(struct tl_jc *c)
+{
+	return atomic_load(&c->xruns);
+}
 
 static int jc_process(jack_nframes_t n, void *arg)
 {
@@ -265,7 +279,7 @@ static int jc_process(jack_nframes_t n, void *arg)
 		double f = atomic_load(&c->freq[i]), a = atomic_load(&c->amp[i]);
 		double inc = 2.0 * M_PI * f / c->rate;
 		for (jack_nframes_t k = 0; k < n; k++) {
-			o[k] = (float)(a * sin(c->phase[i]));
+			o[k] = (float)(a * sin(c->phase[i]) + atomic_load(&c->dc[i]));
 			c->phase[i] += inc;
 			if (c->phase[i] > 2.0 * M_PI)
 				c->phase[i] -= 2.0 * M_PI;
@@ -274,6 +288,10 @@ static int jc_process(jack_nframes_t n, void *arg)
 	size_t pos = atomic_load(&c->rec_pos), want = atomic_load(&c->rec_want);
 	if (pos < want) {
 		size_t k = want - pos < n ? want - pos : n;
+		jack_position_t tp;
+		bool rolling = jack_transport_query(c->client, &tp) == JackTransportRolling;
+		for (size_t i = 0; i < k; i++)
+			c->rec_tframe[pos + i] = rolling ? (int64_t)tp.frame + (int64_t)i : -1;
 		for (int i = 0; i < c->nin; i++) {
 			float *in = jack_port_get_buffer(c->in[i], n);
 			memcpy(c->rec[i] + pos, in, k * sizeof(float));
@@ -296,6 +314,7 @@ struct tl_jc *tl_jc_open(const char *server, const char *name, int nout, int nin
 	c->nout = nout;
 	c->nin = nin;
 	c->rec_cap = (size_t)c->rate * TL_REC_SECONDS;
+	c->rec_tframe = calloc(c->rec_cap, sizeof *c->rec_tframe);
 	for (int i = 0; i < nout; i++) {
 		char pn[32];
 		snprintf(pn, sizeof pn, "out_%d", i + 1);
@@ -310,6 +329,7 @@ struct tl_jc *tl_jc_open(const char *server, const char *name, int nout, int nin
 		c->rec[i] = calloc(c->rec_cap, sizeof(float));
 	}
 	jack_set_process_callback(c->client, jc_process, c);
+	jack_set_xrun_callback(c->client, jc_xrun, c);
 	jack_activate(c->client);
 	return c;
 }
@@ -322,6 +342,7 @@ void tl_jc_close(struct tl_jc *c)
 	jack_client_close(c->client);
 	for (int i = 0; i < c->nin; i++)
 		free(c->rec[i]);
+	free(c->rec_tframe);
 	free(c);
 }
 
@@ -399,6 +420,30 @@ size_t tl_jc_record(struct tl_jc *c, int i, float *out, size_t n)
 	size_t got = atomic_load(&c->rec_pos);
 	memcpy(out, c->rec[i], got * sizeof(float));
 	return got;
+}
+
+void tl_jc_dc(struct tl_jc *c, int i, double value)
+{
+	atomic_store(&c->dc[i], value);
+}
+
+size_t tl_jc_record_timed(struct tl_jc *c, int i, float *out, int64_t *tframe, size_t n)
+{
+	record(c, n);
+	size_t got = atomic_load(&c->rec_pos);
+	memcpy(out, c->rec[i], got * sizeof(float));
+	memcpy(tframe, c->rec_tframe, got * sizeof *tframe);
+	return got;
+}
+
+void tl_jc_transport(struct tl_jc *c, bool roll, int64_t locate)
+{
+	if (locate >= 0)
+		jack_transport_locate(c->client, (jack_nframes_t)locate);
+	if (roll)
+		jack_transport_start(c->client);
+	else
+		jack_transport_stop(c->client);
 }
 
 const char **tl_jc_ports(struct tl_jc *c, const char *pattern)

@@ -54,6 +54,14 @@ const char *tl_jc_in(struct tl_jc *c, int i);
 /* Play a sine (amplitude in dBFS peak; -inf/<= -200 for silence) on output i. */
 void tl_jc_sine(struct tl_jc *c, int i, double freq, double amp_db);
 int tl_jc_connect(struct tl_jc *c, const char *src, const char *dst);
+/* Add a constant to output i (a DC source, for measuring gain curves). */
+void tl_jc_dc(struct tl_jc *c, int i, double value);
+/* Record input i for n frames, with the JACK transport frame of each sample (-1 while stopped). */
+size_t tl_jc_record_timed(struct tl_jc *c, int i, float *out, int64_t *tframe, size_t n);
+/* Xruns the server reported to this client so far. */
+unsigned tl_jc_xruns(struct tl_jc *c);
+/* Locate (when locate >= 0) and start or stop the JACK transport. */
+void tl_jc_transport(struct tl_jc *c, bool roll, int64_t locate);
 /* True when the port exists within timeout seconds. */
 bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout);
 /* Record every input for seconds, then give each input's peak and RMS in dBFS (arrays of nin). */
