@@ -50,6 +50,22 @@ static void quiet(int num, const char *msg, const char *where)
 {
 }
 
+
+/* liblo's arguments are only 4-byte aligned: read them by copying, never through union lo_arg's members */
+static int32_t arg_i32(const lo_arg *a)
+{
+	int32_t v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
+static float arg_f32(const lo_arg *a)
+{
+	float v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
 static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user)
 {
 	struct oc *o = user;
@@ -66,11 +82,11 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 	for (int i = 0; i < argc && i < OC_MAXARGS; i++) {
 		r->types[i] = types[i];
 		switch (types[i]) {
-		case 'f': r->num[i] = argv[i]->f; break;
-		case 'i': r->num[i] = argv[i]->i; break;
+		case 'f': r->num[i] = arg_f32(argv[i]); break;
+		case 'i': r->num[i] = arg_i32(argv[i]); break;
 		case 's':
 			if (ns < 2)
-				snprintf(r->str[ns++], sizeof r->str[0], "%s", &argv[i]->s);
+				snprintf(r->str[ns++], sizeof r->str[0], "%s", (const char *)argv[i]);
 			break;
 		default: break;
 		}
@@ -776,7 +792,7 @@ static void *flood_thread(void *arg)
 		f->sent++;
 		if (k % 250 == 249) {
 			oc_drain(o, 0.0);
-			tl_sleep(0.012); /* ~50,000 in a few seconds */
+			tl_sleep(0.018); /* 50,000 in about 4 s */
 		}
 	}
 	f->seconds = tl_now() - t0;

@@ -50,6 +50,36 @@ static void quiet(int num, const char *msg, const char *where)
 {
 }
 
+
+/* liblo's arguments are only 4-byte aligned: read them by copying, never through union lo_arg's members */
+static int32_t arg_i32(const lo_arg *a)
+{
+	int32_t v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
+static float arg_f32(const lo_arg *a)
+{
+	float v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
+static double arg_f64(const lo_arg *a)
+{
+	double v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
+static int64_t arg_i64(const lo_arg *a)
+{
+	int64_t v;
+	memcpy(&v, a, sizeof v);
+	return v;
+}
+
 static int print_msg(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user)
 {
 	bool err = strcmp(path, "/error") == 0;
@@ -57,12 +87,11 @@ static int print_msg(const char *path, const char *types, lo_arg **argv, int arg
 	fputs(err ? "error:" : path, f);
 	for (int i = 0; i < argc; i++) {
 		switch (types[i]) {
-		case 'i': fprintf(f, " %d", argv[i]->i); break;
-		case 'h': fprintf(f, " %lld", (long long)argv[i]->h); break;
-		case 'f': fprintf(f, " %g", (double)argv[i]->f); break;
-		case 'd': fprintf(f, " %g", argv[i]->d); break;
-		case 's': fprintf(f, " %s", &argv[i]->s); break;
-		case 'S': fprintf(f, " %s", &argv[i]->S); break;
+		case 'i': fprintf(f, " %d", arg_i32(argv[i])); break;
+		case 'h': fprintf(f, " %lld", (long long)arg_i64(argv[i])); break;
+		case 'f': fprintf(f, " %g", (double)arg_f32(argv[i])); break;
+		case 'd': fprintf(f, " %g", arg_f64(argv[i])); break;
+		case 's': case 'S': fprintf(f, " %s", (const char *)argv[i]); break;
 		case 'T': fputs(" true", f); break;
 		case 'F': fputs(" false", f); break;
 		default: fprintf(f, " <%c>", types[i]); break;
