@@ -490,3 +490,40 @@ struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int inde
 	nl[*n] = (struct md_lane){.param = param, .mode = MD_AUTO_READ};
 	return &nl[(*n)++];
 }
+
+bool console_uses_slot(const struct md_console *c, int16_t slot)
+{
+	if (c->master.out_slot[0] == slot || c->master.out_slot[1] == slot)
+		return true;
+	for (int i = 0; i < c->nstrips; i++)
+		if (c->strips[i]->in_slot[0] == slot || c->strips[i]->in_slot[1] == slot)
+			return true;
+	for (int i = 0; i < c->nbuses; i++)
+		for (int k = 0; k < 2; k++)
+			if (c->buses[i]->out_slot[k] == slot || c->buses[i]->ret_slot[k] == slot)
+				return true;
+	return false;
+}
+
+int lane_point_at(const double *t, int n, double at)
+{
+	int lo = 0, hi = n - 1;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (t[mid] <= at)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+float lane_interp(const double *t, const float *v, int n, int i, double at, bool step)
+{
+	if (at <= t[0])
+		return v[0];
+	if (i + 1 >= n || step)
+		return v[i];
+	double f = (at - t[i]) / (t[i + 1] - t[i]);
+	return (float)((double)v[i] + f * (double)(v[i + 1] - v[i]));
+}

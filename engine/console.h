@@ -115,6 +115,14 @@ void console_lanes(struct md_console *c, enum md_scope scope, int index, struct 
 void lane_clear(struct md_lane *l);
 enum md_err lane_add_point(struct md_lane *l, double t, float v);
 
+/* Whether any strip, bus or the master uses an I/O slot. [any] */
+bool console_uses_slot(const struct md_console *c, int16_t slot);
+
+/* Breakpoint helpers shared by the engine (which plays lanes) and the mixer (which records and follows them):
+ * the index of the last point at or before `at` (0 when before the first), and the value there. [any] */
+int lane_point_at(const double *t, int n, double at);
+float lane_interp(const double *t, const float *v, int n, int i, double at, bool step);
+
 /* A uid for a new object. */
 uint32_t console_new_uid(void);
 

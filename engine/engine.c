@@ -984,26 +984,12 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 static float lane_value(struct glane *l, double t)
 {
 	int i = l->cursor;
-	if (i >= l->n || (i > 0 && l->t[i] > t)) { /* moved backwards: search again */
-		int lo = 0, hi = l->n - 1;
-		while (lo < hi) {
-			int mid = (lo + hi + 1) / 2;
-			if (l->t[mid] <= t)
-				lo = mid;
-			else
-				hi = mid - 1;
-		}
-		i = lo;
-	}
+	if (i >= l->n || (i > 0 && l->t[i] > t)) /* moved backwards: search again */
+		i = lane_point_at(l->t, l->n, t);
 	while (i + 1 < l->n && l->t[i + 1] <= t)
 		i++;
 	l->cursor = i;
-	if (t <= l->t[0])
-		return l->v[0];
-	if (i + 1 >= l->n || l->step)
-		return l->v[i];
-	double f = (t - l->t[i]) / (l->t[i + 1] - l->t[i]);
-	return (float)((double)l->v[i] + f * (double)(l->v[i + 1] - l->v[i]));
+	return lane_interp(l->t, l->v, l->n, i, t, l->step);
 }
 
 static bool lane_plays(const struct glane *l)

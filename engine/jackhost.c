@@ -190,25 +190,11 @@ static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_
 	return err;
 }
 
-static bool console_uses(const struct md_console *c, int16_t slot)
-{
-	if (c->master.out_slot[0] == slot || c->master.out_slot[1] == slot)
-		return true;
-	for (int i = 0; i < c->nstrips; i++)
-		if (c->strips[i]->in_slot[0] == slot || c->strips[i]->in_slot[1] == slot)
-			return true;
-	for (int i = 0; i < c->nbuses; i++)
-		for (int k = 0; k < 2; k++)
-			if (c->buses[i]->out_slot[k] == slot || c->buses[i]->ret_slot[k] == slot)
-				return true;
-	return false;
-}
-
 static void hook_release_ports(struct md_mixer_host *hooks, const struct md_console *c)
 {
 	struct md_jackhost *h = (struct md_jackhost *)hooks;
 	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
-		if (h->ports[s] && !console_uses(c, s)) {
+		if (h->ports[s] && !console_uses_slot(c, s)) {
 			jack_port_unregister(h->client, h->ports[s]);
 			h->ports[s] = NULL;
 			h->port_names[s][0] = '\0';

@@ -102,26 +102,12 @@ uint32_t mixer_rate(const struct md_mixer *m)
 	return m->rate;
 }
 
-static bool slot_used(const struct md_console *c, int16_t slot)
-{
-	if (c->master.out_slot[0] == slot || c->master.out_slot[1] == slot)
-		return true;
-	for (int i = 0; i < c->nstrips; i++)
-		if (c->strips[i]->in_slot[0] == slot || c->strips[i]->in_slot[1] == slot)
-			return true;
-	for (int i = 0; i < c->nbuses; i++)
-		for (int k = 0; k < 2; k++)
-			if (c->buses[i]->out_slot[k] == slot || c->buses[i]->ret_slot[k] == slot)
-				return true;
-	return false;
-}
-
 static enum md_err alloc_slot(struct md_mixer *m, const struct md_console *c, int16_t *slot)
 {
 	if (*slot >= 0)
 		return MD_OK;
 	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
-		if (!m->held[s] && !slot_used(c, s)) {
+		if (!m->held[s] && !console_uses_slot(c, s)) {
 			*slot = s;
 			return MD_OK;
 		}
@@ -153,7 +139,7 @@ static enum md_err assign_slots(struct md_mixer *m, struct md_console *c)
 static void hold_console_slots(struct md_mixer *m)
 {
 	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
-		if (slot_used(m->con, s))
+		if (console_uses_slot(m->con, s))
 			m->held[s] = true;
 }
 
@@ -433,7 +419,7 @@ void mixer_tick(struct md_mixer *m)
 	follow(m);
 	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng)) {
 		for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
-			m->held[s] = slot_used(m->con, s);
+			m->held[s] = console_uses_slot(m->con, s);
 		if (m->host && m->host->release_ports)
 			m->host->release_ports(m->host, m->con);
 	}
@@ -493,20 +479,7 @@ float md_lane_value(const struct md_lane *l, double t, bool step)
 {
 	if (l->npoints == 0)
 		return 0.0f;
-	if (t <= l->t[0])
-		return l->v[0];
-	int lo = 0, hi = l->npoints - 1;
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (l->t[mid] <= t)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	if (lo + 1 >= l->npoints || step)
-		return l->v[lo];
-	double f = (t - l->t[lo]) / (l->t[lo + 1] - l->t[lo]);
-	return (float)((double)l->v[lo] + f * (double)(l->v[lo + 1] - l->v[lo]));
+	return lane_interp(l->t, l->v, l->npoints, lane_point_at(l->t, l->npoints, t), t, step);
 }
 
 /* Ramer-Douglas-Peucker on (t, v) with a vertical tolerance; keep[] marks the survivors. */
