@@ -306,6 +306,7 @@ void control_tick(struct md_control *c, double now)
 {
 	c->now = now;
 	ctl_feedback_tick(c, now);
+	ctl_transport_tick(c, now);
 }
 
 /* ---- sending ---- */

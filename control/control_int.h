@@ -76,6 +76,8 @@ struct md_control {
 	unsigned xruns;
 	uint32_t received, rejected, errors;
 	double now;
+	double transport_sent_at, transport_last_pos; /* position feedback (control/automation.c) */
+	bool transport_last_rolling;
 
 	/* the datagram being dispatched: liblo's handlers do not see the source address */
 	struct md_peer cur;
@@ -112,6 +114,39 @@ void ctl_error(struct md_control *c, const char *address, const char *fmt, ...)
 bool ctl_peer_equal(const struct md_peer *a, const struct md_peer *b);
 
 /* routes.c */
+/* a request as the route table matched it (control/routes.c), for handlers in other files */
+/* one argument, with the OSC number types folded into num */
+struct arg {
+	char type;   /* the OSC type tag */
+	bool is_num; /* i f d h */
+	bool is_tf;  /* T F */
+	double num;
+	const char *s;
+};
+
+struct req {
+	const char *path;
+	int scope;   /* enum md_scope, or -1 */
+	int index;   /* the strip/bus, from 0 */
+	int index2;  /* a second number (the send's bus), from 0 */
+	const char *rest; /* "*": the parameter path */
+	char restbuf[MD_OSC_PATH_MAX]; /* the parameter path when a suffix follows "*" (".../fader/touch") */
+	int argc;
+	struct arg a[MD_OSC_ARGS_MAX];
+};
+
+/* automation and transport (control/automation.c) */
+void ctl_h_touch(struct md_control *c, const struct req *r);
+void ctl_h_auto(struct md_control *c, const struct req *r);
+void ctl_h_auto_add(struct md_control *c, const struct req *r);
+void ctl_h_auto_move(struct md_control *c, const struct req *r);
+void ctl_h_auto_delete(struct md_control *c, const struct req *r);
+void ctl_h_auto_clear(struct md_control *c, const struct req *r);
+void ctl_h_auto_points(struct md_control *c, const struct req *r);
+void ctl_h_transport(struct md_control *c, const struct req *r);
+/* position feedback to subscribers while the transport rolls, and once when it stops or jumps */
+void ctl_transport_tick(struct md_control *c, double now);
+
 int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user);
 
 /* feedback.c */

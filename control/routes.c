@@ -13,25 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* one argument, with the OSC number types folded into num */
-struct arg {
-	char type;   /* the OSC type tag */
-	bool is_num; /* i f d h */
-	bool is_tf;  /* T F */
-	double num;
-	const char *s;
-};
-
-struct req {
-	const char *path;
-	int scope;   /* enum md_scope, or -1 */
-	int index;   /* the strip/bus, from 0 */
-	int index2;  /* a second number (the send's bus), from 0 */
-	const char *rest; /* "*": the parameter path */
-	int argc;
-	struct arg a[MD_OSC_ARGS_MAX];
-};
-
 typedef void (*route_fn)(struct md_control *c, const struct req *r);
 
 /* Argument classes, one letter per position: n number (i f d h), b switch (n or T/F), s string,
@@ -82,6 +63,32 @@ static const struct route routes[] = {
 	{"/status", -1, "", 0, "no arguments", h_status},
 	{"/session/save", -1, "s", 0, "[s path]", h_save},
 	{"/session/load", -1, "s", 1, "s path", h_load},
+	/* automation (docs/AUTOMATION.md): PARAM is any automatable parameter path */
+	{"/ch/#/*/touch", S, "b", 1, "i 1 (the control is held) or 0 (released)", ctl_h_touch},
+	{"/bus/#/*/touch", B, "b", 1, "i 1 (the control is held) or 0 (released)", ctl_h_touch},
+	{"/master/*/touch", M, "b", 1, "i 1 (the control is held) or 0 (released)", ctl_h_touch},
+	{"/ch/#/*/auto", S, "s", 0, "s off|read|write|touch|latch (no argument: query)", ctl_h_auto},
+	{"/bus/#/*/auto", B, "s", 0, "s off|read|write|touch|latch (no argument: query)", ctl_h_auto},
+	{"/master/*/auto", M, "s", 0, "s off|read|write|touch|latch (no argument: query)", ctl_h_auto},
+	{"/ch/#/*/auto/add", S, "nn", 2, "f seconds, f value", ctl_h_auto_add},
+	{"/bus/#/*/auto/add", B, "nn", 2, "f seconds, f value", ctl_h_auto_add},
+	{"/master/*/auto/add", M, "nn", 2, "f seconds, f value", ctl_h_auto_add},
+	{"/ch/#/*/auto/move", S, "nnn", 3, "i point (from 1), f seconds, f value", ctl_h_auto_move},
+	{"/bus/#/*/auto/move", B, "nnn", 3, "i point (from 1), f seconds, f value", ctl_h_auto_move},
+	{"/master/*/auto/move", M, "nnn", 3, "i point (from 1), f seconds, f value", ctl_h_auto_move},
+	{"/ch/#/*/auto/delete", S, "n", 1, "i point (from 1)", ctl_h_auto_delete},
+	{"/bus/#/*/auto/delete", B, "n", 1, "i point (from 1)", ctl_h_auto_delete},
+	{"/master/*/auto/delete", M, "n", 1, "i point (from 1)", ctl_h_auto_delete},
+	{"/ch/#/*/auto/clear", S, "nn", 0, "[f from seconds, f to seconds] (none: the whole lane)", ctl_h_auto_clear},
+	{"/bus/#/*/auto/clear", B, "nn", 0, "[f from seconds, f to seconds] (none: the whole lane)", ctl_h_auto_clear},
+	{"/master/*/auto/clear", M, "nn", 0, "[f from seconds, f to seconds] (none: the whole lane)", ctl_h_auto_clear},
+	{"/ch/#/*/auto/points", S, "", 0, "no arguments (a query)", ctl_h_auto_points},
+	{"/bus/#/*/auto/points", B, "", 0, "no arguments (a query)", ctl_h_auto_points},
+	{"/master/*/auto/points", M, "", 0, "no arguments (a query)", ctl_h_auto_points},
+	{"/transport/play", -1, "", 0, "no arguments", ctl_h_transport},
+	{"/transport/stop", -1, "", 0, "no arguments", ctl_h_transport},
+	{"/transport/locate", -1, "n", 1, "f seconds, >= 0", ctl_h_transport},
+	{"/transport/position", -1, "", 0, "no arguments (a query)", ctl_h_transport},
 	{"/ch/#/*", S, "v", 0, NULL, h_param},
 	{"/bus/#/*", B, "v", 0, NULL, h_param},
 	{"/master/*", M, "v", 0, NULL, h_param},
@@ -121,7 +128,17 @@ static int match(const char *pattern, const char *path, struct req *r)
 		} else if (*p == '*') {
 			if (!*s || *s == '/')
 				return -1;
-			r->rest = s;
+			if (!p[1]) {
+				r->rest = s;
+				return 0;
+			}
+			/* "*" then a literal suffix: the rest is what lies between */
+			size_t ns = strlen(s), nsuf = strlen(p + 1);
+			if (ns <= nsuf || strcmp(s + ns - nsuf, p + 1) != 0 || ns - nsuf >= sizeof r->restbuf)
+				return -1;
+			memcpy(r->restbuf, s, ns - nsuf);
+			r->restbuf[ns - nsuf] = '\0';
+			r->rest = r->restbuf;
 			return 0;
 		} else {
 			if (*p != *s)
@@ -218,6 +235,8 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 		if (match(routes[i].pattern, path, &t) == 0) {
 			rt = &routes[i];
 			r = t;
+			if (t.rest == t.restbuf) /* it pointed into the copy */
+				r.rest = r.restbuf;
 			break;
 		}
 	}

@@ -608,7 +608,6 @@ static void end_pass(struct md_mixer *m, struct pass *p)
 	free(p->v);
 	*p = (struct pass){0};
 	rebuild(m);
-	m->serial++;
 }
 
 static void end_all_passes(struct md_mixer *m)
@@ -753,7 +752,6 @@ enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, i
 		return err;
 	if ((err = lane_add_point(l, t, cv)))
 		return err;
-	m->serial++;
 	return rebuild(m);
 }
 
@@ -765,7 +763,6 @@ enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index
 	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
 	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
 	l->npoints--;
-	m->serial++;
 	return rebuild(m);
 }
 
@@ -786,7 +783,6 @@ enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, 
 	l->npoints--;
 	if ((err = lane_add_point(l, t, cv)))
 		return err;
-	m->serial++;
 	return rebuild(m);
 }
 
@@ -803,6 +799,5 @@ enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index,
 			k++;
 		}
 	l->npoints = k;
-	m->serial++;
 	return rebuild(m);
 }

@@ -214,7 +214,7 @@ static lo_message build_args(int argc, char **argv)
 		for (const char *t = argv[0]; *t; t++)
 			needed += *t != 'T' && *t != 'F';
 	}
-	if (needed == argc - 1) { /* explicit types */
+	if (argc > 0 && needed == argc - 1) { /* explicit types */
 		int k = 1;
 		for (const char *t = argv[0]; *t; t++) {
 			switch (*t) {
