@@ -1,6 +1,7 @@
 /* mixdesk tests: the engine end to end on a real jackd (dummy backend, private server name): the command
  * line, ports and their pretty names, the level and pan of a played tone at the master, clean shutdown on
  * SIGINT, and a clean exit when the server is killed. */
+#include "osclient.h"
 #include "testlib.h"
 
 #include <setjmp.h>
@@ -149,6 +150,39 @@ static void test_ports_level_and_shutdown(void **state)
 	tl_sleep(0.2);
 	tl_jc_measure(jc, 0.2, peak, rms);
 	assert_true(peak[0] < -200.0);
+
+	/* renaming a strip over OSC renames its port; the wiring and the pretty name follow */
+	struct oc *o = oc_open("127.0.0.1", tl_mixdesk_osc_port(f->log, 5.0));
+	assert_non_null(o);
+	oc_sendm(o, "/ch/1/name", ms("Lead Vox"));
+	assert_string_equal(oc_query(o, "/ch/1/name")->str[0], "Lead Vox");
+	assert_true(tl_jc_wait_port(jc, "mdx:Lead_Vox_in", 5.0));
+	assert_false(tl_jc_wait_port(jc, "mdx:Ch1_in", 0.1));
+	assert_true(tl_jc_connected(jc, tl_jc_out(jc, 0), "mdx:Lead_Vox_in"));
+	probe = jack_client_open("probe3", JackNoStartServer | JackServerName, NULL, f->jackd.name);
+	assert_non_null(probe);
+	p = jack_port_by_name(probe, "mdx:Lead_Vox_in");
+	assert_int_equal(jack_get_property(jack_port_uuid(p), JACK_METADATA_PRETTY_NAME, &value, &type), 0);
+	assert_string_equal(value, "Lead Vox in");
+	jack_free(value);
+	jack_free(type);
+	jack_client_close(probe);
+	tl_sleep(0.2);
+	tl_jc_sine(jc, 0, 1000.0, -12.0);
+	tl_sleep(0.3);
+	tl_jc_measure(jc, 0.3, peak, rms);
+	assert_float_equal(peak[0], -15.0, 0.02); /* still playing through the renamed port */
+	/* a strip made stereo gets _L/_R inputs; a new bus its send outputs and return inputs */
+	oc_sendm(o, "/ch/2/stereo", mi(1));
+	assert_true(tl_jc_wait_port(jc, "mdx:Ch2_in_L", 5.0));
+	assert_true(tl_jc_wait_port(jc, "mdx:Ch2_in_R", 1.0));
+	oc_sendm(o, "/bus/add", ms("Verb"));
+	assert_true(tl_jc_wait_port(jc, "mdx:Verb_out_L", 5.0));
+	assert_true(tl_jc_wait_port(jc, "mdx:Verb_return_R", 1.0));
+	oc_send0(o, "/bus/1/remove");
+	tl_sleep(0.5);
+	assert_false(tl_jc_wait_port(jc, "mdx:Verb_out_L", 0.1));
+	oc_close(o);
 
 	/* SIGINT: a clean shutdown with a message */
 	kill(pid, SIGINT);

@@ -524,8 +524,12 @@ int tl_mixdesk_osc_port(const char *logfile, double timeout)
 		char *log = tl_read_file(logfile);
 		const char *p = log ? strstr(log, "OSC on ") : NULL;
 		if (p) {
-			p = strchr(p + 7, ':');
-			int port = p ? atoi(p + 1) : -1;
+			/* "OSC on ADDR:PORT": the last ':' of the line, since an IPv6 address has its own */
+			const char *eol = strchr(p, '\n'), *colon = NULL;
+			for (const char *q = p; *q && (!eol || q < eol); q++)
+				if (*q == ':')
+					colon = q;
+			int port = colon ? atoi(colon + 1) : -1;
 			free(log);
 			if (port > 0)
 				return port;
