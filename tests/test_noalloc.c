@@ -15,13 +15,33 @@
 #include <stdlib.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#define WRAP 0 /* ASan owns malloc; the plain build runs this test */
+#define WRAP 0 /* ASan owns malloc: count through its hooks instead (allocations only, no mutexes) */
 #else
 #define WRAP 1
 #endif
 
-static _Thread_local int armed;
+static _Thread_local volatile int armed; /* volatile: GCC knows malloc reads no globals and would drop the stores */
 static atomic_int bad_calls;
+
+#if !WRAP
+/* libasan's allocator hooks (sanitizer/allocator_interface.h, not shipped with GCC's headers) */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+					      void (*free_hook)(const volatile void *));
+
+static void asan_malloc_hook(const volatile void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	if (armed)
+		atomic_fetch_add(&bad_calls, 1);
+}
+
+static void asan_free_hook(const volatile void *p)
+{
+	if (armed && p)
+		atomic_fetch_add(&bad_calls, 1);
+}
+#endif
 
 #if WRAP
 extern void *__libc_malloc(size_t);
@@ -79,8 +99,15 @@ static void run_armed(struct rig *r, uint32_t n)
 static void test_wrappers_count(void **state)
 {
 	(void)state;
-	if (!WRAP)
-		skip();
+#if !WRAP
+	__sanitizer_install_malloc_and_free_hooks(asan_malloc_hook, asan_free_hook);
+	armed = 1;
+	void *volatile q = malloc(16);
+	armed = 0;
+	free(q);
+	assert_int_equal(atomic_exchange(&bad_calls, 0), 1); /* the hook itself works */
+	return;
+#endif
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&mu); /* resolve the real function before arming */
 	pthread_mutex_unlock(&mu);
@@ -96,8 +123,9 @@ static void test_wrappers_count(void **state)
 static void test_audio_path_allocates_nothing(void **state)
 {
 	(void)state;
-	if (!WRAP)
-		skip();
+#if !WRAP
+	__sanitizer_install_malloc_and_free_hooks(asan_malloc_hook, asan_free_hook);
+#endif
 	struct rig *r = malloc(sizeof *r);
 	rig_init(r, 48000);
 	for (int i = 0; i < 8; i++) {
