@@ -4,6 +4,7 @@
  * also fixes each route's accepted arguments, so type and count errors are found in one place.
  * Every function is [control]. */
 #include "control_int.h"
+#include "oscarg.h"
 
 #include "../sessions/session.h"
 
@@ -192,35 +193,6 @@ static const char *type_name(char t)
 }
 
 
-/* liblo's arguments are only 4-byte aligned: read them by copying, never through union lo_arg's members */
-static int32_t arg_i32(const lo_arg *a)
-{
-	int32_t v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static float arg_f32(const lo_arg *a)
-{
-	float v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static double arg_f64(const lo_arg *a)
-{
-	double v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static int64_t arg_i64(const lo_arg *a)
-{
-	int64_t v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
 int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user)
 {
 	struct md_control *c = user;
@@ -258,10 +230,10 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 		struct arg *a = &r.a[i];
 		a->type = types[i];
 		switch (types[i]) {
-		case 'i': a->is_num = true; a->num = arg_i32(argv[i]); break;
-		case 'f': a->is_num = true; a->num = arg_f32(argv[i]); break;
-		case 'd': a->is_num = true; a->num = arg_f64(argv[i]); break;
-		case 'h': a->is_num = true; a->num = (double)arg_i64(argv[i]); break;
+		case 'i': a->is_num = true; a->num = osc_arg_i32(argv[i]); break;
+		case 'f': a->is_num = true; a->num = osc_arg_f32(argv[i]); break;
+		case 'd': a->is_num = true; a->num = osc_arg_f64(argv[i]); break;
+		case 'h': a->is_num = true; a->num = (double)osc_arg_i64(argv[i]); break;
 		case 'T': a->is_tf = true; a->num = 1; break;
 		case 'F': a->is_tf = true; a->num = 0; break;
 		case 's': case 'S': a->s = (const char *)argv[i]; break;

@@ -1,4 +1,6 @@
 /* mixdesk tests: the OSC client shared by the end-to-end OSC tests (see osclient.h). */
+#include "../control/oscarg.h"
+
 #include "osclient.h"
 
 #include "testlib.h"
@@ -23,21 +25,6 @@ static void quiet(int num, const char *msg, const char *where)
 }
 
 
-/* liblo's arguments are only 4-byte aligned: read them by copying, never through union lo_arg's members */
-static int32_t arg_i32(const lo_arg *a)
-{
-	int32_t v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static float arg_f32(const lo_arg *a)
-{
-	float v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
 static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user)
 {
 	struct oc *o = user;
@@ -54,8 +41,8 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 	for (int i = 0; i < argc && i < OC_MAXARGS; i++) {
 		r->types[i] = types[i];
 		switch (types[i]) {
-		case 'f': r->num[i] = arg_f32(argv[i]); break;
-		case 'i': r->num[i] = arg_i32(argv[i]); break;
+		case 'f': r->num[i] = osc_arg_f32(argv[i]); break;
+		case 'i': r->num[i] = osc_arg_i32(argv[i]); break;
 		case 's':
 			if (ns < 2)
 				snprintf(r->str[ns++], sizeof r->str[0], "%s", (const char *)argv[i]);

@@ -43,51 +43,27 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run the binary with args; return its exit status and its combined output in out. */
-static int run_cli(const char *const args[], char *out, size_t outlen)
-{
-	char *dir = tl_tmpdir();
-	char log[512];
-	snprintf(log, sizeof log, "%s/out.log", dir);
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = tl_mixdesk();
-	for (int i = 0; args[i]; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid_t pid = tl_spawn(argv, log);
-	int st = -1;
-	if (tl_wait_exit(pid, 10.0, &st) != 0)
-		st = tl_stop(pid);
-	char *text = tl_read_file(log);
-	snprintf(out, outlen, "%s", text ? text : "");
-	free(text);
-	tl_rmtree(dir);
-	free(dir);
-	return st;
-}
-
 static void test_command_line(void **state)
 {
 	(void)state;
 	char out[4096];
-	assert_int_equal(run_cli((const char *[]){"--help", NULL}, out, sizeof out), 0);
+	assert_int_equal(tl_run((const char *[]){"--help", NULL}, out, sizeof out), 0);
 	assert_non_null(strstr(out, "usage: mixdesk"));
 	assert_non_null(strstr(out, "--osc-bind"));
-	assert_int_equal(run_cli((const char *[]){"--version", NULL}, out, sizeof out), 0);
+	assert_int_equal(tl_run((const char *[]){"--version", NULL}, out, sizeof out), 0);
 	assert_non_null(strstr(out, "mixdesk 0."));
 	/* wrong options: one line, exit status 2 */
-	assert_int_equal(run_cli((const char *[]){"--frobnicate", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"--frobnicate", NULL}, out, sizeof out), 2);
 	assert_non_null(strstr(out, "unknown option '--frobnicate'"));
 	assert_null(strchr(out, '\n') == out + strlen(out) - 1 ? NULL : "more than one line");
-	assert_int_equal(run_cli((const char *[]){"--channels", "many", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"--channels", "many", NULL}, out, sizeof out), 2);
 	assert_non_null(strstr(out, "--channels takes a number"));
-	assert_int_equal(run_cli((const char *[]){"--osc-port", "70000", NULL}, out, sizeof out), 2);
-	assert_int_equal(run_cli((const char *[]){"--name", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"--osc-port", "70000", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"--name", NULL}, out, sizeof out), 2);
 	assert_non_null(strstr(out, "needs a value"));
-	assert_int_equal(run_cli((const char *[]){"a.json", "b.json", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"a.json", "b.json", NULL}, out, sizeof out), 2);
 	/* no server of that name: a clear message and exit status 1 */
-	assert_int_equal(run_cli((const char *[]){"--server", "no-such-server-xyz", NULL}, out, sizeof out), 1);
+	assert_int_equal(tl_run((const char *[]){"--server", "no-such-server-xyz", NULL}, out, sizeof out), 1);
 	assert_non_null(strstr(out, "cannot connect to the JACK server 'no-such-server-xyz'"));
 }
 

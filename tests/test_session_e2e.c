@@ -16,30 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Run mixdesk with args; its exit status, with stdout+stderr in out. */
-static int run_cli(const char *const args[], char *out, size_t outlen)
-{
-	char *dir = tl_tmpdir();
-	char log[512];
-	snprintf(log, sizeof log, "%s/out.log", dir);
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = tl_mixdesk();
-	for (int i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid_t pid = tl_spawn(argv, log);
-	int st = -1;
-	if (tl_wait_exit(pid, 30.0, &st) != 0)
-		st = tl_stop(pid);
-	char *text = tl_read_file(log);
-	snprintf(out, outlen, "%s", text ? text : "");
-	free(text);
-	tl_rmtree(dir);
-	free(dir);
-	return st;
-}
-
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -72,7 +48,7 @@ static void test_bad_corpus(void **state)
 		/* relative to its folder, so messages name the file as the expectations do */
 		char *prev = getcwd(NULL, 0);
 		assert_int_equal(chdir(dir), 0);
-		int st = run_cli((const char *[]){"check", name, NULL}, out, sizeof out);
+		int st = tl_run((const char *[]){"check", name, NULL}, out, sizeof out);
 		assert_int_equal(chdir(prev), 0);
 		free(prev);
 		if (st != 1 || !strstr(out, expect)) {
@@ -100,7 +76,7 @@ static void test_check_cli(void **state)
 	(void)state;
 	char out[16384], demo[1024];
 	snprintf(demo, sizeof demo, "%s/sessions/demo.json", tl_top());
-	assert_int_equal(run_cli((const char *[]){"check", demo, NULL}, out, sizeof out), 0);
+	assert_int_equal(tl_run((const char *[]){"check", demo, NULL}, out, sizeof out), 0);
 	assert_non_null(strstr(out, "a valid mixdesk session (version 1), 48000 Hz, 9 strips, 2 buses"));
 	assert_non_null(strstr(out, "strip 1 Kick: mono"));
 	assert_non_null(strstr(out, "Overheads: stereo"));
@@ -110,12 +86,12 @@ static void test_check_cli(void **state)
 	assert_non_null(strstr(out, "automation fader: read, 5 points"));
 	assert_non_null(strstr(out, "outputs: L system:playback_1 R system:playback_2"));
 	/* usage errors: 2 */
-	assert_int_equal(run_cli((const char *[]){"check", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"check", NULL}, out, sizeof out), 2);
 	assert_non_null(strstr(out, "usage: mixdesk check SESSION.json"));
-	assert_int_equal(run_cli((const char *[]){"check", "a.json", "b.json", NULL}, out, sizeof out), 2);
-	assert_int_equal(run_cli((const char *[]){"check", "--help", NULL}, out, sizeof out), 0);
+	assert_int_equal(tl_run((const char *[]){"check", "a.json", "b.json", NULL}, out, sizeof out), 2);
+	assert_int_equal(tl_run((const char *[]){"check", "--help", NULL}, out, sizeof out), 0);
 	/* a file that is not there: 1, and says so */
-	assert_int_equal(run_cli((const char *[]){"check", "/nonexistent/s.json", NULL}, out, sizeof out), 1);
+	assert_int_equal(tl_run((const char *[]){"check", "/nonexistent/s.json", NULL}, out, sizeof out), 1);
 	assert_non_null(strstr(out, "/nonexistent/s.json: cannot open"));
 	/* the engine refuses a bad session at start, with the same message */
 	char *dir = tl_tmpdir(), bad[600];
@@ -123,7 +99,7 @@ static void test_check_cli(void **state)
 	FILE *f = fopen(bad, "w");
 	fputs("{\"format\":\"mixdesk-session\",\"version\":1,\"strips\":[{\"fader\":99}]}", f);
 	fclose(f);
-	assert_int_equal(run_cli((const char *[]){"--server", "no-such-server", bad, NULL}, out, sizeof out), 1);
+	assert_int_equal(tl_run((const char *[]){"--server", "no-such-server", bad, NULL}, out, sizeof out), 1);
 	assert_non_null(strstr(out, "strips[0].fader: 99 is out of range (-120 .. 10 dB)"));
 	tl_rmtree(dir);
 	free(dir);

@@ -119,6 +119,29 @@ int tl_stop(pid_t pid)
 	return st;
 }
 
+int tl_run(const char *const args[], char *out, size_t outlen)
+{
+	char *dir = tl_tmpdir();
+	char log[512];
+	snprintf(log, sizeof log, "%s/out.log", dir);
+	const char *argv[32];
+	int n = 0;
+	argv[n++] = tl_mixdesk();
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid = tl_spawn(argv, log);
+	int st = -1;
+	if (tl_wait_exit(pid, 30.0, &st) != 0)
+		st = tl_stop(pid);
+	char *text = tl_read_file(log);
+	snprintf(out, outlen, "%s", text ? text : "");
+	free(text);
+	tl_rmtree(dir);
+	free(dir);
+	return st;
+}
+
 char *tl_read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");

@@ -33,6 +33,9 @@ pid_t tl_spawn(const char *const argv[], const char *logfile);
 int tl_wait_exit(pid_t pid, double timeout, int *status);
 /* SIGTERM, then SIGKILL after 5 s; returns the exit status as tl_wait_exit does. */
 int tl_stop(pid_t pid);
+/* Run the mixdesk binary with args (NULL-terminated, without argv[0]) and wait up to 30 s; returns its exit
+ * status, with its stdout and stderr in out. */
+int tl_run(const char *const args[], char *out, size_t outlen);
 /* Read a whole file into a new string (NULL on error). */
 char *tl_read_file(const char *path);
 

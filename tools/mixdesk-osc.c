@@ -10,6 +10,8 @@
  * own, as in the engine: liblo 0.31's UDP server binds every interface, while this one binds loopback when
  * the engine is local (the wildcard of the family otherwise) and is connect()ed to the engine, so the
  * kernel drops datagrams from anyone else. */
+#include "../control/oscarg.h"
+
 #include <lo/lo.h>
 
 #include <arpa/inet.h>
@@ -51,35 +53,6 @@ static void quiet(int num, const char *msg, const char *where)
 }
 
 
-/* liblo's arguments are only 4-byte aligned: read them by copying, never through union lo_arg's members */
-static int32_t arg_i32(const lo_arg *a)
-{
-	int32_t v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static float arg_f32(const lo_arg *a)
-{
-	float v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static double arg_f64(const lo_arg *a)
-{
-	double v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
-static int64_t arg_i64(const lo_arg *a)
-{
-	int64_t v;
-	memcpy(&v, a, sizeof v);
-	return v;
-}
-
 static int print_msg(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user)
 {
 	bool err = strcmp(path, "/error") == 0;
@@ -87,10 +60,10 @@ static int print_msg(const char *path, const char *types, lo_arg **argv, int arg
 	fputs(err ? "error:" : path, f);
 	for (int i = 0; i < argc; i++) {
 		switch (types[i]) {
-		case 'i': fprintf(f, " %d", arg_i32(argv[i])); break;
-		case 'h': fprintf(f, " %lld", (long long)arg_i64(argv[i])); break;
-		case 'f': fprintf(f, " %g", (double)arg_f32(argv[i])); break;
-		case 'd': fprintf(f, " %g", arg_f64(argv[i])); break;
+		case 'i': fprintf(f, " %d", osc_arg_i32(argv[i])); break;
+		case 'h': fprintf(f, " %lld", (long long)osc_arg_i64(argv[i])); break;
+		case 'f': fprintf(f, " %g", (double)osc_arg_f32(argv[i])); break;
+		case 'd': fprintf(f, " %g", osc_arg_f64(argv[i])); break;
 		case 's': case 'S': fprintf(f, " %s", (const char *)argv[i]); break;
 		case 'T': fputs(" true", f); break;
 		case 'F': fputs(" false", f); break;
