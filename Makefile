@@ -30,6 +30,10 @@ TESTLIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRC),$(wildcard t
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
+# keep the objects of test programs and tools (make would delete them as intermediates, rebuild them every
+# run, and print its "rm" after the test summary, which must be the run's last line)
+.SECONDARY:
+
 .PHONY: all deps check-pkgs demo-audio run test test-only asan bench fuzz format install clean
 all: check-pkgs $(BUILD)/mixdesk $(TOOLS)
 

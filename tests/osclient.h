@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define OC_MAXARGS 16
+#define OC_MAXARGS 128 /* a lane query answers two values per point */
 
 struct rmsg {
 	char path[64];

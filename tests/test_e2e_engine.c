@@ -25,12 +25,10 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
+	*state = f;
 	f->dir = tl_tmpdir();
 	snprintf(f->log, sizeof f->log, "%s/mixdesk.log", f->dir);
-	if (tl_jackd_start(&f->jackd, 48000, 256) != 0)
-		return -1;
-	*state = f;
-	return 0;
+	return tl_jackd_start(&f->jackd, 48000, 256) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,8 +70,13 @@ void tl_sleep(double s)
 pid_t tl_spawn(const char *const argv[], const char *logfile)
 {
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* a test that crashes must not leave its jackd or engine running: they get SIGTERM when it dies */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		if (logfile) {
 			int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
 			if (fd >= 0) {
