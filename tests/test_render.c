@@ -1,6 +1,7 @@
 /* mixdesk tests: the offline render (tools/render.c) with generated material: levels through fader and pan
  * after the headroom gain, the true-peak target (libebur128 on the written file, and ffmpeg when present),
- * bit-identical output, stems that sum to the mix, ranges and tails, the report and its warnings, every
+ * bit-identical output, stems that sum to the mix, the two-engine render against the one-engine render,
+ * ranges and tails, the report and its warnings, every
  * error (each leaving no file behind), Ctrl-C, the command line, and a null test against the live engine on
  * a private dummy jackd. */
 #include "../engine/engine.h"
@@ -440,6 +441,143 @@ static void test_stems_sum(void **state)
 	for (int k = 0; k < 3; k++)
 		free(s[k]);
 	free(m);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* two engines equal one: six strips (mono and stereo, EQ on some, sends to a bus, one pre-fader), master
+ * automation and mono sum; rendered with --threads 1 (one engine) and with two threads (the strips split
+ * between two engines whose master outputs and bus stems are added) into float at a fixed gain: the same
+ * samples up to float rounding, and the split render's stems (partial bus stems added) sum to its mix */
+static void test_split_equals_one_engine(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], one[512], two[512], stems[512], err[1024];
+	enum { N = 6 };
+	struct md_console *c = console_new(RATE);
+	int bus;
+	assert_int_equal(console_add_bus(c, "Verb", &bus), MD_OK);
+	c->buses[bus]->p[MD_BP_FADER] = -3.0f;
+	c->buses[bus]->p[MD_BP_BALANCE] = 0.2f;
+	for (int i = 0; i < N; i++) {
+		char name[8], src[32];
+		bool stereo = i == 2 || i == 5;
+		snprintf(name, sizeof name, "%c", 'A' + i);
+		snprintf(src, sizeof src, "src%d.wav", i);
+		snprintf(path, sizeof path, "%s/%s", dir, src);
+		write_source(path, RATE, stereo ? 2 : 1, RATE, i % 2 ? SIG_SINE : SIG_NOISE, 0.1 + 0.05 * i);
+		int idx;
+		assert_int_equal(console_add_strip(c, name, stereo, &idx), MD_OK);
+		struct md_strip_model *s = c->strips[idx];
+		s->source = strdup(src);
+		s->p[MD_SP_PAN] = -0.8f + 0.3f * (float)i;
+		s->p[MD_SP_FADER] = -2.0f * (float)(i % 3);
+		if (i % 2 == 0) {
+			s->p[MD_SP_EQ_ON] = 1.0f;
+			s->p[MD_SP_EQ(1, MD_EQ_ON)] = 1.0f;
+			s->p[MD_SP_EQ(1, MD_EQ_GAIN)] = 5.0f;
+		}
+		if (i != 3)
+			s->p[MD_SP_SEND(bus, MD_SEND_LEVEL)] = -4.0f - (float)i;
+		if (i == 4)
+			s->p[MD_SP_SEND(bus, MD_SEND_PRE)] = 1.0f;
+	}
+	c->master.p[MD_MP_MONO] = 1.0f;
+	struct md_lane *l = console_lane(c, MD_SCOPE_MASTER, 0, MD_MP_FADER, true);
+	assert_non_null(l);
+	l->mode = MD_AUTO_READ;
+	assert_int_equal(lane_add_point(l, 0.0, -12.0f), MD_OK);
+	assert_int_equal(lane_add_point(l, 0.8, 0.0f), MD_OK);
+	l = console_lane(c, MD_SCOPE_BUS, bus, MD_BP_FADER, true);
+	l->mode = MD_AUTO_READ;
+	assert_int_equal(lane_add_point(l, 0.3, -20.0f), MD_OK);
+	assert_int_equal(lane_add_point(l, 0.6, 0.0f), MD_OK);
+
+	snprintf(one, sizeof one, "%s/one.wav", dir);
+	snprintf(two, sizeof two, "%s/two.wav", dir);
+	snprintf(stems, sizeof stems, "%s/stems", dir);
+	struct render_report rep;
+	struct render_opts o1 = {.bits = 32, .fixed_gain = true, .tail_set = true, .tail = 0.1, .threads = 1};
+	assert_int_equal(render_to(c, dir, &o1, one, &rep, err), MD_OK);
+	assert_int_equal(rep.engines, 1);
+	struct render_opts o2 = o1;
+	o2.threads = 2;
+	o2.stems_dir = stems;
+	assert_int_equal(render_to(c, dir, &o2, two, &rep, err), MD_OK);
+	assert_int_equal(rep.engines, 2);
+	assert_int_equal(rep.nstems, N + 1);
+
+	SF_INFO i1, i2, is;
+	float *x1 = load(one, &i1), *x2 = load(two, &i2);
+	assert_int_equal(i1.frames, i2.frames);
+	double maxd = 0, maxv = 0;
+	size_t differ = 0;
+	for (sf_count_t i = 0; i < 2 * i1.frames; i++) {
+		maxd = fmax(maxd, fabs((double)x1[i] - x2[i]));
+		maxv = fmax(maxv, fabs((double)x1[i]));
+		differ += x1[i] != x2[i];
+	}
+	print_message("2 engines vs 1: max difference %.3g (%.1f dB below the peak %.3f), %zu of %lld samples differ\n",
+		      maxd, 20 * log10(maxv / (maxd + 1e-30)), maxv, differ, (long long)(2 * i1.frames));
+	assert_true(maxv > 0.1);
+	assert_true(maxd <= 4e-7 * maxv); /* a few float roundings of the sums, nothing more */
+
+	/* the split render's stems: every strip and the bus (its two partial stems added) */
+	double *sum = calloc((size_t)(2 * i2.frames), sizeof *sum), bus_rms = 0;
+	for (int k = 0; k <= N; k++) {
+		if (k < N)
+			snprintf(path, sizeof path, "%s/%c.wav", stems, 'A' + k);
+		else
+			snprintf(path, sizeof path, "%s/Verb.bus.wav", stems);
+		float *s = load(path, &is);
+		assert_non_null(s);
+		assert_int_equal(is.frames, i2.frames);
+		for (sf_count_t i = 0; i < 2 * is.frames; i++) {
+			sum[i] += s[i];
+			if (k == N)
+				bus_rms += (double)s[i] * s[i];
+		}
+		free(s);
+	}
+	double maxs = 0;
+	for (sf_count_t i = 0; i < 2 * i2.frames; i++)
+		maxs = fmax(maxs, fabs(sum[i] - x2[i]));
+	print_message("split stems - split mix: max %.3g\n", maxs);
+	assert_true(maxs <= 1e-6);
+	assert_true(bus_rms > 1.0);
+	free(sum);
+
+	/* the split render is as repeatable as the one-engine render: the same bytes, 24-bit dithered */
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	struct render_opts o3 = {.bits = 24, .threads = 2};
+	snprintf(path, sizeof path, "%s/again.wav", dir);
+	assert_int_equal(render_to(c, dir, &o3, two, &rep, err), MD_OK);
+	assert_int_equal(render_to(c, dir, &o3, path, &rep, err), MD_OK);
+	assert_int_equal(rep.engines, 2);
+	assert_true(same_bytes(two, path));
+	unsetenv("SOURCE_DATE_EPOCH");
+
+	/* the command line's --threads 1 is the one-engine render */
+	if (sessions_work()) {
+		char sess[512], log[512], out[512];
+		snprintf(sess, sizeof sess, "%s/s.json", dir);
+		snprintf(log, sizeof log, "%s/render.log", dir);
+		snprintf(out, sizeof out, "%s/cli.wav", dir);
+		assert_int_equal(session_save(sess, c, err, sizeof err), MD_OK);
+		const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.1", "--threads", "1",
+				      "-q", NULL};
+		assert_int_equal(run_render(args, log), 0);
+		SF_INFO ic;
+		float *xc = load(out, &ic);
+		assert_int_equal(ic.frames, i1.frames);
+		assert_memory_equal(xc, x1, (size_t)(2 * i1.frames) * sizeof *xc);
+		free(xc);
+		const char *bad[] = {sess, "-o", out, "--threads", "3", NULL};
+		assert_int_equal(run_render(bad, log), 2);
+	}
+	free(x1);
+	free(x2);
 	console_free(c);
 	tl_rmtree(dir);
 	free(dir);
@@ -939,6 +1077,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sine_level),     cmocka_unit_test(test_true_peak_target),
 		cmocka_unit_test(test_bit_identical),  cmocka_unit_test(test_stems_sum),
+		cmocka_unit_test(test_split_equals_one_engine),
 		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_automation),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_errors),         cmocka_unit_test(test_cli),

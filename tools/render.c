@@ -20,6 +20,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <samplerate.h>
 #include <stdarg.h>
 #include <sndfile.h>
@@ -140,6 +141,7 @@ static void spool_close(struct spool *s)
 
 struct source {
 	int strip, nch;
+	int16_t slot[2]; /* the engine's input slot(s) of its strip */
 	char path[PATH_MAX];
 	SNDFILE *sf;
 	SF_INFO info;
@@ -443,6 +445,370 @@ static void progress(double frac, int *shown)
 	fflush(stderr);
 }
 
+/* ---- pass 1 on two cores ----
+ *
+ * The strips are split into groups, each rendered by its own engine built from a copy of the console with
+ * that group's strips, every bus and the master. The master outputs (and the partial bus stems) of the groups
+ * are added in a fixed order (group 0, then group 1). This is exact up to float rounding because everything
+ * after the strips is linear per sample: a bus sums its sends and multiplies by its gain (fader, mute,
+ * balance), the master sums the buses and strips, mixes towards mono (l + mono * ((l + r) / 2 - l)) and
+ * multiplies by its gain; the mono amount and every gain are parameter ramps driven by the same values and
+ * the same automation lanes in every group's engine, never by the signal. post_strip_linear() is the one
+ * place that says so; a non-linear stage after the strips (a bus compressor, a master limiter) must make it
+ * return false, and the render then runs one engine. Solo-in-place couples strips across groups (a soloed
+ * strip silences the others), so a session with a strip soloed, or with solo automation, runs one engine too.
+ *
+ * The work of each chunk of CHUNK frames is split into jobs on lanes: one DSP lane per group (read its
+ * sources, run its engine period by period), the MIX lane (add the groups, count clips, DC and window peaks,
+ * spool the mix and the stems), and three measuring lanes on the finished mix (true peak of the left
+ * channel, true peak of the right channel, loudness and loudness range: three libebur128 states, so that
+ * they can run side by side). Each lane takes its chunks in order; a ring of RING chunks between the lanes
+ * bounds how far DSP runs ahead. The main thread and one worker take whichever job is ready (MIX first, then
+ * the lane furthest behind), so both cores stay busy whatever the balance of DSP and measuring. Which thread
+ * runs a job never changes what it computes: the output depends on the number of engines only. */
+
+#define CHUNK_PERIODS 8
+#define CHUNK ((size_t)PERIOD * CHUNK_PERIODS)
+#define RING 8                 /* chunks in flight between the DSP, MIX and measuring lanes */
+#define SPLIT_MIN_STRIPS 4     /* below this one engine is as fast: the buses and master run in every engine */
+#define MAX_GROUPS 2
+
+enum lane_kind { LANE_DSP, LANE_MIX, LANE_TP, LANE_LOUD };
+
+struct lane {
+	enum lane_kind kind;
+	int arg;        /* the group of a DSP lane, the channel of a true-peak lane */
+	uint64_t done;  /* chunks finished */
+	bool busy;
+	double t, t_read; /* seconds spent in this lane's jobs (t_read: reading sources, DSP lanes only) */
+};
+
+struct group { /* one engine over some of the strips, every bus and the master */
+	struct md_console *c;
+	struct md_engine *e;
+	int *src;      /* indices into the render's sources read by this group */
+	int nsrc;
+	float *store;  /* input slots, PERIOD frames each */
+	float *il;     /* interleaved read buffer */
+	float *ring;   /* RING chunks of [nouts][2][CHUNK] outputs */
+	float *bufs[MD_MAX_SLOTS];
+};
+
+struct pass1 {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int nlanes, mix_lane;
+	struct lane lanes[MAX_GROUPS + 4];
+	uint64_t nchunks, frames, start;
+	int ngroups;
+	struct group g[MAX_GROUPS];
+	struct source *srcs;
+	struct output *outs;
+	int nouts;
+	int16_t (*out_slot)[2]; /* [nouts]: the engine slots of the mix and each stem */
+	int *owner;             /* [nouts]: the group that alone writes an output (a strip's stem), or -1: all */
+	float *mixring;         /* RING chunks of L[CHUNK], R[CHUNK], LR[2 * CHUNK] */
+	float *stem_il;         /* the MIX lane's interleaving buffer, 2 * CHUNK */
+	ebur128_state *tp[2], *loud;
+	/* the MIX lane's figures */
+	double dc[2];
+	uint64_t clipped;
+	float *win_peak;
+	size_t win;
+	/* how it ends */
+	const struct render_opts *opt;
+	bool abort, interrupted;
+	enum md_err ret;
+	char err[1024];
+	int shown;
+};
+
+/* Everything after the strips is linear per sample (see above), so groups of strips can be rendered by
+ * separate engines and added. False names the first non-linear stage in why. Today there is none: a bus is
+ * sum x gain (its external insert is rendered as off), the master is sum, mono mix, x gain. A built-in bus or
+ * master effect that is not linear (dynamics, saturation) must be checked here. */
+static bool post_strip_linear(const struct md_console *c, char *why, size_t whylen)
+{
+	for (int i = 0; i < c->nbuses; i++)
+		if (c->buses[i]->p[MD_BP_INSERT] >= 0.5f) {
+			snprintf(why, whylen, "bus '%s' has its insert on", c->buses[i]->name);
+			return false;
+		}
+	return true;
+}
+
+/* a strip's relative cost in the engine: channels x (gains, sends and each filter section that is on) */
+static double strip_cost(const struct md_strip_model *s)
+{
+	const float *p = s->p;
+	double units = 2.0; /* trim, fader, pan, sums */
+	if (p[MD_SP_HPF_ON] >= 0.5f)
+		units += p[MD_SP_HPF_SLOPE] > 12.0f ? 2.0 : 1.0;
+	if (p[MD_SP_LPF_ON] >= 0.5f)
+		units += p[MD_SP_LPF_SLOPE] > 12.0f ? 2.0 : 1.0;
+	if (p[MD_SP_EQ_ON] >= 0.5f)
+		for (int b = 0; b < MD_EQ_BANDS; b++)
+			units += p[MD_SP_EQ(b, MD_EQ_ON)] >= 0.5f;
+	units += 2.0 * (p[MD_SP_COMP_ON] >= 0.5f) + 2.0 * (p[MD_SP_GATE_ON] >= 0.5f);
+	for (int b = 0; b < MD_MAX_BUSES; b++)
+		units += 0.5 * (p[MD_SP_SEND(b, MD_SEND_LEVEL)] > MD_SILENCE_DB);
+	return (s->stereo ? 2.0 : 1.0) * units;
+}
+
+/* How many engines render the console (1 or 2) and which group each strip goes to. Fixed by the console
+ * alone (never by timing), so the same session always renders to the same samples. */
+static int split_plan(const struct md_console *c, int threads, int *group_of, char *why, size_t whylen)
+{
+	for (int i = 0; i < c->nstrips; i++)
+		group_of[i] = 0;
+	why[0] = 0;
+	if (threads == 1) {
+		snprintf(why, whylen, "--threads 1");
+		return 1;
+	}
+	if (c->nstrips < SPLIT_MIN_STRIPS) {
+		snprintf(why, whylen, "fewer than %d strips", SPLIT_MIN_STRIPS);
+		return 1;
+	}
+	for (int i = 0; i < c->nstrips; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		bool solo = s->p[MD_SP_SOLO] >= 0.5f;
+		for (int k = 0; k < s->nlanes; k++)
+			solo |= s->lanes[k].param == MD_SP_SOLO && s->lanes[k].mode != MD_AUTO_OFF && s->lanes[k].npoints;
+		if (solo) {
+			snprintf(why, whylen, "strip '%s' is soloed or has solo automation", s->name);
+			return 1;
+		}
+	}
+	if (!post_strip_linear(c, why, whylen))
+		return 1;
+	/* greedy by falling cost (ties: by index) into the lighter group (ties: group 0) */
+	double cost[MD_MAX_STRIPS], total[MAX_GROUPS] = {0};
+	int order[MD_MAX_STRIPS];
+	for (int i = 0; i < c->nstrips; i++) {
+		cost[i] = strip_cost(c->strips[i]);
+		order[i] = i;
+	}
+	for (int i = 1; i < c->nstrips; i++) /* insertion sort: stable, at most 256 */
+		for (int j = i; j > 0 && cost[order[j]] > cost[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int k = 0; k < c->nstrips; k++) {
+		int i = order[k], to = total[1] < total[0];
+		group_of[i] = to;
+		total[to] += cost[i];
+	}
+	return 2;
+}
+
+static bool lane_ready(const struct pass1 *p, int li)
+{
+	const struct lane *l = &p->lanes[li];
+	if (l->busy || l->done >= p->nchunks)
+		return false;
+	const uint64_t mixed = p->lanes[p->mix_lane].done;
+	switch (l->kind) {
+	case LANE_DSP:
+		return l->done - mixed < RING;
+	case LANE_MIX:
+		for (int g = 0; g < p->ngroups; g++)
+			if (p->lanes[g].done <= l->done)
+				return false;
+		for (int m = p->mix_lane + 1; m < p->nlanes; m++)
+			if (l->done - p->lanes[m].done >= RING)
+				return false;
+		return true;
+	default:
+		return l->done < mixed;
+	}
+}
+
+/* the next job: MIX when it can run (it unblocks the others), else the ready lane furthest behind */
+static int pick_lane(const struct pass1 *p)
+{
+	if (lane_ready(p, p->mix_lane))
+		return p->mix_lane;
+	int best = -1;
+	for (int li = 0; li < p->nlanes; li++)
+		if (lane_ready(p, li) && (best < 0 || p->lanes[li].done < p->lanes[best].done))
+			best = li;
+	return best;
+}
+
+/* one group's engine over chunk k: read its sources and run it period by period into its ring slot */
+static enum md_err job_dsp(struct pass1 *p, struct lane *l, uint64_t k)
+{
+	struct group *g = &p->g[l->arg];
+	const uint64_t base = k * CHUNK;
+	const size_t n = p->frames - base < CHUNK ? (size_t)(p->frames - base) : CHUNK;
+	float *ring = g->ring + (size_t)(k % RING) * (size_t)p->nouts * 2 * CHUNK;
+	for (size_t off = 0; off < n; off += PERIOD) {
+		const size_t m = n - off < PERIOD ? n - off : PERIOD;
+		double t0 = now_s();
+		for (int j = 0; j < g->nsrc; j++) {
+			struct source *s = &p->srcs[g->src[j]];
+			float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
+			source_read(s, g->il, in, m);
+		}
+		double t1 = now_s();
+		for (int o = 0; o < p->nouts; o++)
+			for (int ch = 0; ch < 2; ch++)
+				if (p->out_slot[o][ch] >= 0)
+					g->bufs[p->out_slot[o][ch]] = ring + ((size_t)o * 2 + (size_t)ch) * CHUNK + off;
+		engine_set_time(g->e, true, p->start + base + off);
+		engine_run(g->e, g->bufs, (uint32_t)m);
+		l->t_read += t1 - t0;
+		l->t += now_s() - t1;
+	}
+	return MD_OK;
+}
+
+/* chunk k of the groups added (group 0 + group 1, in that order): the figures, the spools, the measuring ring */
+static enum md_err job_mix(struct pass1 *p, uint64_t k, char *err, size_t errlen)
+{
+	const uint64_t base = k * CHUNK;
+	const size_t n = p->frames - base < CHUNK ? (size_t)(p->frames - base) : CHUNK;
+	const size_t slot = (size_t)(k % RING), stride = (size_t)p->nouts * 2 * CHUNK;
+	float *L = p->mixring + slot * 4 * CHUNK, *R = L + CHUNK, *LR = R + CHUNK;
+	const float *a[MAX_GROUPS][2];
+	for (int g = 0; g < p->ngroups; g++)
+		for (int ch = 0; ch < 2; ch++)
+			a[g][ch] = p->g[g].ring + slot * stride + (size_t)ch * CHUNK;
+	for (size_t i = 0; i < n; i++) {
+		float l = a[0][0][i], r = a[0][1][i];
+		for (int g = 1; g < p->ngroups; g++) {
+			l += a[g][0][i];
+			r += a[g][1][i];
+		}
+		L[i] = l;
+		R[i] = r;
+		LR[2 * i] = l;
+		LR[2 * i + 1] = r;
+		p->dc[0] += l;
+		p->dc[1] += r;
+		p->clipped += (fabsf(l) > 1.0f) + (fabsf(r) > 1.0f);
+		size_t w = (size_t)((base + i) / p->win);
+		p->win_peak[w] = fmaxf(p->win_peak[w], fmaxf(fabsf(l), fabsf(r)));
+	}
+	enum md_err ret = spool_put(&p->outs[0].sp, LR, n, err, errlen);
+	for (int o = 1; o < p->nouts && !ret; o++) {
+		float *y = p->stem_il;
+		for (int ch = 0; ch < 2; ch++) {
+			int g0 = p->owner[o] >= 0 ? p->owner[o] : 0, g1 = p->owner[o] >= 0 ? p->owner[o] + 1 : p->ngroups;
+			const float *x0 = p->g[g0].ring + slot * stride + ((size_t)o * 2 + (size_t)ch) * CHUNK;
+			for (size_t i = 0; i < n; i++)
+				y[2 * i + (size_t)ch] = x0[i];
+			for (int g = g0 + 1; g < g1; g++) {
+				const float *x = p->g[g].ring + slot * stride + ((size_t)o * 2 + (size_t)ch) * CHUNK;
+				for (size_t i = 0; i < n; i++)
+					y[2 * i + (size_t)ch] += x[i];
+			}
+		}
+		ret = spool_put(&p->outs[o].sp, y, n, err, errlen);
+	}
+	return ret;
+}
+
+/* one measuring state over chunk k of the mix, a period at a time (as the one-state render fed it) */
+static enum md_err job_measure(struct pass1 *p, const struct lane *l, uint64_t k, char *err, size_t errlen)
+{
+	const uint64_t base = k * CHUNK;
+	const size_t n = p->frames - base < CHUNK ? (size_t)(p->frames - base) : CHUNK;
+	const float *L = p->mixring + (size_t)(k % RING) * 4 * CHUNK;
+	for (size_t off = 0; off < n; off += PERIOD) {
+		const size_t m = n - off < PERIOD ? n - off : PERIOD;
+		int r = l->kind == LANE_TP ? ebur128_add_frames_float(p->tp[l->arg], L + (size_t)l->arg * CHUNK + off, m)
+					   : ebur128_add_frames_float(p->loud, L + 2 * CHUNK + 2 * off, m);
+		if (r != EBUR128_SUCCESS) {
+			snprintf(err, errlen, "the loudness meter failed (out of memory?)");
+			return MD_ERR_NOMEM;
+		}
+	}
+	return MD_OK;
+}
+
+/* the job loop, on the main thread (which also watches for Ctrl-C and draws the progress) and the worker */
+static void pass1_loop(struct pass1 *p, bool main_thread)
+{
+	char err[1024];
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (main_thread && p->opt->stop && *p->opt->stop && !p->abort) {
+			p->abort = p->interrupted = true;
+			pthread_cond_broadcast(&p->cv);
+		}
+		if (p->abort)
+			break;
+		bool all = true;
+		for (int li = 0; li < p->nlanes; li++)
+			all &= p->lanes[li].done >= p->nchunks;
+		if (all)
+			break;
+		int li = pick_lane(p);
+		if (li < 0) {
+			if (main_thread) { /* wake now and then to see Ctrl-C */
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 50000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+			} else
+				pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		struct lane *l = &p->lanes[li];
+		const uint64_t k = l->done;
+		l->busy = true;
+		pthread_mutex_unlock(&p->mu);
+
+		enum md_err r = MD_OK;
+		double t0 = now_s();
+		switch (l->kind) {
+		case LANE_DSP:
+			r = job_dsp(p, l, k);
+			break;
+		case LANE_MIX:
+			r = job_mix(p, k, err, sizeof err);
+			l->t += now_s() - t0;
+			break;
+		default:
+			r = job_measure(p, l, k, err, sizeof err);
+			l->t += now_s() - t0;
+			break;
+		}
+
+		pthread_mutex_lock(&p->mu);
+		l->busy = false;
+		l->done++;
+		if (r != MD_OK && !p->abort) {
+			p->abort = true;
+			p->ret = r;
+			md_strlcpy(p->err, err, sizeof p->err);
+		}
+		pthread_cond_broadcast(&p->cv);
+		if (main_thread && p->opt->progress) {
+			uint64_t measured = p->nchunks;
+			for (int m = p->mix_lane + 1; m < p->nlanes; m++)
+				measured = p->lanes[m].done < measured ? p->lanes[m].done : measured;
+			pthread_mutex_unlock(&p->mu);
+			progress(0.9 * (double)measured / (double)p->nchunks, &p->shown);
+			pthread_mutex_lock(&p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *pass1_worker(void *arg)
+{
+	pass1_loop(arg, false);
+	return NULL;
+}
+
 /* ---- the render ---- */
 
 enum md_err render_console(const struct md_console *c0, const char *base_dir, const struct render_opts *opt,
@@ -457,15 +823,13 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	const double tail = opt->tail_set ? opt->tail : c0->render.tail;
 	const bool stems = opt->stems_dir != NULL;
 	struct md_console *c = NULL;
-	struct md_engine *e = NULL;
-	struct md_graph *g = NULL;
 	struct source *srcs = NULL;
 	int nsrc = 0;
-	float *store = NULL, *il = NULL, *mix = NULL, *win_peak = NULL;
-	float *bufs[MD_MAX_SLOTS] = {0};
 	struct output *outs = NULL; /* [0] the mix, then one per strip and bus with --stems */
 	int nouts = 0;
-	ebur128_state *meter = NULL;
+	struct pass1 *p = NULL;
+	bool p_sync = false, worker = false;
+	pthread_t worker_id;
 	size_t budget = SPOOL_BUDGET;
 	err[0] = 0;
 	rep->rate = rate;
@@ -479,8 +843,14 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		snprintf(err, errlen, "headroom %.2f dBTP: expected -60 to 0", target);
 		return MD_ERR_RANGE;
 	}
-	if (!(c = console_clone(c0))) {
+	if (opt->threads < 0 || opt->threads > 2) {
+		snprintf(err, errlen, "threads %d: expected 1 or 2 (0: as many as the machine has, up to 2)",
+			 opt->threads);
+		return MD_ERR_RANGE;
+	}
+	if (!(c = console_clone(c0)) || !(p = calloc(1, sizeof *p))) {
 		snprintf(err, errlen, "out of memory copying the console");
+		console_free(c);
 		return MD_ERR_NOMEM;
 	}
 
@@ -513,14 +883,11 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 			     b->name);
 		}
 	}
-	if (!(store = calloc((size_t)slot * PERIOD, sizeof *store)) || !(il = malloc(PERIOD * 2 * sizeof *il)) ||
-	    !(mix = malloc(PERIOD * 2 * sizeof *mix)) || !(srcs = calloc((size_t)c->nstrips + 1, sizeof *srcs))) {
+	if (!(srcs = calloc((size_t)c->nstrips + 1, sizeof *srcs))) {
 		snprintf(err, errlen, "out of memory for the render buffers");
 		ret = MD_ERR_NOMEM;
 		goto out;
 	}
-	for (int i = 0; i < slot; i++)
-		bufs[i] = store + (size_t)i * PERIOD;
 
 	/* sources: open all first, so a missing or wrong file fails before any work */
 	const uint64_t start = (uint64_t)llround(opt->start * rate);
@@ -532,6 +899,8 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 			continue;
 		}
 		ret = source_open(&srcs[nsrc], s, i, base_dir, rate, opt->resample, start, err, errlen);
+		srcs[nsrc].slot[0] = s->in_slot[0];
+		srcs[nsrc].slot[1] = s->in_slot[1];
 		nsrc++;
 		if (ret)
 			goto out;
@@ -575,11 +944,11 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		for (int k = 1; k < nouts; k++) {
 			bool is_strip = k - 1 < c->nstrips;
 			const char *name = is_strip ? c->strips[k - 1]->name : c->buses[k - 1 - c->nstrips]->name;
-			char p[PATH_MAX];
-			stem_path(p, sizeof p, opt->stems_dir, name, is_strip ? "" : ".bus");
+			char path[PATH_MAX];
+			stem_path(path, sizeof path, opt->stems_dir, name, is_strip ? "" : ".bus");
 			outs[k].what = "stem";
 			outs[k].seed = DITHER_SEED ^ ((uint64_t)k * 0x9e3779b97f4a7c15ull);
-			if ((ret = output_create(&outs[k], p, rate, bits, err, errlen)))
+			if ((ret = output_create(&outs[k], path, rate, bits, err, errlen)))
 				goto out;
 		}
 	}
@@ -587,104 +956,160 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		if ((ret = spool_open(&outs[k].sp, (size_t)frames, &budget, err, errlen)))
 			goto out;
 
-	meter = ebur128_init(2, rate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
-	const size_t win = rate / 10, nwin = (size_t)(frames / win) + 1;
-	if (!meter || !(win_peak = calloc(nwin, sizeof *win_peak)) || !(e = engine_new()) ||
-	    (engine_set_metering(e, false), !(g = engine_build(e, c, rate)))) { /* the render reads no meters */
-		snprintf(err, errlen, "out of memory setting up the engine and meters");
+	/* the plan: one or two engines, one or two threads */
+	int group_of[MD_MAX_STRIPS];
+	char why[256];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const int threads = opt->threads ? opt->threads : ncpu >= 2 ? 2 : 1;
+	p->ngroups = split_plan(c, threads, group_of, why, sizeof why);
+	rep->threads = threads;
+	rep->engines = p->ngroups;
+	md_strlcpy(rep->split_off, why, sizeof rep->split_off);
+	p->opt = opt;
+	p->srcs = srcs;
+	p->outs = outs;
+	p->nouts = nouts;
+	p->frames = frames;
+	p->start = start;
+	p->nchunks = (frames + CHUNK - 1) / CHUNK;
+	p->shown = -1;
+	p->win = rate / 10;
+	const size_t nwin = (size_t)(frames / p->win) + 1;
+	p->out_slot = calloc((size_t)nouts, sizeof *p->out_slot);
+	p->owner = calloc((size_t)nouts, sizeof *p->owner);
+	p->mixring = malloc((size_t)RING * 4 * CHUNK * sizeof(float));
+	p->stem_il = malloc(2 * CHUNK * sizeof(float));
+	p->win_peak = calloc(nwin, sizeof *p->win_peak);
+	/* the measuring: true peak per channel (4x oversampled) and loudness + range, in three states */
+	p->tp[0] = ebur128_init(1, rate, EBUR128_MODE_TRUE_PEAK);
+	p->tp[1] = ebur128_init(1, rate, EBUR128_MODE_TRUE_PEAK);
+	p->loud = ebur128_init(2, rate, EBUR128_MODE_I | EBUR128_MODE_LRA);
+	if (!p->out_slot || !p->owner || !p->mixring || !p->stem_il || !p->win_peak || !p->tp[0] || !p->tp[1] ||
+	    !p->loud) {
+		snprintf(err, errlen, "out of memory setting up the meters");
 		ret = MD_ERR_NOMEM;
 		goto out;
 	}
-	if (engine_submit(e, g) != MD_OK) {
-		snprintf(err, errlen, "the engine refused the graph");
-		ret = MD_ERR_FULL;
-		goto out;
-	}
-	g = NULL; /* the engine's now */
-
-	/* pre-roll: a new graph fades its strips in from silence over MD_RAMP_SECONDS; run that on silence with
-	 * the transport stopped at the start (lanes hold their start values) so frame 0 is exact */
-	for (uint32_t done = 0, pre = (uint32_t)ceil(PREROLL_SECONDS * rate); done < pre;) {
-		uint32_t n = pre - done < PERIOD ? pre - done : PERIOD;
-		for (int s = 0; s < slot; s++)
-			memset(bufs[s], 0, PERIOD * sizeof(float));
-		engine_set_time(e, false, start);
-		engine_run(e, bufs, n);
-		done += n;
+	memcpy(p->out_slot[0], c->master.out_slot, sizeof p->out_slot[0]);
+	p->owner[0] = -1;
+	for (int k = 1; k < nouts; k++) {
+		bool is_strip = k - 1 < c->nstrips;
+		memcpy(p->out_slot[k], is_strip ? c->strips[k - 1]->stem_slot : c->buses[k - 1 - c->nstrips]->stem_slot,
+		       sizeof p->out_slot[k]);
+		p->owner[k] = is_strip ? group_of[k - 1] : -1;
 	}
 
-	/* pass 1: render and measure */
-	double dc[2] = {0, 0};
-	int shown = -1;
-	for (uint64_t pos = 0; pos < frames;) {
-		if (opt->stop && *opt->stop) {
-			rep->interrupted = true;
-			snprintf(err, errlen, "interrupted: nothing written");
-			ret = MD_ERR_IO;
-			goto out;
-		}
-		size_t n = frames - pos < PERIOD ? (size_t)(frames - pos) : PERIOD;
-		double t0 = now_s();
-		for (int k = 0; k < nsrc; k++) {
-			const struct md_strip_model *s = c->strips[srcs[k].strip];
-			float *in[2] = {bufs[s->in_slot[0]], s->stereo ? bufs[s->in_slot[1]] : NULL};
-			source_read(&srcs[k], il, in, n);
-		}
-		double t1 = now_s();
-		engine_set_time(e, true, start + pos);
-		engine_run(e, bufs, (uint32_t)n);
-		double t2 = now_s();
-		const float *l = bufs[c->master.out_slot[0]], *r = bufs[c->master.out_slot[1]];
-		for (size_t i = 0; i < n; i++) {
-			float a = l[i], b = r[i];
-			mix[2 * i] = a;
-			mix[2 * i + 1] = b;
-			dc[0] += a;
-			dc[1] += b;
-			float m = fmaxf(fabsf(a), fabsf(b));
-			rep->clipped_before += (fabsf(a) > 1.0f) + (fabsf(b) > 1.0f);
-			size_t w = (size_t)((pos + i) / win);
-			win_peak[w] = fmaxf(win_peak[w], m);
-		}
-		if ((ret = spool_put(&outs[0].sp, mix, n, err, errlen)))
-			goto out;
-		for (int k = 1; k < nouts; k++) {
-			const int16_t *ss = k - 1 < c->nstrips ? c->strips[k - 1]->stem_slot
-							       : c->buses[k - 1 - c->nstrips]->stem_slot;
-			for (size_t i = 0; i < n; i++) {
-				il[2 * i] = bufs[ss[0]][i];
-				il[2 * i + 1] = bufs[ss[1]][i];
-			}
-			if ((ret = spool_put(&outs[k].sp, il, n, err, errlen)))
-				goto out;
-		}
-		double t3 = now_s();
-		if (ebur128_add_frames_float(meter, mix, n) != EBUR128_SUCCESS) {
-			snprintf(err, errlen, "the loudness meter failed (out of memory?)");
+	/* the engines: each on a copy of the console with its group's strips, every bus and the master */
+	for (int gi = 0; gi < p->ngroups; gi++) {
+		struct group *g = &p->g[gi];
+		struct md_graph *graph = NULL;
+		if (!(g->c = console_clone(c)) || !(g->src = calloc((size_t)nsrc + 1, sizeof *g->src)) ||
+		    !(g->store = calloc((size_t)slot * PERIOD, sizeof *g->store)) ||
+		    !(g->il = malloc(PERIOD * 2 * sizeof *g->il)) ||
+		    !(g->ring = calloc((size_t)RING * (size_t)nouts * 2 * CHUNK, sizeof *g->ring)) ||
+		    !(g->e = engine_new())) {
+			snprintf(err, errlen, "out of memory setting up the engines");
 			ret = MD_ERR_NOMEM;
 			goto out;
 		}
-		double t4 = now_s();
-		rep->t_read += t1 - t0;
-		rep->t_dsp += t2 - t1;
-		rep->t_measure += t4 - t3;
-		pos += n;
-		if (opt->progress)
-			progress(0.9 * (double)pos / (double)frames, &shown);
+		for (int i = c->nstrips - 1; i >= 0; i--)
+			if (group_of[i] != gi)
+				console_remove_strip(g->c, i);
+		for (int k = 0; k < nsrc; k++)
+			if (group_of[srcs[k].strip] == gi)
+				g->src[g->nsrc++] = k;
+		for (int i = 0; i < g->c->nstrips; i++)
+			for (int ch = 0; ch < 2; ch++)
+				if (g->c->strips[i]->in_slot[ch] >= 0)
+					g->bufs[g->c->strips[i]->in_slot[ch]] =
+						g->store + (size_t)g->c->strips[i]->in_slot[ch] * PERIOD;
+		engine_set_metering(g->e, false); /* the render reads no meters */
+		if (!(graph = engine_build(g->e, g->c, rate))) {
+			snprintf(err, errlen, "out of memory setting up the engines");
+			ret = MD_ERR_NOMEM;
+			goto out;
+		}
+		if (engine_submit(g->e, graph) != MD_OK) {
+			engine_graph_free(graph);
+			snprintf(err, errlen, "the engine refused the graph");
+			ret = MD_ERR_FULL;
+			goto out;
+		}
+		/* pre-roll: a new graph fades its strips in from silence over MD_RAMP_SECONDS; run that on silence
+		 * with the transport stopped at the start (lanes hold their start values) so frame 0 is exact */
+		for (int o = 0; o < nouts; o++)
+			for (int ch = 0; ch < 2; ch++)
+				if (p->out_slot[o][ch] >= 0)
+					g->bufs[p->out_slot[o][ch]] = g->ring + ((size_t)o * 2 + (size_t)ch) * CHUNK;
+		for (uint32_t done = 0, pre = (uint32_t)ceil(PREROLL_SECONDS * rate); done < pre;) {
+			uint32_t n = pre - done < PERIOD ? pre - done : PERIOD;
+			memset(g->store, 0, (size_t)slot * PERIOD * sizeof *g->store);
+			engine_set_time(g->e, false, start);
+			engine_run(g->e, g->bufs, n);
+			done += n;
+		}
 	}
 
+	/* the lanes: DSP per group, MIX, true peak left and right, loudness */
+	for (int gi = 0; gi < p->ngroups; gi++)
+		p->lanes[p->nlanes++] = (struct lane){.kind = LANE_DSP, .arg = gi};
+	p->mix_lane = p->nlanes;
+	p->lanes[p->nlanes++] = (struct lane){.kind = LANE_MIX};
+	p->lanes[p->nlanes++] = (struct lane){.kind = LANE_TP, .arg = 0};
+	p->lanes[p->nlanes++] = (struct lane){.kind = LANE_TP, .arg = 1};
+	p->lanes[p->nlanes++] = (struct lane){.kind = LANE_LOUD};
+
+	/* pass 1: render and measure, on this thread and (with two threads) a worker */
+	if (pthread_mutex_init(&p->mu, NULL) != 0 || (pthread_cond_init(&p->cv, NULL) != 0 &&
+						       (pthread_mutex_destroy(&p->mu), true))) {
+		snprintf(err, errlen, "cannot set up the render's lock");
+		ret = MD_ERR_NOMEM;
+		goto out;
+	}
+	p_sync = true;
+	const double t_pass1 = now_s();
+	if (threads > 1 && pthread_create(&worker_id, NULL, pass1_worker, p) == 0)
+		worker = true; /* else this thread does it all: the same samples, more slowly */
+	if (!worker)
+		rep->threads = 1;
+	pass1_loop(p, true);
+	if (worker) {
+		pthread_join(worker_id, NULL);
+		worker = false;
+	}
+	rep->t_pass1 = now_s() - t_pass1;
+	for (int li = 0; li < p->nlanes; li++) {
+		const struct lane *l = &p->lanes[li];
+		rep->t_read += l->t_read;
+		*(l->kind == LANE_DSP ? &rep->t_dsp : l->kind == LANE_MIX ? &rep->t_mix : &rep->t_measure) += l->t;
+	}
+	if (p->interrupted) {
+		rep->interrupted = true;
+		snprintf(err, errlen, "interrupted: nothing written");
+		ret = MD_ERR_IO;
+		goto out;
+	}
+	if (p->ret) {
+		ret = p->ret;
+		md_strlcpy(err, p->err, errlen);
+		goto out;
+	}
+	rep->clipped_before = p->clipped;
+	const double *dc = p->dc;
+	const float *win_peak = p->win_peak;
+	const size_t win = p->win;
+	int shown = p->shown;
+
 	/* the gain: true peak to the target */
-	double tp = 0.0, sp_pre = 0.0;
+	double tp = 0.0;
 	for (unsigned ch = 0; ch < 2; ch++) {
 		double v = 0.0;
-		ebur128_true_peak(meter, ch, &v);
+		ebur128_true_peak(p->tp[ch], 0, &v);
 		tp = fmax(tp, v);
-		ebur128_sample_peak(meter, ch, &v);
-		sp_pre = fmax(sp_pre, v);
 	}
 	double lufs = -HUGE_VAL, lra = 0.0;
-	ebur128_loudness_global(meter, &lufs);
-	ebur128_loudness_range(meter, &lra);
+	ebur128_loudness_global(p->loud, &lufs);
+	ebur128_loudness_range(p->loud, &lra);
 	double gain_db;
 	if (opt->fixed_gain)
 		gain_db = opt->gain_db;
@@ -710,7 +1135,6 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	for (size_t w = 0; w < full_wins; w++)
 		silent += win_peak[w] * gain < silent_lin;
 	rep->silent_share = (double)silent / (double)full_wins;
-	(void)sp_pre;
 
 	/* pass 2: gain, dither, write */
 	double t5 = now_s();
@@ -757,19 +1181,36 @@ out:
 	for (int k = 0; k < nsrc; k++)
 		source_close(&srcs[k]);
 	free(srcs);
-	if (meter)
-		ebur128_destroy(&meter);
-	if (g)
-		engine_graph_free(g);
-	if (e) {
-		engine_collect(e);
-		engine_free(e);
+	if (p) {
+		if (p_sync) {
+			pthread_cond_destroy(&p->cv);
+			pthread_mutex_destroy(&p->mu);
+		}
+		for (int gi = 0; gi < MAX_GROUPS; gi++) {
+			struct group *g = &p->g[gi];
+			if (g->e) {
+				engine_collect(g->e);
+				engine_free(g->e);
+			}
+			console_free(g->c);
+			free(g->src);
+			free(g->store);
+			free(g->il);
+			free(g->ring);
+		}
+		for (int ch = 0; ch < 2; ch++)
+			if (p->tp[ch])
+				ebur128_destroy(&p->tp[ch]);
+		if (p->loud)
+			ebur128_destroy(&p->loud);
+		free(p->out_slot);
+		free(p->owner);
+		free(p->mixring);
+		free(p->stem_il);
+		free(p->win_peak);
+		free(p);
 	}
 	console_free(c);
-	free(store);
-	free(il);
-	free(mix);
-	free(win_peak);
 	rep->t_total = now_s() - t_start;
 	return ret;
 }
@@ -807,9 +1248,15 @@ void render_print_report(FILE *f, const struct render_report *r, bool timings)
 		fprintf(f, "stems           %d\n", r->nstems);
 	for (int i = 0; i < r->nwarnings; i++)
 		fprintf(f, "warning: %s\n", r->warnings[i]);
-	if (timings)
-		fprintf(f, "timings         read %.3f s, dsp %.3f s, true peak+loudness %.3f s, write %.3f s, total %.3f s\n",
-			r->t_read, r->t_dsp, r->t_measure, r->t_write, r->t_total);
+	if (timings) {
+		fprintf(f,
+			"timings         read %.3f s, dsp %.3f s, mix+spool %.3f s, true peak+loudness %.3f s "
+			"(pass 1: %.3f s wall on %d thread%s, %d engine%s), write %.3f s, total %.3f s\n",
+			r->t_read, r->t_dsp, r->t_mix, r->t_measure, r->t_pass1, r->threads, r->threads == 1 ? "" : "s",
+			r->engines, r->engines == 1 ? "" : "s", r->t_write, r->t_total);
+		if (r->split_off[0] && r->threads > 1)
+			fprintf(f, "one engine      %s\n", r->split_off);
+	}
 }
 
 static json_object *num_or_null(double v)
@@ -845,10 +1292,14 @@ enum md_err render_write_report(const char *path, const struct render_report *r,
 	json_object_object_add(o, "warnings", w);
 	json_object_object_add(t, "read", json_object_new_double(r->t_read));
 	json_object_object_add(t, "dsp", json_object_new_double(r->t_dsp));
+	json_object_object_add(t, "mix_spool", json_object_new_double(r->t_mix));
 	json_object_object_add(t, "true_peak_loudness", json_object_new_double(r->t_measure));
+	json_object_object_add(t, "pass1_wall", json_object_new_double(r->t_pass1));
 	json_object_object_add(t, "write", json_object_new_double(r->t_write));
 	json_object_object_add(t, "total", json_object_new_double(r->t_total));
 	json_object_object_add(o, "timings_s", t);
+	json_object_object_add(o, "threads", json_object_new_int(r->threads));
+	json_object_object_add(o, "engines", json_object_new_int(r->engines));
 	enum md_err ret = MD_OK;
 	if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) != 0) {
 		snprintf(err, errlen, "cannot write the report '%s': %s", path, strerror(errno));
@@ -886,6 +1337,8 @@ static void usage(FILE *f)
 		"      --resample        convert sources at another sample rate (libsamplerate) instead of failing\n"
 		"      --report FILE     also write the report as JSON\n"
 		"      --timings         say where the time went (read, DSP, true peak, write)\n"
+		"      --threads 1|2     1: one engine on one thread; 2 (default on 2+ cores): two threads, the strips\n"
+		"                        split between two engines when exact (same mix to float rounding)\n"
 		"  -q, --quiet           no progress bar and no printed report\n"
 		"  -h, --help            this help\n"
 		"Exit status: 0 done, 1 error (nothing left under the output's name), 2 bad command line, 130 interrupted.\n");
@@ -916,7 +1369,7 @@ int render_main(int argc, char **argv)
 	const char *report = NULL;
 	bool quiet = false, timings = false;
 	enum { O_BITS = 256, O_HEADROOM, O_NONORM, O_GAIN, O_STEMS, O_START, O_END, O_TAIL, O_RESAMPLE, O_REPORT,
-	       O_TIMINGS };
+	       O_TIMINGS, O_THREADS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},     {"bits", required_argument, NULL, O_BITS},
 		{"headroom", required_argument, NULL, O_HEADROOM}, {"no-normalize", no_argument, NULL, O_NONORM},
@@ -924,6 +1377,7 @@ int render_main(int argc, char **argv)
 		{"start", required_argument, NULL, O_START},   {"end", required_argument, NULL, O_END},
 		{"tail", required_argument, NULL, O_TAIL},     {"resample", no_argument, NULL, O_RESAMPLE},
 		{"report", required_argument, NULL, O_REPORT}, {"timings", no_argument, NULL, O_TIMINGS},
+		{"threads", required_argument, NULL, O_THREADS},
 		{"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	optind = 0; /* GNU: start afresh (render_main may run more than once in a process) */
@@ -984,6 +1438,11 @@ int render_main(int argc, char **argv)
 			break;
 		case O_TIMINGS:
 			timings = true;
+			break;
+		case O_THREADS:
+			if (strcmp(arg, "1") != 0 && strcmp(arg, "2") != 0)
+				return bad_usage("--threads %s: expected 1 or 2%s", arg, "");
+			o.threads = atoi(arg);
 			break;
 		case 'q':
 			quiet = true;

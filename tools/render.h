@@ -1,6 +1,7 @@
 /* mixdesk: the offline mixdown render (`mixdesk render`, docs/RENDER.md). Two passes over the same engine
  * the live client runs: pass 1 reads the sources, runs the engine period by period into a float spool and
- * measures it (libebur128: true peak, loudness, range); pass 2 applies one static gain, TPDF dither and
+ * measures it (libebur128: true peak, loudness, range), on two threads with the strips split between two
+ * engines when the console allows it (exact: everything after the strips is linear); pass 2 applies one static gain, TPDF dither and
  * writes the WAV (and the stems) under temporary names that are renamed only when complete.
  * Every function here is [control]. */
 #ifndef MD_RENDER_H
@@ -33,6 +34,8 @@ struct render_opts {
 	double tail;
 	bool resample;           /* convert sources at other rates with libsamplerate */
 	bool progress;           /* draw a progress bar on stderr */
+	int threads;             /* 1: one engine on one thread; 2: two threads (two engines when the console
+				  * allows the split); 0: 2 on a machine with two or more cores, else 1 */
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to abandon the render; may be NULL */
 };
 
@@ -54,8 +57,12 @@ struct render_report {
 	bool interrupted;
 	int nwarnings;
 	char warnings[RENDER_MAX_WARNINGS][320];
-	/* where the time went, seconds */
-	double t_read, t_dsp, t_measure, t_write, t_total;
+	int threads, engines;    /* how pass 1 ran */
+	char split_off[256];     /* why it ran one engine (empty when two) */
+	/* where the time went, seconds. read, dsp, mix and measure are summed over the threads (time inside
+	 * those jobs); pass1 is the wall time of reading + DSP + mix + measuring, so with two threads
+	 * read + dsp + mix + measure - pass1 is how much of it overlapped */
+	double t_read, t_dsp, t_mix, t_measure, t_pass1, t_write, t_total;
 };
 
 /* Render a console (sources relative to base_dir) as described by o. On failure err names what went wrong,

@@ -133,7 +133,7 @@ for pt in $peers; do
 	esac
 done
 # where our time goes (the last run's own timings)
-awk -F'[:,]' '/"(read|dsp|true_peak_loudness|write|total)"/ { gsub(/[ "]/, "", $1); printf "  %s %.3f s", $1, $2 } END { print "" }' ours.json |
+awk -F'[:,]' '/"(read|dsp|mix_spool|true_peak_loudness|pass1_wall|write|total)"/ { gsub(/[ "]/, "", $1); printf "  %s %.3f s", $1, $2 } END { print "" }' ours.json |
 	sed 's/^/mixdesk time:/'
 status=0
 if [ -n "$fastest" ]; then
