@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -191,6 +193,11 @@ static int run_live(int argc, char **argv)
 		return 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* The control loop must never compete with audio: when JACK runs without realtime scheduling (or the
+	 * machine is loaded), a flood of OSC would otherwise take the CPU from the process callback. On Linux
+	 * setpriority on a thread id renices that thread only; JACK's threads keep their priority. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+		fprintf(stderr, "mixdesk: could not lower the control thread's priority: %s\n", strerror(errno));
 	const struct md_console *c = mixer_console(mixer);
 	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
 	       jackhost_client_name(host), mixer_rate(mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
