@@ -356,6 +356,43 @@ static void test_add_remove_glitch_free(void **state)
 	free(r);
 }
 
+/* Loading a whole new console (a session load) crossfades: no step larger than the crossfade's slope. */
+static void test_session_swap_is_click_free(void **state)
+{
+	(void)state;
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	mixer_add_strip(r->m, "A", false, NULL);
+	rig_map(r);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_PAN, -1.0f, NULL, NULL);
+	rig_fill(r, 0, 0, 0.5f, 1024);
+	rig_settle(r);
+	struct md_console *c = console_new(48000);
+	console_add_strip(c, "A", false, NULL);
+	console_add_strip(c, "B", false, NULL);
+	c->strips[0]->p[MD_SP_PAN] = -1.0f;
+	c->strips[0]->p[MD_SP_FADER] = -20.0f;
+	assert_int_equal(mixer_replace(r->m, c), MD_OK);
+	rig_map(r);
+	/* "A" kept its port (slot), so the same input feeds the new graph */
+	rig_fill(r, 0, 0, 0.5f, 1024);
+	float prev = 0.5f, maxstep = 0.0f;
+	for (int k = 0; k < 3; k++) {
+		rig_run(r, 1024);
+		for (int i = 0; i < 1024; i++) {
+			maxstep = fmaxf(maxstep, fabsf(rig_out(r, 0)[i] - prev));
+			prev = rig_out(r, 0)[i];
+		}
+	}
+	/* the old graph fades out over the crossfade while the new one fades in: no step steeper than the
+	 * louder level over the crossfade's length (a hard swap would jump by 0.45 in one sample) */
+	const float xfade = MD_XFADE_SECONDS * 48000.0f;
+	assert_true(maxstep <= 0.5f / xfade * 1.05f);
+	assert_float_equal(prev, 0.05f, 1e-6);
+	rig_free(r);
+	free(r);
+}
+
 /* The meters read a known level: peak and RMS of a constant, and of a full-scale sine. */
 static void test_meters(void **state)
 {
@@ -454,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_sends),
 		cmocka_unit_test(test_add_remove_glitch_free),
 		cmocka_unit_test(test_meters),
+		cmocka_unit_test(test_session_swap_is_click_free),
 		cmocka_unit_test(test_stems_sum_to_master),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
