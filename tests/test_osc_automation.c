@@ -223,6 +223,25 @@ static void test_read_mode_and_edits(void **state)
 	oc_sendf(o, "/transport/locate", 15.0f);
 	tl_sleep(0.2);
 	assert_float_equal(qf(o, "/ch/2/fader"), -18.0, 0.01);
+	/* rolling through the ramp, a subscriber sees the fader move by itself */
+	oc_send0(o, "/subscribe");
+	oc_drain(o, 0.2);
+	int from = o->n;
+	roll_from(o, 14.0);
+	oc_drain(o, 0.6);
+	oc_send0(o, "/transport/stop");
+	int moves = 0;
+	double first = 0, last = 0;
+	for (int i = from; i < o->n; i++)
+		if (strcmp(o->log[i].path, "/ch/2/fader") == 0) {
+			if (moves++ == 0)
+				first = o->log[i].num[0];
+			last = o->log[i].num[0];
+		}
+	printf("lane playback: %d fader updates at the subscriber, %.3f -> %.3f dB\n", moves, first, last);
+	assert_true(moves >= 5);
+	assert_true(last > first && first > -18.5 && last < -17.0); /* -24 + 12 * t / 30 around t = 14.5 s */
+	oc_send0(o, "/unsubscribe");
 	oc_sendm(o, "/ch/2/fader/auto/delete", mi(1));
 	double t[4], v[4];
 	assert_int_equal(points(o, "/ch/2/fader/auto/points", t, v, 4), 1);
