@@ -52,13 +52,14 @@ cat <<'TXT'
 mixdesk is running. Its JACK ports (qjackctl's Connections window shows them too):
 TXT
 jack_lsp -c mixdesk: 2>/dev/null | sed 's/^/  /'
-cat <<'TXT'
+first_in=$(jack_lsp mixdesk: 2>/dev/null | grep -m1 '_in' || echo mixdesk:Ch1_in)
+cat <<TXT
 
-Connect a source to a strip, and the master to your speakers, e.g.:
-  jack_connect system:capture_1 mixdesk:Ch1_in
+Connect a source to a strip, and the master to your speakers (the session may have done it), e.g.:
+  jack_connect system:capture_1 $first_in
   jack_connect mixdesk:master_out_L system:playback_1
   jack_connect mixdesk:master_out_R system:playback_2
-Move a fader over OSC (127.0.0.1:9000):  build/mixdesk-osc set /ch/1/fader -6
+Move a fader over OSC (127.0.0.1:9000):  $build/mixdesk-osc set /ch/1/fader -6
 Ctrl-C stops it.
 TXT
 wait "$engine_pid"
