@@ -372,6 +372,15 @@ void jackhost_close(struct md_jackhost *h)
 		if (!atomic_load(&h->dead)) {
 			if (h->active)
 				jack_deactivate(h->client);
+			/* Take our ports' metadata away and unregister them while the client is whole: left to
+			 * jack_client_close, a console with some hundred ports made the server's clean-up wait on
+			 * the closing client and the close never returned. */
+			for (int s = 0; s < MD_MAX_SLOTS; s++)
+				if (h->ports[s]) {
+					jack_remove_properties(h->client, jack_port_uuid(h->ports[s]));
+					jack_port_unregister(h->client, h->ports[s]);
+					h->ports[s] = NULL;
+				}
 			jack_client_close(h->client);
 		}
 		/* after a server shutdown the client is already gone on the server's side; closing it would

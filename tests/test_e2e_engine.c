@@ -169,6 +169,23 @@ static void test_ports_level_and_shutdown(void **state)
 	tl_jc_close(jc);
 }
 
+/* A big console (130 ports, each with metadata) shuts down promptly on SIGTERM. */
+static void test_big_console_shuts_down(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = tl_mixdesk_start(f->jackd.name, "mdbig", (const char *[]){"--channels", "128", NULL}, f->log);
+	assert_true(pid > 0);
+	double t0 = tl_now();
+	kill(pid, SIGTERM);
+	int st = -1;
+	bool ended = tl_wait_exit(pid, 10.0, &st) == 0;
+	if (!ended)
+		tl_stop(pid);
+	assert_true(ended);
+	assert_int_equal(st, 0);
+	assert_true(tl_now() - t0 < 5.0);
+}
+
 static void test_server_killed(void **state)
 {
 	struct fixture *f = *state;
@@ -196,6 +213,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test_setup_teardown(test_ports_level_and_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_console_shuts_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_killed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
