@@ -110,6 +110,8 @@ struct md_engine {
 	struct md_spsc *retq; /* audio -> control: struct md_graph * */
 	/* audio thread's */
 	struct md_graph *cur, *old, *retire_pending;
+	struct md_graph *next; /* popped while a crossfade ran: installed when it is over (the queue waits) */
+	uint32_t jump_left;    /* samples of the ramp that smooths a timeline jump */
 	uint32_t fade_pos, fade_len;
 	int16_t io_in[MD_MAX_SLOTS * 2], io_out[MD_MAX_SLOTS * 2];
 	int nio_in, nio_out;
@@ -192,6 +194,7 @@ void engine_free(struct md_engine *e)
 	while (e->retq && spsc_pop(e->retq, &g))
 		engine_graph_free(g);
 	engine_graph_free(e->cur);
+	engine_graph_free(e->next);
 	if (e->old != e->cur)
 		engine_graph_free(e->old);
 	if (e->retire_pending != e->cur && e->retire_pending != e->old)
@@ -364,6 +367,15 @@ bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int 
 	return spsc_push(e->q, &m);
 }
 
+void engine_graph_hold(struct md_graph *g, enum md_scope scope, int index, int param)
+{
+	for (int i = 0; i < g->nlanes; i++) {
+		struct glane *l = &g->lanes[i];
+		if (l->scope == scope && l->index == index && l->param == param)
+			l->override = true;
+	}
+}
+
 bool engine_send_override(struct md_engine *e, enum md_scope scope, int index, int param, bool held)
 {
 	struct md_msg m = {.kind = MSG_OVERRIDE, .scope = (uint8_t)scope, .index = (uint16_t)index,
@@ -478,7 +490,14 @@ static void inherit(struct md_graph *g, struct md_graph *prev)
 		s->fader = o->fader;
 		s->pan[0] = o->pan[0];
 		s->pan[1] = o->pan[1];
-		memcpy(s->send, o->send, sizeof s->send);
+		/* a send follows its bus (buses after a removed one move down an index) */
+		for (int b = 0; b < MD_MAX_BUSES; b++) {
+			int ob = b < g->nbuses ? g->buses[b].inherit : -1;
+			if (ob >= 0)
+				s->send[b] = o->send[ob];
+			else
+				smooth_init(&s->send[b], 0.0f);
+		}
 		s->dsp = o->dsp;
 		meter_copy(&s->meter, &o->meter);
 	}
@@ -660,12 +679,25 @@ void engine_begin(struct md_engine *e)
 		e->retire_pending = NULL;
 		retire(e, g);
 	}
+	/* At most one graph is installed per period, and never during a crossfade or while a retired graph
+	 * waits for room in the return queue: a new graph waits in `next`, and so does everything queued
+	 * after it (those records are numbered for it). This bounds the work of a period and keeps every
+	 * crossfade whole. */
+	if (e->next && !e->old && !e->retire_pending) {
+		install(e, e->next);
+		e->next = NULL;
+	}
 	struct md_msg m;
+	bool installed = false;
 	/* bounded: at most one queue's worth per period */
-	for (size_t n = spsc_capacity(e->q); n && spsc_pop(e->q, &m); n--) {
-		if (m.kind == MSG_GRAPH)
-			install(e, m.graph);
-		else if (m.kind == MSG_OVERRIDE && e->cur)
+	for (size_t n = spsc_capacity(e->q); n && !e->next && spsc_pop(e->q, &m); n--) {
+		if (m.kind == MSG_GRAPH) {
+			if (e->old || e->retire_pending || installed)
+				e->next = m.graph;
+			else
+				install(e, m.graph);
+			installed = true;
+		} else if (m.kind == MSG_OVERRIDE && e->cur)
 			override(e->cur, &m);
 		else if (e->cur)
 			apply(e->cur, &m);
@@ -719,6 +751,8 @@ static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, f
 	float peak, sumsq;
 	block_stats(x, n, &peak, &sumsq);
 	float ms = m->ms[c] + coef * (sumsq / (float)n - m->ms[c]);
+	if (!isfinite(ms)) /* never let one bad block stick to the meter */
+		ms = 0.0f;
 	m->ms[c] = ms;
 	atomic_store_explicit(&m->rms[c], sqrtf(ms), memory_order_relaxed);
 	float cur = atomic_load_explicit(&m->peak[c], memory_order_relaxed);
@@ -890,6 +924,14 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 					memcpy(b->acc[c], bufs[rs] + off, n * sizeof(float));
 				else
 					memset(b->acc[c], 0, n * sizeof(float));
+				/* an external effect may send anything: a non-finite block is silenced, as for strips */
+				float part[8] = {0}, sum = 0.0f;
+				for (uint32_t i = 0; i < n; i++)
+					part[i & 7] += b->acc[c][i] * 0.0f;
+				for (int k = 0; k < 8; k++)
+					sum += part[k];
+				if (!isfinite(sum))
+					memset(b->acc[c], 0, n * sizeof(float));
 			}
 		}
 		if (!smooth_active(&b->gain[0]) && !smooth_active(&b->gain[1])) {
@@ -957,6 +999,8 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 		m->lr += k * (tlr * inv - m->lr);
 		m->ll += k * (tll * inv - m->ll);
 		m->rr += k * (trr * inv - m->rr);
+		if (!isfinite(m->lr + m->ll + m->rr))
+			m->lr = m->ll = m->rr = 0.0f;
 		float den = sqrtf(m->ll * m->rr);
 		atomic_store_explicit(&m->corr, den > 1e-12f ? fmaxf(-1.0f, fminf(1.0f, m->lr / den)) : 0.0f,
 				      memory_order_relaxed);
@@ -1026,6 +1070,8 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 			memset(bufs[e->io_out[i]], 0, nframes * sizeof(float));
 	struct md_graph *g = e->cur;
 	bool jumped = e->time_frame != e->expect_frame || (g && !g->auto_started);
+	/* a jump while rolling is smoothed over the whole ramp (while stopped, automate() below does it) */
+	e->jump_left = jumped && g && e->rolling ? g->ramp : e->rolling ? e->jump_left : 0;
 	if (g && g->nlanes && !e->rolling && jumped) /* stopped, but located (or a new graph): the value there */
 		automate(g, e->time_frame, g->ramp);
 	if (g)
@@ -1033,9 +1079,11 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 	for (uint32_t off = 0; off < nframes;) {
 		uint32_t n = nframes - off < MD_BLOCK ? nframes - off : MD_BLOCK;
 		if (e->rolling && e->cur && e->cur->nlanes) {
-			/* lanes move linearly to their value at the end of this sub-block; a jump is smoothed */
-			automate(e->cur, e->time_frame + off + n, jumped ? e->cur->ramp : n);
-			jumped = false;
+			/* lanes move linearly to their value at the end of this sub-block; a jump is smoothed over
+			 * the full parameter ramp, whatever the sub-blocks that follow it */
+			uint32_t ramp = e->jump_left > n ? e->jump_left : n;
+			automate(e->cur, e->time_frame + off + n, ramp);
+			e->jump_left = e->jump_left > n ? e->jump_left - n : 0;
 		}
 		if (e->old) {
 			uint32_t left = e->fade_len - e->fade_pos;

@@ -34,6 +34,8 @@ void engine_graph_free(struct md_graph *g); /* [control] for a graph that was ne
 enum md_err engine_submit(struct md_engine *e, struct md_graph *g);
 /* Send one parameter change (value already clamped); false when the queue is full. [control] */
 bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int param, float value);
+/* Mark a parameter held (its lanes do not drive it) in a graph not yet submitted. [control] */
+void engine_graph_hold(struct md_graph *g, enum md_scope scope, int index, int param);
 /* A controller holds (true) or releases a parameter: lanes in touch/latch mode stop/resume driving it. [control] */
 bool engine_send_override(struct md_engine *e, enum md_scope scope, int index, int param, bool held);
 /* Free graphs the audio thread has retired; returns how many. [control] */

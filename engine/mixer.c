@@ -38,6 +38,7 @@ struct md_mixer {
 	struct bits dirty, pending;
 	struct pass passes[MAX_PASSES];
 	bool was_rolling;
+	double follow_pos; /* the position lanes were last followed at */
 };
 
 static uint64_t *bitword(struct bits *b, enum md_scope scope, int index, int param)
@@ -155,16 +156,17 @@ static enum md_err rebuild(struct md_mixer *m)
 	struct md_graph *g = engine_build(m->eng, m->con, m->rate);
 	if (!g)
 		return MD_ERR_NOMEM;
+	for (int i = 0; i < MAX_PASSES; i++) /* held controls stay held in the new graph from its first period */
+		if (m->passes[i].active)
+			engine_graph_hold(g, m->passes[i].scope, m->passes[i].index, m->passes[i].param);
 	if (engine_submit(m->eng, g) != MD_OK) {
 		engine_graph_free(g);
 		m->rebuild_pending = true;
 		return MD_OK;
 	}
 	m->rebuild_pending = false;
+	m->follow_pos = -1.0; /* a new graph evaluates its lanes where the timeline is: so does the model */
 	memset(&m->pending, 0, sizeof m->pending); /* the new graph carries every value */
-	for (int i = 0; i < MAX_PASSES; i++) /* ... but not which controls are held */
-		if (m->passes[i].active)
-			engine_send_override(m->eng, m->passes[i].scope, m->passes[i].index, m->passes[i].param, true);
 	return MD_OK;
 }
 
@@ -417,7 +419,8 @@ void mixer_tick(struct md_mixer *m)
 		m->pending.any = any;
 	}
 	follow(m);
-	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng)) {
+	/* ports go only once the graph playing is the console's own: not while its rebuild still waits */
+	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng) && !m->rebuild_pending) {
 		for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
 			m->held[s] = console_uses_slot(m->con, s);
 		if (m->host && m->host->release_ports)
@@ -464,10 +467,18 @@ enum md_err mixer_transport_cmd(struct md_mixer *m, int cmd, double seconds)
 {
 	if (!m->host || !m->host->transport_cmd)
 		return MD_ERR_NOTFOUND;
-	if (cmd == MD_TRANSPORT_LOCATE && !(seconds >= 0.0 && isfinite(seconds)))
+	/* JACK positions are 32-bit frame counts */
+	if (cmd == MD_TRANSPORT_LOCATE && !(seconds >= 0.0 && seconds * (double)m->rate < 4294967295.0))
 		return MD_ERR_RANGE;
 	m->host->transport_cmd(m->host, cmd, seconds);
 	return MD_OK;
+}
+
+/* Lane edits and passes change the model now and the engine at the next tick: one graph per tick however
+ * many edits a burst brings, and a rebuild that fails is retried there. */
+static void want_rebuild(struct md_mixer *m)
+{
+	m->rebuild_pending = true;
 }
 
 float md_auto_tolerance(const struct md_param_desc *d)
@@ -603,11 +614,11 @@ static void end_pass(struct md_mixer *m, struct pass *p)
 		if (had_after && after != p->v[n - 1])
 			lane_add_point(l, t1 + 0.01, after); /* a short glide back rather than a jump */
 	}
-	engine_send_override(m->eng, (enum md_scope)p->scope, p->index, p->param, false);
+	/* no release to send: the graph built from the new lane starts released */
 	free(p->t);
 	free(p->v);
 	*p = (struct pass){0};
-	rebuild(m);
+	want_rebuild(m);
 }
 
 static void end_all_passes(struct md_mixer *m)
@@ -651,7 +662,8 @@ enum md_err mixer_set_auto_mode(struct md_mixer *m, enum md_scope scope, int ind
 	if (p)
 		end_pass(m, p);
 	l->mode = mode;
-	return rebuild(m);
+	want_rebuild(m);
+	return MD_OK;
 }
 
 int mixer_auto_mode(const struct md_mixer *m, enum md_scope scope, int index, int param)
@@ -709,6 +721,12 @@ static void follow(struct md_mixer *m)
 			pass_append(p, now, p->v[p->n - 1]);
 	}
 	m->was_rolling = rolling;
+	/* like the engine: lanes move the values while rolling, and once after a locate; when stopped, a
+	 * manual move stays (the model must say what the audio does) */
+	bool moved = rolling || now != m->follow_pos;
+	m->follow_pos = now;
+	if (!moved)
+		return;
 	for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
 		for (int i = 0; i < console_count(m->con, (enum md_scope)scope); i++) {
 			struct md_lane *lanes;
@@ -752,7 +770,8 @@ enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, i
 		return err;
 	if ((err = lane_add_point(l, t, cv)))
 		return err;
-	return rebuild(m);
+	want_rebuild(m);
+	return MD_OK;
 }
 
 enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index, int param, int point)
@@ -763,7 +782,8 @@ enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index
 	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
 	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
 	l->npoints--;
-	return rebuild(m);
+	want_rebuild(m);
+	return MD_OK;
 }
 
 enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t,
@@ -783,7 +803,8 @@ enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, 
 	l->npoints--;
 	if ((err = lane_add_point(l, t, cv)))
 		return err;
-	return rebuild(m);
+	want_rebuild(m);
+	return MD_OK;
 }
 
 enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int param, double t0, double t1)
@@ -799,5 +820,6 @@ enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index,
 			k++;
 		}
 	l->npoints = k;
-	return rebuild(m);
+	want_rebuild(m);
+	return MD_OK;
 }

@@ -52,7 +52,8 @@ static void pass_coefs(struct md_sdsp_pass *f, enum md_biquad_kind kind, float r
 }
 
 /* [rt] */
-static void pass_target(struct md_sdsp_pass *f, bool en, float hz, float slope, uint32_t xfade)
+static void pass_target(struct md_sdsp_pass *f, enum md_biquad_kind kind, float rate, bool en, float hz, float slope,
+			uint32_t xfade)
 {
 	bool steep = slope > 18.0f;
 	f->lf.target = log2_hz(hz);
@@ -63,6 +64,7 @@ static void pass_target(struct md_sdsp_pass *f, bool en, float hz, float slope, 
 	if (f->mix[0].cur == 0.0f && !smooth_active(&f->mix[0])) {
 		f->lf.cur = f->lf.target;
 		f->q0.cur = f->q0.target;
+		pass_coefs(f, kind, rate); /* nothing glides now, so nothing else would recompute them */
 	}
 	f->moving = glide_moving(&f->lf) || glide_moving(&f->q0);
 }
@@ -177,8 +179,8 @@ static void band_run(struct md_sdsp_band *b, struct chain *q)
 static void set_targets(struct md_stripdsp *d, const float *p, bool instant)
 {
 	uint32_t xf = instant ? 0 : d->xfade;
-	pass_target(&d->hpf, on(p, MD_SP_HPF_ON), p[MD_SP_HPF_FREQ], p[MD_SP_HPF_SLOPE], xf);
-	pass_target(&d->lpf, on(p, MD_SP_LPF_ON), p[MD_SP_LPF_FREQ], p[MD_SP_LPF_SLOPE], xf);
+	pass_target(&d->hpf, MD_BQ_HIGHPASS, d->rate, on(p, MD_SP_HPF_ON), p[MD_SP_HPF_FREQ], p[MD_SP_HPF_SLOPE], xf);
+	pass_target(&d->lpf, MD_BQ_LOWPASS, d->rate, on(p, MD_SP_LPF_ON), p[MD_SP_LPF_FREQ], p[MD_SP_LPF_SLOPE], xf);
 	bool moving = d->hpf.moving || d->lpf.moving;
 	for (int k = 0; k < MD_EQ_BANDS; k++) {
 		struct md_sdsp_band *b = &d->band[k];

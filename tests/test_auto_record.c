@@ -177,6 +177,18 @@ static void test_follow_for_feedback(void **state)
 	float v;
 	mixer_get(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, &v);
 	assert_float_equal(v, -20.0, 1e-4);
+	/* stopped, a manual move stays (as in the engine) until the transport rolls or locates */
+	h.rolling = false;
+	mixer_tick(m);
+	mixer_set(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, -3.0f, NULL, NULL);
+	mixer_tick(m);
+	mixer_tick(m);
+	mixer_get(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, &v);
+	assert_float_equal(v, -3.0, 1e-4);
+	h.now = 0.25; /* a locate: the lane's value there */
+	mixer_tick(m);
+	mixer_get(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, &v);
+	assert_float_equal(v, -25.0, 1e-4);
 	mixer_free(m);
 }
 

@@ -120,7 +120,13 @@ static void test_stop_holds_and_locate_jumps(void **state)
 	engine_set_time(r->e, false, RATE * 3 / 2);
 	engine_run(r->e, r->bufs, 512);
 	assert_float_equal(out_db(r, (int)(MD_RAMP_SECONDS * RATE)), -10.0, 0.01);
-	/* locate backwards while rolling: from 1.0 s the lane continues from there */
+	/* locate backwards while rolling: the jump is smoothed over the whole 10 ms ramp, not one sub-block */
+	engine_set_time(r->e, true, RATE / 4);
+	engine_run(r->e, r->bufs, 256);
+	double after_128 = out_db(r, 127), target = lane_db((double)(RATE / 4 + 256) / RATE);
+	assert_true(fabs(after_128 - target) > 1.0); /* still on its way after 128 samples */
+	engine_run(r->e, r->bufs, 512);
+	/* from 1.0 s the lane continues from there */
 	engine_set_time(r->e, true, RATE);
 	engine_run(r->e, r->bufs, 1024);
 	assert_float_equal(out_db(r, 1023), lane_db((double)(RATE + 1024) / RATE), 0.01);

@@ -101,9 +101,43 @@ static void test_eq_and_comp_at_master(void **state)
 	free(r);
 }
 
+/* A high-pass set while it is off comes in at its new frequency when switched on. */
+static void test_hpf_changed_while_off(void **state)
+{
+	(void)state;
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	mixer_add_strip(r->m, "S", false, NULL);
+	rig_map(r);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_PAN, -1.0f, NULL, NULL);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_HPF_SLOPE, 24.0f, NULL, NULL);
+	for (int k = 0; k < 4; k++)
+		rig_run(r, 1024);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_HPF_FREQ, 1000.0f, NULL, NULL); /* while off */
+	for (int k = 0; k < 4; k++)
+		rig_run(r, 1024);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_HPF_ON, 1.0f, NULL, NULL);
+	double sq = 0;
+	int n = 0;
+	for (int k = 0; k < 48; k++) {
+		float *in = rig_in(r, 0, 0);
+		for (int i = 0; i < 1024; i++)
+			in[i] = sinf(2.0f * (float)M_PI * 200.0f * (float)(k * 1024 + i) / 48000.0f);
+		rig_run(r, 1024);
+		if (k >= 24)
+			for (int i = 0; i < 1024; i++, n++)
+				sq += (double)rig_out(r, 0)[i] * rig_out(r, 0)[i];
+	}
+	double level = 10.0 * log10(sq / n / 0.5); /* relative to the input sine */
+	assert_true(level < -50.0); /* 24 dB/oct, two octaves and more below 1 kHz: about -55 dB */
+	rig_free(r);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hpf_changed_while_off),
 		cmocka_unit_test(test_hpf_at_master),
 		cmocka_unit_test(test_eq_and_comp_at_master),
 	};

@@ -393,6 +393,65 @@ static void test_session_swap_is_click_free(void **state)
 	free(r);
 }
 
+/* A second graph arriving during a crossfade waits for it: no step, however quick the edits. */
+static void test_graph_during_crossfade(void **state)
+{
+	(void)state;
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	mixer_add_strip(r->m, "A", false, NULL);
+	mixer_add_strip(r->m, "B", false, NULL);
+	rig_map(r);
+	mixer_set(r->m, MD_SCOPE_STRIP, 0, MD_SP_PAN, -1.0f, NULL, NULL);
+	rig_fill(r, 0, 0, 0.5f, 1024);
+	rig_settle(r);
+	float prev = rig_out(r, 0)[1023], maxstep = 0.0f;
+	assert_int_equal(mixer_remove_strip(r->m, 0), MD_OK); /* A fades out over 20 ms */
+	for (int k = 0; k < 40; k++) {
+		if (k == 1 || k == 2) /* more graphs while the first crossfade runs */
+			assert_int_equal(mixer_add_bus(r->m, k == 1 ? "X" : "Y", NULL), MD_OK);
+		rig_map(r);
+		rig_run(r, 256);
+		for (int i = 0; i < 256; i++) {
+			maxstep = fmaxf(maxstep, fabsf(rig_out(r, 0)[i] - prev));
+			prev = rig_out(r, 0)[i];
+		}
+	}
+	assert_true(maxstep <= 0.5f / (MD_XFADE_SECONDS * 48000.0f) * 1.05f);
+	assert_true(prev == 0.0f);
+	rig_free(r);
+	free(r);
+}
+
+/* A non-finite block from a bus return (an external effect) is silenced and does not stick to the meters. */
+static void test_nan_from_return(void **state)
+{
+	(void)state;
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	mixer_add_strip(r->m, "A", false, NULL);
+	mixer_add_bus(r->m, "FX", NULL);
+	rig_map(r);
+	mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_INSERT, 1.0f, NULL, NULL);
+	const struct md_console *c = mixer_console(r->m);
+	float *ret = r->bufs[c->buses[0]->ret_slot[0]];
+	rig_settle(r);
+	for (int i = 0; i < 1024; i++)
+		ret[i] = NAN;
+	rig_run(r, 1024);
+	for (int i = 0; i < 1024; i++)
+		assert_true(isfinite(rig_out(r, 0)[i]));
+	for (int i = 0; i < 1024; i++)
+		ret[i] = 0.25f;
+	for (int k = 0; k < 150; k++)
+		rig_run(r, 1024);
+	struct md_level lv;
+	engine_master_meter(mixer_engine(r->m), &lv, NULL);
+	assert_float_equal(lv.rms_db[0], db(0.25), 0.05);
+	rig_free(r);
+	free(r);
+}
+
 /* The meters read a known level: peak and RMS of a constant, and of a full-scale sine. */
 static void test_meters(void **state)
 {
@@ -492,6 +551,8 @@ int main(void)
 		cmocka_unit_test(test_add_remove_glitch_free),
 		cmocka_unit_test(test_meters),
 		cmocka_unit_test(test_session_swap_is_click_free),
+		cmocka_unit_test(test_graph_during_crossfade),
+		cmocka_unit_test(test_nan_from_return),
 		cmocka_unit_test(test_stems_sum_to_master),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,7 @@ static void test_touch_pass(void **state)
 	struct oc *o = f->o;
 	oc_sends(o, "/ch/1/fader/auto", "touch");
 	assert_string_equal(oc_query(o, "/ch/1/fader/auto")->str[0], "touch");
+	oc_sendf(o, "/ch/1/fader", -30.0f); /* the fader is where the ride starts when it is touched */
 	roll_from(o, 0.0);
 	oc_sendm(o, "/ch/1/fader/touch", mi(1));
 	double t0 = position(o, NULL);
