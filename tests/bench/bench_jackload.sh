@@ -11,7 +11,12 @@ measure=${MEASURE:-8}
 server=mdbench-$$
 dir=$(mktemp -d /tmp/mixdesk-bench-jack.XXXXXX)
 jackd_pid=""
-trap '[ -n "$jackd_pid" ] && kill $jackd_pid 2>/dev/null; rm -rf "$dir"' EXIT
+cleanup() {
+	[ -n "$jackd_pid" ] && kill $jackd_pid 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 1' INT TERM
 have() { command -v "$1" >/dev/null 2>&1; }
 have jackd && have jack_cpu_load || { echo "bench_jackload: jackd and jack_cpu_load are needed"; exit 1; }
 
