@@ -45,24 +45,6 @@ void biquad_flush(struct md_biquad *b);
  * (measured: twice as fast for a strip's eight sections). [rt] */
 void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2], int nch, uint32_t n);
 
-/* Filter n samples of channel c in place. [rt] */
-static inline void biquad_process(struct md_biquad *b, int c, float *x, uint32_t n)
-{
-	const double a1 = b->a1, a2 = b->a2, a3 = b->a3, m0 = b->m0, m1 = b->m1, m2 = b->m2;
-	double s1 = b->z[c][0], s2 = b->z[c][1];
-	for (uint32_t i = 0; i < n; i++) {
-		double v0 = x[i];
-		double v3 = v0 - s2;
-		double v1 = a1 * s1 + a2 * v3;
-		double v2 = s2 + a2 * s1 + a3 * v3;
-		s1 = 2.0 * v1 - s1;
-		s2 = 2.0 * v2 - s2;
-		x[i] = (float)(m0 * v0 + m1 * v1 + m2 * v2);
-	}
-	b->z[c][0] = s1;
-	b->z[c][1] = s2;
-}
-
 /* Filter n samples of channel c in place, mixed with the dry signal: x + m[i] * (filtered - x), a
  * cross-fade between bypass (m = 0) and the section (m = 1). [rt] */
 static inline void biquad_process_mix(struct md_biquad *b, int c, float *x, uint32_t n, const float *m)
