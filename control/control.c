@@ -144,24 +144,70 @@ static lo_server make_dispatcher(char *err, size_t errlen)
 	return s;
 }
 
+/* [control] the bind address as a socket address; -1 when it is not a numeric IPv4/IPv6 address */
+static int bind_sockaddr(const char *bind_addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, bind_addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof *a4;
+	} else if (inet_pton(AF_INET6, bind_addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *a6;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* [control] the allowlist of o (loopback only when it lists nothing) into allow[]; the count, or -1 with
+ * a message */
+static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_OSC_MAX_ALLOW], char *err,
+		      size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (o->bind_addr && bind_sockaddr(o->bind_addr, 0, &ss, &len) != 0) {
+		snprintf(err, errlen, "--osc-bind '%s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
+			 o->bind_addr);
+		return -1;
+	}
+	if (o->nallow > MD_OSC_MAX_ALLOW) {
+		snprintf(err, errlen, "at most %d --osc-allow entries", MD_OSC_MAX_ALLOW);
+		return -1;
+	}
+	for (int i = 0; i < o->nallow; i++)
+		if (parse_cidr(o->allow[i], &allow[i]) != 0) {
+			snprintf(err, errlen,
+				 "--osc-allow '%s' is not a network: expected an address with an optional prefix length, "
+				 "e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8",
+				 o->allow[i]);
+			return -1;
+		}
+	if (o->nallow > 0)
+		return o->nallow;
+	parse_cidr("127.0.0.0/8", &allow[0]);
+	parse_cidr("::1/128", &allow[1]);
+	return 2;
+}
+
+int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen)
+{
+	struct md_cidr allow[MD_OSC_MAX_ALLOW];
+	return parse_opts(o, allow, err, errlen) < 0 ? -1 : 0;
+}
+
+/* [control] c->fd: a non-blocking UDP socket bound to bind_addr (checked by parse_opts) */
 static int open_socket(struct md_control *c, const char *bind_addr, int port, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	memset(&ss, 0, sizeof ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, bind_addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		len = sizeof *a4;
-	} else if (inet_pton(AF_INET6, bind_addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		len = sizeof *a6;
-	} else {
-		snprintf(err, errlen, "--osc-bind '%s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
-			 bind_addr);
+	if (bind_sockaddr(bind_addr, port, &ss, &len) != 0) {
+		snprintf(err, errlen, "--osc-bind '%s' is not an IPv4 or IPv6 address", bind_addr);
 		return -1;
 	}
 	c->family = ss.ss_family;
@@ -207,22 +253,8 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 	}
 	/* The allowlist: the --osc-allow networks, or loopback only when none is given. It applies whatever
 	 * the bind address, so --osc-bind 0.0.0.0 alone still answers nobody but this machine. */
-	if (o->nallow > MD_OSC_MAX_ALLOW) {
-		snprintf(err, errlen, "at most %d --osc-allow entries", MD_OSC_MAX_ALLOW);
+	if ((c->nallow = parse_opts(o, c->allow, err, errlen)) < 0)
 		goto fail;
-	}
-	for (int i = 0; i < o->nallow; i++)
-		if (parse_cidr(o->allow[i], &c->allow[c->nallow++]) != 0) {
-			snprintf(err, errlen,
-				 "--osc-allow '%s' is not a network: expected an address with an optional prefix length, "
-				 "e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8",
-				 o->allow[i]);
-			goto fail;
-		}
-	if (c->nallow == 0) {
-		parse_cidr("127.0.0.0/8", &c->allow[c->nallow++]);
-		parse_cidr("::1/128", &c->allow[c->nallow++]);
-	}
 	if (o->session_path && !(c->session_path = strdup(o->session_path))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

@@ -25,6 +25,9 @@ struct md_control_opts {
  * not a valid CIDR. */
 struct md_control *control_new(struct md_mixer *m, const struct md_control_opts *o, char *err, size_t errlen);
 void control_free(struct md_control *c);
+/* Check the options' syntax (bind address, allow entries) without opening anything: 0, or -1 with a
+ * message in err. A command line is checked with this before the JACK server is contacted. */
+int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen);
 /* The UDP port actually bound. */
 int control_port(const struct md_control *c);
 /* The socket to poll for input. */

@@ -549,17 +549,42 @@ static void test_flood(void **state)
 	assert_non_null(oc_wait(o, "/bus/count", 3.0));
 	oc_send0(o, "/subscribe"); /* feedback flows during the flood too */
 	tl_sleep(0.5);
-	struct rmsg st = *oc_query(o, "/status");
-	int xruns0 = (int)st.num[1], recv0 = (int)st.num[5];
-
-	struct flood f = {.port = F->port};
-	pthread_t th;
-	pthread_create(&th, NULL, flood_thread, &f);
-	tl_sleep(0.3);
-	double peak[2], rms[2];
-	tl_jc_measure(jc, 1.5, peak, rms); /* the master while the flood runs */
-	pthread_join(th, NULL);
-	oc_drain(o, 0.3); /* the feedback of the flood */
+	/* An xrun under a flood would mean the audio thread waits for, or works for, the control side. On a
+	 * shared 2-core CI machine without realtime scheduling a period can also be late for reasons of its
+	 * own (the hypervisor takes the CPU for a few ms), so, as with the automation takes, a flood with an
+	 * xrun is repeated, at most three times: one must go through without any. Every attempt must deliver
+	 * every message and keep the master exact. */
+	int clean = -1;
+	for (int attempt = 0; attempt < 3 && clean < 0; attempt++) {
+		struct rmsg st = *oc_query(o, "/status");
+		int xruns0 = (int)st.num[1], recv0 = (int)st.num[5];
+		struct flood f = {.port = F->port};
+		pthread_t th;
+		pthread_create(&th, NULL, flood_thread, &f);
+		tl_sleep(0.3);
+		double peak[2], rms[2];
+		tl_jc_measure(jc, 1.5, peak, rms); /* the master while the flood runs */
+		pthread_join(th, NULL);
+		oc_drain(o, 0.3); /* the feedback of the flood */
+		tl_sleep(0.3);
+		st = *oc_query(o, "/status");
+		int received = (int)st.num[5] - recv0 - 1; /* the /status query */
+		int xruns = (int)st.num[1] - xruns0;
+		printf("flood %d: %d messages sent in %.2f s (%.0f/s), %d received by the engine, %d xruns; "
+		       "master during the flood: peak %.3f/%.3f RMS %.3f/%.3f dBFS\n",
+		       attempt + 1, f.sent, f.seconds, f.sent / f.seconds, received, xruns, peak[0], peak[1], rms[0],
+		       rms[1]);
+		assert_int_equal(f.sent, 50000);
+		assert_true(received >= 49000); /* the kernel may drop a few if the machine is loaded */
+		assert_float_equal(peak[0], -15.0, 0.1);
+		assert_float_equal(peak[1], -15.0, 0.1);
+		assert_float_equal(rms[0], -18.01, 0.1);
+		assert_float_equal(rms[1], -18.01, 0.1);
+		assert_float_equal(qf(o, "/ch/4/fader"), -(49994 % 60), 1e-6); /* the flood's last value there */
+		if (xruns == 0)
+			clean = attempt;
+	}
+	assert_true(clean >= 0);
 	/* final values, after the flood */
 	oc_sendf(o, "/ch/2/fader", -33.0f);
 	oc_sendf(o, "/ch/3/eq/2/gain", 7.0f);
@@ -567,22 +592,7 @@ static void test_flood(void **state)
 	assert_float_equal(qf(o, "/ch/2/fader"), -33.0, 1e-6);
 	assert_float_equal(qf(o, "/ch/3/eq/2/gain"), 7.0, 1e-6);
 	assert_float_equal(qf(o, "/bus/1/fader"), -2.5, 1e-6);
-	assert_float_equal(qf(o, "/ch/4/fader"), -(49994 % 60), 1e-6); /* the flood's last value there */
 	assert_float_equal(qf(o, "/ch/1/fader"), 0.0, 1e-6);
-	tl_sleep(0.3);
-	st = *oc_query(o, "/status");
-	int received = (int)st.num[5] - recv0;
-	printf("flood: %d messages sent in %.2f s (%.0f/s), %d received by the engine, xruns %d -> %d; "
-	       "master during the flood: peak %.3f/%.3f RMS %.3f/%.3f dBFS\n",
-	       f.sent, f.seconds, f.sent / f.seconds, received - 9, xruns0, (int)st.num[1], peak[0], peak[1], rms[0],
-	       rms[1]);
-	assert_int_equal(f.sent, 50000);
-	assert_true(received - 9 >= 49000); /* the kernel may drop a few if the machine is loaded */
-	assert_int_equal((int)st.num[1], xruns0);
-	assert_float_equal(peak[0], -15.0, 0.1);
-	assert_float_equal(peak[1], -15.0, 0.1);
-	assert_float_equal(rms[0], -18.01, 0.1);
-	assert_float_equal(rms[1], -18.01, 0.1);
 	oc_close(o);
 	tl_jc_close(jc);
 	stop_engine();
@@ -611,21 +621,26 @@ static void test_allowlist(void **state)
 	oc_close(good);
 	stop_engine();
 
-	/* bad allowlist entries and bind addresses: a clear message, exit status 1 */
+	/* bad allowlist entries and bind addresses: a clear message and exit status 2 (a wrong option), before
+	 * any JACK server is contacted (the server named here does not exist); an address that is well formed
+	 * but not on this machine cannot be bound: status 1 */
 	const char *const cases[][3] = {{"--osc-allow", "300.1.1.1/8", "is not a network"},
 					{"--osc-allow", "10.0.0.0/33", "is not a network"},
-					{"--osc-bind", "localhost:x", "is not an IPv4 or IPv6 address"}};
-	for (int i = 0; i < 3; i++) {
+					{"--osc-bind", "localhost:x", "is not an IPv4 or IPv6 address"},
+					{"--osc-bind", "192.0.2.1", "cannot bind UDP 192.0.2.1"}};
+	for (int i = 0; i < 4; i++) {
 		char log[600];
 		snprintf(log, sizeof log, "%s/bad-%d.log", F->dir, i);
-		const char *argv[] = {tl_mixdesk(), "--server", F->jackd.name, "--name", "mdbad", "--osc-port", "0",
-				      cases[i][0], cases[i][1], NULL};
+		const char *argv[] = {tl_mixdesk(),  "--server", i < 3 ? "mdtest-nosuchserver" : F->jackd.name,
+				      "--name",      "mdbad",    "--osc-port",
+				      "0",           cases[i][0], cases[i][1],
+				      NULL};
 		pid_t pid = tl_spawn(argv, log);
 		int st = -1;
-		if (tl_wait_exit(pid, 15.0, &st) != 0)
+		if (tl_wait_exit(pid, 60.0, &st) != 0)
 			st = tl_stop(pid);
 		char *text = tl_read_file(log);
-		assert_int_equal(st, 1);
+		assert_int_equal(st, i < 3 ? 2 : 1);
 		assert_non_null(text);
 		if (!strstr(text, cases[i][2]))
 			fail_msg("'%s %s' said: %s", cases[i][0], cases[i][1], text);

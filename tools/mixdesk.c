@@ -130,6 +130,10 @@ static int run_live(int argc, char **argv)
 	co.session_path = session;
 
 	char err[512];
+	if (control_check_opts(&co, err, sizeof err) != 0) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		return 2;
+	}
 	struct md_console *loaded = NULL;
 	if (session && session_load(session, &loaded, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "mixdesk: %s\n", err);
