@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <string.h>
 
 void biquad_identity(struct md_biquad *b)
 {
@@ -133,6 +134,90 @@ void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2]
 		if (nch == 2) {
 			b[j]->z[1][0] = s1[j][1];
 			b[j]->z[1][1] = s2[j][1];
+		}
+	}
+}
+
+/* four lanes of doubles: one channel each (with AVX one register, with SSE2 two) */
+typedef double v4d __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+/* [rt] one group of MD_BQ_LANES lanes with ns sections each (lanes with fewer get identity sections) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static void lanes_group(struct md_bq_lane *const *lane, int ns, float *const xs[MD_BQ_LANES], uint32_t n)
+{
+	/* the same state-space form and coefficients as biquad_process_chain; lane k of each vector is
+	 * lane[k]'s section j, or the identity (kx = 1, everything else 0: the state stays at 0) */
+	v4d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX], pv[MD_BQ_CHAIN_MAX],
+		pv2[MD_BQ_CHAIN_MAX], s1[MD_BQ_CHAIN_MAX], s2[MD_BQ_CHAIN_MAX];
+	for (int j = 0; j < ns; j++)
+		for (int k = 0; k < MD_BQ_LANES; k++) {
+			const struct md_biquad *q = j < lane[k]->ns ? lane[k]->s[j] : NULL;
+			if (!q) {
+				kx[j][k] = 1.0;
+				k1[j][k] = k2[j][k] = pv[j][k] = pv2[j][k] = s1[j][k] = s2[j][k] = 0.0;
+				p11[j][k] = 1.0;
+				continue;
+			}
+			const int c = lane[k]->c;
+			double c1 = q->m1 * q->a1 + q->m2 * q->a2, c3 = q->m1 * q->a2 + q->m2 * q->a3;
+			kx[j][k] = q->m0 + c3;
+			k1[j][k] = c1;
+			k2[j][k] = q->m2 - c3;
+			p11[j][k] = 2.0 * q->a1 - 1.0;
+			pv[j][k] = 2.0 * q->a2;
+			pv2[j][k] = 2.0 * q->a3;
+			s1[j][k] = q->z[c][0];
+			s2[j][k] = q->z[c][1];
+		}
+	float *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+	for (uint32_t i = 0; i < n; i++) {
+		v4d x = __builtin_convertvector(((v4f){x0[i], x1[i], x2[i], x3[i]}), v4d);
+		for (int j = 0; j < ns; j++) {
+			v4d a = s1[j], c = s2[j], v = x - c;
+			x = (k1[j] * a + k2[j] * c) + kx[j] * x;
+			s1[j] = p11[j] * a + pv[j] * v;
+			s2[j] = c + pv[j] * a + pv2[j] * v;
+		}
+		v4f y = __builtin_convertvector(x, v4f);
+		x0[i] = y[0];
+		x1[i] = y[1];
+		x2[i] = y[2];
+		x3[i] = y[3];
+	}
+	for (int k = 0; k < MD_BQ_LANES; k++)
+		for (int j = 0; j < lane[k]->ns; j++) {
+			lane[k]->s[j]->z[lane[k]->c][0] = s1[j][k];
+			lane[k]->s[j]->z[lane[k]->c][1] = s2[j][k];
+		}
+}
+
+void biquad_process_lanes(struct md_bq_lane *lanes, int nl, uint32_t n, int16_t *order)
+{
+	/* longest chains first (a counting sort on ns), so that a group's lanes mostly have the same length */
+	int no = 0;
+	for (int ns = MD_BQ_CHAIN_MAX; ns >= 1; ns--)
+		for (int i = 0; i < nl; i++)
+			if (lanes[i].ns == ns)
+				order[no++] = (int16_t)i;
+	/* a group with fewer lanes than a vector fills up with an identity lane on a silent scratch block */
+	enum { CHUNK = 64 };
+	float pad_x[CHUNK];
+	struct md_bq_lane pad = {.ns = 0, .c = 0, .x = NULL};
+	for (int g = 0; g < no; g += MD_BQ_LANES) {
+		struct md_bq_lane *grp[MD_BQ_LANES];
+		for (int k = 0; k < MD_BQ_LANES; k++)
+			grp[k] = g + k < no ? &lanes[order[g + k]] : &pad;
+		for (uint32_t off = 0; off < n; off += CHUNK) {
+			uint32_t m = n - off < CHUNK ? n - off : CHUNK;
+			float *xs[MD_BQ_LANES];
+			for (int k = 0; k < MD_BQ_LANES; k++)
+				xs[k] = grp[k]->x ? grp[k]->x + off : pad_x;
+			if (g + MD_BQ_LANES > no)
+				memset(pad_x, 0, sizeof pad_x);
+			lanes_group(grp, grp[0]->ns, xs, m);
 		}
 	}
 }

@@ -45,6 +45,25 @@ void biquad_flush(struct md_biquad *b);
  * (measured: twice as fast for a strip's eight sections). [rt] */
 void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2], int nch, uint32_t n);
 
+/* One channel of one strip for biquad_process_lanes: its sections in series, the channel's index (0 or 1) in
+ * their state, and its samples. */
+struct md_bq_lane {
+	struct md_biquad *s[MD_BQ_CHAIN_MAX];
+	int ns;
+	int c;
+	float *x;
+};
+
+#define MD_BQ_LANES 4 /* channels side by side in biquad_process_lanes' vectors */
+
+/* Run the chains of nl lanes (channels of any strips, mono or stereo) over n samples each, in place,
+ * MD_BQ_LANES channels per vector: what biquad_process_chain does for one strip, with the vector full
+ * whatever the strips' widths (a mono strip fills one lane, not two). The lanes are grouped by their count
+ * of sections, a shorter chain padded with identity sections; order[] is scratch for nl entries. Each lane
+ * computes exactly what biquad_process_chain computes for it. With AVX the vector is one register; the
+ * function is built for both and picks at run time. [rt] */
+void biquad_process_lanes(struct md_bq_lane *lanes, int nl, uint32_t n, int16_t *order);
+
 /* Filter n samples of channel c in place, mixed with the dry signal: x + m[i] * (filtered - x), a
  * cross-fade between bypass (m = 0) and the section (m = 1). [rt] */
 static inline void biquad_process_mix(struct md_biquad *b, int c, float *x, uint32_t n, const float *m)

@@ -27,6 +27,7 @@ struct gstrip {
 	int16_t in_slot[2];
 	int inherit; /* index in the previous graph, or -1 */
 	bool dirty, dsp_dirty;
+	bool ramping; /* a gain ramps in this sub-block (set by strip_in for strip_out) */
 	float p[MD_SP_COUNT];
 	struct md_smooth pre, mgate, fader, pan[2];
 	struct md_smooth send[MD_MAX_BUSES];
@@ -93,6 +94,9 @@ struct md_graph {
 	struct glane *lanes;
 	double *lane_t; /* the points of every lane, one allocation each */
 	float *lane_v;
+	/* the strips' filter chains of one sub-block, run side by side (biquad_process_lanes) */
+	struct md_bq_lane *flanes;
+	int16_t *forder;
 };
 
 enum { MSG_PARAM, MSG_GRAPH, MSG_OVERRIDE };
@@ -177,6 +181,8 @@ void engine_graph_free(struct md_graph *g)
 	free(g->strips);
 	free(g->buses);
 	free(g->lanes);
+	free(g->flanes);
+	free(g->forder);
 	free(g->lane_t);
 	free(g->lane_v);
 	free(g);
@@ -280,7 +286,9 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	g->nbuses = c->nbuses;
 	g->strips = calloc((size_t)(c->nstrips ? c->nstrips : 1), sizeof *g->strips);
 	g->buses = calloc((size_t)(c->nbuses ? c->nbuses : 1), sizeof *g->buses);
-	if (!g->strips || !g->buses) {
+	g->flanes = calloc((size_t)(2 * c->nstrips + 1), sizeof *g->flanes);
+	g->forder = calloc((size_t)(2 * c->nstrips + 1), sizeof *g->forder);
+	if (!g->strips || !g->buses || !g->flanes || !g->forder) {
 		engine_graph_free(g);
 		return NULL;
 	}
@@ -763,13 +771,16 @@ static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, f
 
 static const float zeros[MD_BLOCK];
 
-/* [rt] one strip's sub-block: trim/polarity, strip DSP, then fader, pan and sends into the mix buses.
- * While no gain is ramping (nearly always) the gains are constants and the loops vectorise. */
-static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs, uint32_t off, uint32_t n)
+/* [rt] one strip's sub-block, first half: trim/polarity into the strip's buffers, then its filters: on
+ * its own while they glide or cross-fade, otherwise as lanes of g->flanes, which graph_block runs for all
+ * strips together before strip_out. While no gain is ramping (nearly always) the gains are constants and
+ * the loops vectorise. */
+static void strip_in(struct md_graph *g, struct gstrip *s, float *const *bufs, uint32_t off, uint32_t n, int *nfl)
 {
 	const int nch = s->nch;
 	const bool ramping = smooth_active(&s->pre) || smooth_active(&s->mgate) || smooth_active(&s->fader) ||
 			     smooth_active(&s->pan[0]) || smooth_active(&s->pan[1]);
+	s->ramping = ramping;
 	for (int c = 0; c < nch; c++) {
 		int16_t slot = s->in_slot[c];
 		const float *in = slot >= 0 && bufs[slot] ? bufs[slot] + off : zeros;
@@ -787,7 +798,28 @@ static void strip_block(struct md_graph *g, struct gstrip *s, float *const *bufs
 			s->pre = pre;
 	}
 	float *const ch[2] = {s->buf[0], s->buf[1]};
-	stripdsp_process(&s->dsp, ch, nch, n);
+	struct md_biquad *sec[MD_BQ_CHAIN_MAX];
+	int ns = stripdsp_chain(&s->dsp, sec);
+	if (ns < 0) {
+		stripdsp_filters(&s->dsp, ch, nch, n);
+		return;
+	}
+	for (int c = 0; c < nch && ns > 0; c++) {
+		struct md_bq_lane *l = &g->flanes[(*nfl)++];
+		memcpy(l->s, sec, (size_t)ns * sizeof *sec);
+		l->ns = ns;
+		l->c = c;
+		l->x = s->buf[c];
+	}
+}
+
+/* [rt] the second half: dynamics, then fader, pan and sends into the mix buses */
+static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n)
+{
+	const int nch = s->nch;
+	const bool ramping = s->ramping;
+	float *const ch[2] = {s->buf[0], s->buf[1]};
+	stripdsp_dynamics(&s->dsp, ch, nch, n);
 
 	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset (eight
 	 * partial sums: a NaN or inf anywhere makes the total non-finite, and the lanes vectorise) */
@@ -903,8 +935,12 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 	memset(m->acc, 0, sizeof m->acc);
 	for (int b = 0; b < g->nbuses; b++)
 		memset(g->buses[b].acc, 0, sizeof g->buses[b].acc);
+	int nfl = 0;
 	for (int i = 0; i < g->nstrips; i++)
-		strip_block(g, &g->strips[i], bufs, off, n);
+		strip_in(g, &g->strips[i], bufs, off, n, &nfl);
+	biquad_process_lanes(g->flanes, nfl, n, g->forder);
+	for (int i = 0; i < g->nstrips; i++)
+		strip_out(g, &g->strips[i], n);
 
 	for (int bi = 0; bi < g->nbuses; bi++) {
 		struct gbus *b = &g->buses[bi];

@@ -22,9 +22,10 @@ static bool glide_step(struct md_sdsp_glide *g, float c, float eps)
 {
 	if (g->cur == g->target)
 		return false;
-	g->cur += c * (g->target - g->cur);
-	if (fabsf(g->target - g->cur) < eps)
-		g->cur = g->target;
+	float next = g->cur + c * (g->target - g->cur);
+	/* near a large value (log2 of 18 kHz is 14) the step can fall below the float's resolution before the
+	 * distance falls below eps: a step that changes nothing also lands, or the glide would never end */
+	g->cur = next == g->cur || fabsf(g->target - next) < eps ? g->target : next;
 	return true;
 }
 
@@ -247,7 +248,26 @@ static void step(struct md_stripdsp *d)
 	d->moving = moving;
 }
 
-void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+int stripdsp_chain(struct md_stripdsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX])
+{
+	if (d->moving)
+		return -1;
+	const struct md_sdsp_pass *pf[2] = {&d->hpf, &d->lpf};
+	for (int f = 0; f < 2; f++)
+		for (int k = 0; k < 2; k++)
+			if (smooth_active(&pf[f]->mix[k]))
+				return -1;
+	/* what stripdsp_filters gathers for biquad_process_chain when nothing moves */
+	struct chain q = {.n = 0};
+	pass_run(&d->hpf, &q, NULL, 0, 0);
+	pass_run(&d->lpf, &q, NULL, 0, 0);
+	for (int b = 0; b < MD_EQ_BANDS; b++)
+		band_run(&d->band[b], &q);
+	memcpy(s, q.s, (size_t)q.n * sizeof *s);
+	return q.n;
+}
+
+void stripdsp_filters(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
 {
 	nch = nch == 2 ? 2 : 1;
 	for (uint32_t off = 0; off < n;) {
@@ -271,6 +291,11 @@ void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32
 			}
 		}
 	}
+}
+
+void stripdsp_dynamics(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+{
+	nch = nch == 2 ? 2 : 1;
 	gate_process(&d->gate, ch, nch, n);
 	comp_process(&d->comp, ch, nch, n);
 	for (int s = 0; s < 2; s++) {
@@ -280,6 +305,12 @@ void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32
 	for (int b = 0; b < MD_EQ_BANDS; b++)
 		biquad_flush(&d->band[b].s);
 	d->gr_db = (float)(d->gate.g_db + d->comp.g_db);
+}
+
+void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+{
+	stripdsp_filters(d, ch, nch, n);
+	stripdsp_dynamics(d, ch, nch, n);
 }
 
 float stripdsp_gr_db(const struct md_stripdsp *d)

@@ -63,6 +63,16 @@ void stripdsp_init(struct md_stripdsp *d, float rate, const float *p);
 void stripdsp_update(struct md_stripdsp *d, const float *p);
 /* Process n <= MD_BLOCK frames of nch (1 or 2) channels in place. [rt] */
 void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
+/* stripdsp_process in two halves, so that the engine can run the filters of many strips side by side
+ * (biquad_process_lanes) between them: the filters (HPF, LPF, EQ), then the dynamics and the end-of-block
+ * bookkeeping. [rt] */
+void stripdsp_filters(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
+void stripdsp_dynamics(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
+/* When nothing glides or cross-fades in this block, the filter half is a plain chain of sections: put
+ * them in s[] (in order) and return their count (0: nothing to filter), after resetting the sections at
+ * rest as stripdsp_filters does; running them in series over the block is then exactly stripdsp_filters.
+ * Otherwise -1: call stripdsp_filters. [rt] */
+int stripdsp_chain(struct md_stripdsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX]);
 /* Clear all filter and envelope state (after a NaN was seen). [rt] */
 void stripdsp_reset(struct md_stripdsp *d);
 /* Current gain reduction in dB (0 when none): gate plus compressor at the end of the last block. [rt] */

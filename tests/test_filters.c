@@ -267,6 +267,114 @@ static void test_glide_lands(void **state)
 	}
 }
 
+/* Every glide ends, whatever its start, target and rate: the strip then runs as a plain chain (the engine
+ * runs those side by side). A glide near log2(18 kHz) = 14 once stalled a hair short of its target because
+ * its step fell below a float's resolution, and the strip recomputed its coefficients for ever. */
+static void test_glides_end(void **state)
+{
+	(void)state;
+	static const float targets[] = {20, 31.5f, 440, 1000, 9000, 12000, 16000, 17000, 18000, 19000, 20000};
+	int checked = 0;
+	for (size_t r = 0; r < 4; r++)
+		for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+			float p[MD_SP_COUNT];
+			defaults(p);
+			struct md_stripdsp d;
+			stripdsp_init(&d, (float)rates[r], p);
+			p[MD_SP_HPF_ON] = p[MD_SP_LPF_ON] = p[MD_SP_EQ_ON] = 1.0f;
+			p[MD_SP_HPF_FREQ] = targets[t] / 8.0f < 20.0f ? 20.0f : targets[t] / 8.0f;
+			p[MD_SP_LPF_FREQ] = targets[t];
+			p[MD_SP_LPF_SLOPE] = p[MD_SP_HPF_SLOPE] = 24.0f;
+			for (int b = 0; b < MD_EQ_BANDS; b++) {
+				p[MD_SP_EQ(b, MD_EQ_FREQ)] = targets[t] * (0.5f + 0.25f * (float)b);
+				p[MD_SP_EQ(b, MD_EQ_GAIN)] = -7.3f + 4.1f * (float)b;
+				p[MD_SP_EQ(b, MD_EQ_Q)] = 0.3f + 1.7f * (float)b;
+			}
+			stripdsp_update(&d, p);
+			float L[MD_BLOCK] = {0}, R[MD_BLOCK] = {0};
+			float *const ch[2] = {L, R};
+			for (double tt = 0; tt < 2.0; tt += MD_BLOCK / rates[r])
+				stripdsp_process(&d, ch, 2, MD_BLOCK);
+			struct md_biquad *sec[MD_BQ_CHAIN_MAX];
+			int ns = stripdsp_chain(&d, sec);
+			if (ns != 8)
+				fail_msg("%.0f Hz: LPF target %.1f Hz: %d sections after 2 s (lpf at %.7f, wants %.7f)", 
+					 rates[r], targets[t], ns, d.lpf.lf.cur, d.lpf.lf.target);
+			assert_true(d.lpf.lf.cur == d.lpf.lf.target && d.hpf.lf.cur == d.hpf.lf.target);
+			for (int b = 0; b < MD_EQ_BANDS; b++)
+				assert_true(d.band[b].lf.cur == d.band[b].lf.target &&
+					    d.band[b].gain.cur == d.band[b].gain.target && d.band[b].lq.cur == d.band[b].lq.target);
+			checked++;
+		}
+	assert_int_equal(checked, 44);
+}
+
+/* biquad_process_lanes: channels of many strips side by side give, bit for bit, what each strip's own
+ * biquad_process_chain gives, with mono and stereo strips mixed, chains of every length (a group padded
+ * with identity sections and with an idle lane), blocks of any length, and the state carried on */
+static void test_lanes_match_chains(void **state)
+{
+	(void)state;
+	enum { STRIPS = 11 };
+	static const enum md_biquad_kind kinds[] = {MD_BQ_HIGHPASS, MD_BQ_LOWPASS, MD_BQ_PEAK, MD_BQ_LOWSHELF,
+						     MD_BQ_HIGHSHELF};
+	static struct md_biquad a[STRIPS][MD_BQ_CHAIN_MAX], b[STRIPS][MD_BQ_CHAIN_MAX];
+	static float xa[STRIPS][2][MD_BLOCK], xb[STRIPS][2][MD_BLOCK];
+	int ns[STRIPS], nch[STRIPS];
+	uint32_t seed = 12345;
+	for (int s = 0; s < STRIPS; s++) {
+		ns[s] = s % (MD_BQ_CHAIN_MAX + 1); /* 0..8 sections */
+		nch[s] = s % 3 == 1 ? 1 : 2;
+		for (int j = 0; j < MD_BQ_CHAIN_MAX; j++) {
+			biquad_setup(&a[s][j], kinds[(s + j) % 5], 48000.0, 40.0 * pow(1.9, j + s % 4), 0.5 + 0.3 * j,
+				     -9.0 + 2.5 * j);
+			biquad_reset(&a[s][j]);
+			b[s][j] = a[s][j];
+		}
+	}
+	static const uint32_t lens[] = {64, 37, 1, 64, 16, 64};
+	int compared = 0;
+	for (size_t blk = 0; blk < sizeof lens / sizeof lens[0]; blk++) {
+		uint32_t n = lens[blk];
+		for (int s = 0; s < STRIPS; s++)
+			for (int c = 0; c < 2; c++)
+				for (uint32_t i = 0; i < n; i++) {
+					seed = seed * 1664525u + 1013904223u;
+					xa[s][c][i] = xb[s][c][i] = (float)((int32_t)seed) / 2147483648.0f;
+				}
+		struct md_bq_lane lanes[2 * STRIPS];
+		int16_t order[2 * STRIPS];
+		int nl = 0;
+		for (int s = 0; s < STRIPS; s++) {
+			struct md_biquad *pa[MD_BQ_CHAIN_MAX];
+			for (int j = 0; j < ns[s]; j++)
+				pa[j] = &a[s][j];
+			float *const cha[2] = {xa[s][0], xa[s][1]};
+			biquad_process_chain(pa, ns[s], cha, nch[s], n);
+			for (int c = 0; c < nch[s] && ns[s] > 0; c++) {
+				for (int j = 0; j < ns[s]; j++)
+					lanes[nl].s[j] = &b[s][j];
+				lanes[nl].ns = ns[s];
+				lanes[nl].c = c;
+				lanes[nl].x = xb[s][c];
+				nl++;
+			}
+		}
+		biquad_process_lanes(lanes, nl, n, order);
+		for (int s = 0; s < STRIPS; s++) {
+			for (int c = 0; c < nch[s]; c++)
+				for (uint32_t i = 0; i < n; i++, compared++)
+					if (memcmp(&xa[s][c][i], &xb[s][c][i], sizeof(float)) != 0)
+						fail_msg("block %zu strip %d channel %d sample %u: chain %.9g, lanes %.9g", blk, s, c,
+							 i, xa[s][c][i], xb[s][c][i]);
+			for (int j = 0; j < ns[s]; j++)
+				for (int c = 0; c < nch[s]; c++)
+					assert_memory_equal(a[s][j].z[c], b[s][j].z[c], sizeof a[s][j].z[c]);
+		}
+	}
+	assert_true(compared > 3000);
+}
+
 /* a mono strip uses channel 0 only and does not touch ch[1] */
 static void test_mono(void **state)
 {
@@ -330,6 +438,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hpf),        cmocka_unit_test(test_lpf),          cmocka_unit_test(test_eq_types),
 		cmocka_unit_test(test_full_chain), cmocka_unit_test(test_glide_lands),  cmocka_unit_test(test_mono),
+		cmocka_unit_test(test_glides_end), cmocka_unit_test(test_lanes_match_chains),
 		cmocka_unit_test(test_nan_recovery), cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
