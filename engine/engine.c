@@ -771,6 +771,37 @@ static void meter_block(struct md_meter *m, int c, const float *x, uint32_t n, f
 
 static const float zeros[MD_BLOCK];
 
+/* [rt] no NaN or infinity in x: a test of the exponent bits, an OR over the block that vectorises */
+static bool all_finite(const float *x, uint32_t n)
+{
+	typedef uint32_t u32_alias __attribute__((may_alias));
+	const u32_alias *u = (const u32_alias *)x;
+	uint32_t bad = 0;
+	for (uint32_t i = 0; i < n; i++)
+		bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+	return bad == 0;
+}
+
+/* [rt] l += (a * g) * pl, r += (b * g) * pr (restrict: the sums are not the inputs, so the loop vectorises) */
+static void add_panned(float *restrict l, float *restrict r, const float *a, const float *b, float g, float pl,
+		       float pr, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		l[i] += (a[i] * g) * pl;
+		r[i] += (b[i] * g) * pr;
+	}
+}
+
+/* [rt] l = a * ga, r = b * gb (in place allowed: element by element) */
+static void scale2(float *l, float *r, const float *a, const float *b, float ga, float gb, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		float u = a[i] * ga, v = b[i] * gb;
+		l[i] = u;
+		r[i] = v;
+	}
+}
+
 /* [rt] one strip's sub-block, first half: trim/polarity into the strip's buffers, then its filters: on
  * its own while they glide or cross-fade, otherwise as lanes of g->flanes, which graph_block runs for all
  * strips together before strip_out. While no gain is ramping (nearly always) the gains are constants and
@@ -821,39 +852,42 @@ static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n)
 	float *const ch[2] = {s->buf[0], s->buf[1]};
 	stripdsp_dynamics(&s->dsp, ch, nch, n);
 
-	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset (eight
-	 * partial sums: a NaN or inf anywhere makes the total non-finite, and the lanes vectorise) */
-	float part[8] = {0};
-	for (int c = 0; c < nch; c++)
-		for (uint32_t i = 0; i < n; i++)
-			part[i & 7] += s->buf[c][i] * 0.0f;
-	float sum = 0.0f;
-	for (int k = 0; k < 8; k++)
-		sum += part[k];
-	if (!isfinite(sum)) {
+	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset */
+	if (!all_finite(s->buf[0], n) || (nch == 2 && !all_finite(s->buf[1], n))) {
 		for (int c = 0; c < nch; c++)
 			memset(s->buf[c], 0, n * sizeof(float));
 		stripdsp_reset(&s->dsp);
 	}
 	atomic_store_explicit(&s->gr, stripdsp_gr_db(&s->dsp), memory_order_relaxed);
 
+	/* what this block needs besides the master sum: the post-pan signal for post-fader sends and stems,
+	 * the mute/solo gate for pre-fader sends, the post-fader signal for the meter */
+	bool want_post = s->stem_slot[0] >= 0 || s->stem_slot[1] >= 0, want_gate = false;
+	for (int b = 0; b < g->nbuses; b++)
+		if (s->send[b].cur != 0.0f || s->send[b].target != 0.0f) {
+			if (s->p[MD_SP_SEND(b, MD_SEND_PRE)] >= 0.5f)
+				want_gate = true;
+			else
+				want_post = true;
+		}
 	float *ml = g->master.acc[0], *mr = g->master.acc[1];
 	float y[2][MD_BLOCK];      /* post-fader, pre-pan: what the strip meter shows */
 	float gate[MD_BLOCK];      /* the mute/solo gate per sample, for pre-fader sends */
 	float(*post)[MD_BLOCK] = s->post;
 	const float *x0 = s->buf[0], *x1 = s->buf[nch - 1];
 	if (!ramping) {
+		/* each output in its own loop, computed the same way as in the ramping case ((x * gf) * pan) */
 		const float gm = s->mgate.cur, gf = s->fader.cur * gm, pl = s->pan[0].cur, pr = s->pan[1].cur;
-		for (uint32_t i = 0; i < n; i++) {
-			float a = x0[i] * gf, b = x1[i] * gf;
-			y[0][i] = a;
-			y[1][i] = b;
-			post[0][i] = a * pl;
-			post[1][i] = b * pr;
-			ml[i] += a * pl;
-			mr[i] += b * pr;
-			gate[i] = gm;
+		add_panned(ml, mr, x0, x1, gf, pl, pr, n);
+		if (g->metering)
+			scale2(y[0], y[1], x0, x1, gf, gf, n);
+		if (want_post) {
+			scale2(post[0], post[1], x0, x1, gf, gf, n);
+			scale2(post[0], post[1], post[0], post[1], pl, pr, n);
 		}
+		if (want_gate)
+			for (uint32_t i = 0; i < n; i++)
+				gate[i] = gm;
 	} else {
 		for (uint32_t i = 0; i < n; i++) {
 			float gm = smooth_next(&s->mgate);
@@ -961,12 +995,7 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 				else
 					memset(b->acc[c], 0, n * sizeof(float));
 				/* an external effect may send anything: a non-finite block is silenced, as for strips */
-				float part[8] = {0}, sum = 0.0f;
-				for (uint32_t i = 0; i < n; i++)
-					part[i & 7] += b->acc[c][i] * 0.0f;
-				for (int k = 0; k < 8; k++)
-					sum += part[k];
-				if (!isfinite(sum))
+				if (!all_finite(b->acc[c], n))
 					memset(b->acc[c], 0, n * sizeof(float));
 			}
 		}
