@@ -391,6 +391,74 @@ static void test_bit_identical(void **state)
 	free(dir);
 }
 
+/* 16- and 24-bit PCM sources are read as integers and scaled by the render itself: the same samples stored
+ * as 16-bit, 24-bit and float WAV (exactly representable in each) render to the same floats, mono and
+ * stereo, over more than one read-ahead block and a source length that is not a multiple of it, extremes
+ * included */
+static void test_source_formats(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[512], out[512], err[1024];
+	const size_t frames = 40000; /* two and a half read-ahead blocks of the render */
+	for (int nch = 1; nch <= 2; nch++)
+		for (int depth = 16; depth <= 24; depth += 8) {
+			/* integer samples of depth bits, full scale at both ends */
+			int32_t *v = malloc(frames * (size_t)nch * sizeof *v);
+			const int32_t top = depth == 16 ? 32767 : 8388607;
+			for (size_t i = 0; i < frames * (size_t)nch; i++) {
+				int32_t q = (int32_t)lrint(noise() * (top + 0.5));
+				v[i] = i == 5 ? top : i == 6 ? -top - 1 : q;
+			}
+			float *f = malloc(frames * (size_t)nch * sizeof *f);
+			int32_t *w = malloc(frames * (size_t)nch * sizeof *w);
+			for (size_t i = 0; i < frames * (size_t)nch; i++) {
+				f[i] = (float)v[i] / (depth == 16 ? 32768.0f : 8388608.0f);
+				w[i] = v[i] * (depth == 16 ? 65536 : 256); /* libsndfile's ints carry the top bits */
+			}
+			const int fmts[] = {depth == 16 ? SF_FORMAT_PCM_16 : SF_FORMAT_PCM_24, SF_FORMAT_FLOAT};
+			float *got[2] = {NULL, NULL};
+			SF_INFO oi[2];
+			for (int k = 0; k < 2; k++) {
+				snprintf(path, sizeof path, "%s/src0.wav", dir);
+				SF_INFO info = {.samplerate = RATE, .channels = nch, .format = SF_FORMAT_WAV | fmts[k]};
+				SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+				assert_non_null(sf);
+				if (k == 0)
+					assert_int_equal(sf_writef_int(sf, w, (sf_count_t)frames), (sf_count_t)frames);
+				else
+					assert_int_equal(sf_writef_float(sf, f, (sf_count_t)frames), (sf_count_t)frames);
+				sf_close(sf);
+				struct md_console *c = console_with(1);
+				c->strips[0]->stereo = nch == 2;
+				snprintf(out, sizeof out, "%s/out%d.wav", dir, k);
+				struct render_opts o = {.bits = 32, .fixed_gain = true, .gain_db = 0.0f, .tail_set = true,
+							.tail = 0.0};
+				struct render_report rep;
+				assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
+				assert_int_equal(rep.frames, frames);
+				got[k] = load(out, &oi[k]);
+				assert_non_null(got[k]);
+				console_free(c);
+			}
+			assert_int_equal(oi[0].frames, oi[1].frames);
+			size_t differ = 0;
+			for (size_t i = 0; i < (size_t)oi[0].frames * 2; i++)
+				differ += memcmp(&got[0][i], &got[1][i], sizeof(float)) != 0;
+			if (differ)
+				fail_msg("%d-bit %s source: %zu of %zu output samples differ from the float source's", depth,
+					 nch == 2 ? "stereo" : "mono", differ, (size_t)oi[0].frames * 2);
+			/* and the mix is not silence: the source went through */
+			assert_true(rms_db(got[0], (size_t)oi[0].frames, 2, 0, 0, (size_t)oi[0].frames) > -20.0);
+			free(got[0]);
+			free(got[1]);
+			free(v);
+			free(f);
+			free(w);
+		}
+	tl_rmtree(dir);
+	free(dir);
+}
+
 /* stems (two strips, one bus fed by sends) sum back to the mix within the dither */
 static void test_stems_sum(void **state)
 {
@@ -1077,6 +1145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sine_level),     cmocka_unit_test(test_true_peak_target),
 		cmocka_unit_test(test_bit_identical),  cmocka_unit_test(test_stems_sum),
+		cmocka_unit_test(test_source_formats),
 		cmocka_unit_test(test_split_equals_one_engine),
 		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_automation),
 		cmocka_unit_test(test_report),

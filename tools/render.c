@@ -149,7 +149,15 @@ struct source {
 	double ratio;  /* session rate / source rate */
 	float *rbuf;   /* the resampler's input */
 	uint64_t len;  /* length in session frames */
+	float *ra;     /* read-ahead of the source at the session rate: ra_len frames, ra_pos used */
+	size_t ra_len, ra_pos;
+	int raw_bits;  /* 16 or 24: PCM read as integers and converted here (exactly as libsndfile would) */
+	void *raw;
 };
+
+/* frames read at once: libsndfile reads with one read() per call, and a call per period of every source
+ * made 135,000 system calls for 16 sources of 3 minutes */
+#define RA_FRAMES 16384
 
 #define RBUF_FRAMES 4096
 
@@ -167,6 +175,8 @@ static void source_close(struct source *s)
 	if (s->src)
 		src_delete(s->src);
 	free(s->rbuf);
+	free(s->ra);
+	free(s->raw);
 	memset(s, 0, sizeof *s);
 }
 
@@ -214,12 +224,48 @@ static enum md_err source_open(struct source *s, const struct md_strip_model *m,
 			return MD_ERR_NOMEM;
 		}
 	}
+	/* 16- and 24-bit PCM: libsndfile's own conversion to float is a scalar loop; reading integers and
+	 * scaling them here by the same power of two gives the same floats, bit for bit, in a loop that
+	 * vectorises */
+	int sub = s->info.format & SF_FORMAT_SUBMASK;
+	s->raw_bits = s->src ? 0 : sub == SF_FORMAT_PCM_16 ? 16 : sub == SF_FORMAT_PCM_24 ? 24 : 0;
+	if (s->raw_bits && !(s->raw = malloc(RA_FRAMES * (size_t)s->nch * sizeof(int32_t)))) {
+		snprintf(err, errlen, "strip '%s': out of memory", m->name);
+		return MD_ERR_NOMEM;
+	}
+	if (!s->src && !(s->ra = malloc(RA_FRAMES * (size_t)s->nch * sizeof(float)))) {
+		snprintf(err, errlen, "strip '%s': out of memory", m->name);
+		return MD_ERR_NOMEM;
+	}
 	if (start > 0) {
 		sf_count_t at = (sf_count_t)llround((double)start / s->ratio);
 		if (at >= s->info.frames || sf_seek(s->sf, at, SEEK_SET) < 0)
 			s->len = 0; /* the range starts after this source ends */
 	}
 	return MD_OK;
+}
+
+/* up to RA_FRAMES frames into s->ra; the count read */
+static sf_count_t source_fill(struct source *s)
+{
+	if (s->raw_bits == 0)
+		return sf_readf_float(s->sf, s->ra, RA_FRAMES);
+	sf_count_t r;
+	size_t k;
+	if (s->raw_bits == 16) {
+		const short *x = s->raw;
+		r = sf_readf_short(s->sf, s->raw, RA_FRAMES);
+		k = r > 0 ? (size_t)r * (size_t)s->nch : 0;
+		for (size_t i = 0; i < k; i++)
+			s->ra[i] = (float)x[i] * (1.0f / 32768.0f);
+	} else {
+		const int32_t *x = s->raw; /* libsndfile puts 24 bits in the top of an int */
+		r = sf_readf_int(s->sf, s->raw, RA_FRAMES);
+		k = r > 0 ? (size_t)r * (size_t)s->nch : 0;
+		for (size_t i = 0; i < k; i++)
+			s->ra[i] = (float)x[i] * (1.0f / 2147483648.0f);
+	}
+	return r;
 }
 
 /* n frames of the source into its strip's input buffers; silence after its end */
@@ -230,7 +276,20 @@ static void source_read(struct source *s, float *il, float *const in[2], size_t 
 		if (s->src)
 			got = (size_t)src_callback_read(s->src, s->ratio, (long)n, il);
 		else
-			got = (size_t)sf_readf_float(s->sf, il, (sf_count_t)n);
+			while (got < n) {
+				if (s->ra_pos == s->ra_len) {
+					s->ra_pos = 0;
+					sf_count_t r = source_fill(s);
+					s->ra_len = r > 0 ? (size_t)r : 0;
+					if (s->ra_len == 0)
+						break;
+				}
+				size_t k = s->ra_len - s->ra_pos < n - got ? s->ra_len - s->ra_pos : n - got;
+				memcpy(il + got * (size_t)s->nch, s->ra + s->ra_pos * (size_t)s->nch,
+				       k * (size_t)s->nch * sizeof(float));
+				s->ra_pos += k;
+				got += k;
+			}
 	}
 	if (s->nch == 1) {
 		memcpy(in[0], il, got * sizeof(float));
@@ -383,7 +442,8 @@ static enum md_err output_write(struct output *o, int bits, float gain, double *
 			float *y = fbuf;
 			for (size_t i = 0; i < 2 * n; i++) {
 				y[i] = x[i] * gain;
-				pk = fmax(pk, fabs((double)y[i]));
+				double a = fabs((double)y[i]);
+				pk = a > pk ? a : pk;
 			}
 			w = sf_writef_float(o->sf, y, (sf_count_t)n);
 		} else {
@@ -686,12 +746,30 @@ static enum md_err job_mix(struct pass1 *p, uint64_t k, char *err, size_t errlen
 		R[i] = r;
 		LR[2 * i] = l;
 		LR[2 * i + 1] = r;
-		p->dc[0] += l;
-		p->dc[1] += r;
-		p->clipped += (fabsf(l) > 1.0f) + (fabsf(r) > 1.0f);
-		size_t w = (size_t)((base + i) / p->win);
-		p->win_peak[w] = fmaxf(p->win_peak[w], fmaxf(fabsf(l), fabsf(r)));
 	}
+	/* the figures, a window at a time (no division per sample; the max vectorises) */
+	double dc0 = 0.0, dc1 = 0.0;
+	uint64_t clipped = 0;
+	for (size_t i0 = 0; i0 < n;) {
+		size_t w = (size_t)((base + i0) / p->win);
+		size_t i1 = (size_t)((uint64_t)(w + 1) * p->win - base);
+		if (i1 > n)
+			i1 = n;
+		float pk = p->win_peak[w];
+		for (size_t i = i0; i < i1; i++) {
+			float al = fabsf(L[i]), ar = fabsf(R[i]);
+			dc0 += L[i];
+			dc1 += R[i];
+			clipped += (al > 1.0f) + (ar > 1.0f);
+			float m = al > ar ? al : ar;
+			pk = m > pk ? m : pk;
+		}
+		p->win_peak[w] = pk;
+		i0 = i1;
+	}
+	p->dc[0] += dc0;
+	p->dc[1] += dc1;
+	p->clipped += clipped;
 	enum md_err ret = spool_put(&p->outs[0].sp, LR, n, err, errlen);
 	for (int o = 1; o < p->nouts && !ret; o++) {
 		float *y = p->stem_il;
