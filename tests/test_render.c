@@ -351,14 +351,23 @@ static void test_bit_identical(void **state)
 	write_source(src, RATE, 1, RATE, SIG_NOISE, 0.2);
 	struct md_console *c = console_with(1);
 	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+	/* the second renders a second later: nothing in the file may depend on the clock (libsndfile's PEAK
+	 * chunk of float files carried a time stamp) */
+	for (int round = 0; round < 2; round++) {
+		if (round)
+			tl_sleep(1.05);
+		for (int bits = 16; bits <= 32; bits += 8) {
+			snprintf(a, sizeof a, "%s/%c%d.wav", dir, round ? 'b' : 'a', bits);
+			struct render_opts o = {.bits = bits};
+			struct render_report rep;
+			assert_int_equal(render_to(c, dir, &o, a, &rep, err), MD_OK);
+		}
+	}
 	for (int bits = 16; bits <= 32; bits += 8) {
 		snprintf(a, sizeof a, "%s/a%d.wav", dir, bits);
 		snprintf(b, sizeof b, "%s/b%d.wav", dir, bits);
-		struct render_opts o = {.bits = bits};
-		struct render_report rep;
-		assert_int_equal(render_to(c, dir, &o, a, &rep, err), MD_OK);
-		assert_int_equal(render_to(c, dir, &o, b, &rep, err), MD_OK);
-		assert_true(same_bytes(a, b));
+		if (!same_bytes(a, b))
+			fail_msg("%d-bit renders of the same session differ", bits);
 	}
 	unsetenv("SOURCE_DATE_EPOCH");
 	/* the bext chunk says what the file is */

@@ -351,6 +351,9 @@ static enum md_err output_create(struct output *o, const char *path, uint32_t ra
 		close(fd);
 		return MD_ERR_IO;
 	}
+	/* no PEAK chunk in float files: libsndfile stamps it with the current time, so the same session would
+	 * not render to the same bytes a second later (the peak is in the report) */
+	sf_command(o->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
 	return MD_OK;
 }
 
@@ -418,61 +421,174 @@ static void set_bext(struct output *o, const struct render_opts *opt, uint32_t r
 	sf_command(o->sf, SFC_SET_BROADCAST_INFO, &bi, sizeof bi);
 }
 
-/* pass 2 for one output: gain, dither, convert, write; *peak gets the highest written |sample| (full scale 1) */
-static enum md_err output_write(struct output *o, int bits, float gain, double *peak, uint64_t *clamped,
-				const struct render_opts *opt, char *err, size_t errlen)
+/* Pass 2 for one output: gain, dither, convert (a converter thread, in chunks, in order: the dither's
+ * random sequence stays the same), write (this thread, as chunks become ready, so converting and writing
+ * overlap). *peak gets the highest written |sample| (full scale 1). */
+#define P2_CHUNK 8192 /* frames */
+#define P2_RING 4
+
+struct pass2 {
+	struct output *o;
+	int bits;
+	float gain;
+	const struct render_opts *opt;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t nchunks, produced, consumed; /* chunks converted, written */
+	bool failed, abort;
+	char err[512];
+	int32_t ibuf[P2_RING][P2_CHUNK * 2];
+	float fbuf[P2_RING][P2_CHUNK * 2];
+	float rbuf[P2_CHUNK * 2];        /* the spool's read-back when it is a file */
+	uint64_t rng;                    /* the dither's generator (the converting thread's only) */
+	double peak[P2_RING];            /* of each chunk, full scale 1 */
+	uint64_t clamped[P2_RING];
+};
+
+/* [converter] chunk k into its ring slot */
+static bool pass2_convert(struct pass2 *p, size_t k)
 {
-	float fbuf[PERIOD * 2];
-	int32_t ibuf[PERIOD * 2];
-	uint64_t rng = o->seed;
-	const double scale = bits == 16 ? 32768.0 : 8388608.0;
-	const int32_t shift = bits == 16 ? 65536 : 256; /* libsndfile takes the top bits of an int */
-	const long qmax = (long)scale - 1, qmin = -(long)scale;
-	double pk = 0.0;
-	spool_rewind(&o->sp);
-	for (size_t done = 0; done < o->sp.frames;) {
-		if (opt->stop && *opt->stop)
-			return MD_ERR_IO;
-		size_t n = o->sp.frames - done < PERIOD ? o->sp.frames - done : PERIOD;
-		const float *x = spool_get(&o->sp, fbuf, n, err, errlen);
-		if (!x)
-			return MD_ERR_IO;
-		sf_count_t w;
-		if (bits == 32) {
-			float *y = fbuf;
-			for (size_t i = 0; i < 2 * n; i++) {
-				y[i] = x[i] * gain;
-				double a = fabs((double)y[i]);
-				pk = a > pk ? a : pk;
-			}
-			w = sf_writef_float(o->sf, y, (sf_count_t)n);
-		} else {
-			long qpk = 0;
-			for (size_t i = 0; i < 2 * n; i++) {
-				uint64_t r = rng_next(&rng);
-				/* TPDF: the difference of two uniforms, +-1 LSB, mean 0 */
-				double d = ((double)(uint32_t)(r >> 32) - (double)(uint32_t)r) * (1.0 / 4294967296.0);
-				long q = lrint((double)x[i] * (double)gain * scale + d);
-				if (q > qmax || q < qmin) { /* only reachable with a fixed --gain: clamp, never wrap */
-					q = q > qmax ? qmax : qmin;
-					(*clamped)++;
-				}
-				long a = q < 0 ? -q : q;
-				qpk = a > qpk ? a : qpk;
-				ibuf[i] = (int32_t)q * shift;
-			}
-			pk = fmax(pk, (double)qpk / scale);
-			w = sf_writef_int(o->sf, ibuf, (sf_count_t)n);
+	const size_t slot = k % P2_RING, done = k * P2_CHUNK;
+	const size_t n = p->o->sp.frames - done < P2_CHUNK ? p->o->sp.frames - done : P2_CHUNK;
+	const float *x = spool_get(&p->o->sp, p->rbuf, n, p->err, sizeof p->err);
+	if (!x)
+		return false;
+	const float gain = p->gain;
+	if (p->bits == 32) {
+		float *y = p->fbuf[slot];
+		double pk = 0.0;
+		for (size_t i = 0; i < 2 * n; i++) {
+			y[i] = x[i] * gain;
+			double a = fabs((double)y[i]);
+			pk = a > pk ? a : pk;
 		}
+		p->peak[slot] = pk;
+		return true;
+	}
+	uint64_t rng = p->rng;
+	const double scale = p->bits == 16 ? 32768.0 : 8388608.0;
+	const int32_t shift = p->bits == 16 ? 65536 : 256; /* libsndfile takes the top bits of an int */
+	const long qmax = (long)scale - 1, qmin = -(long)scale;
+	long qpk = 0;
+	uint64_t clamped = 0;
+	int32_t *ibuf = p->ibuf[slot];
+	for (size_t i = 0; i < 2 * n; i++) {
+		uint64_t r = rng_next(&rng);
+		/* TPDF: the difference of two uniforms, +-1 LSB, mean 0 */
+		double d = ((double)(uint32_t)(r >> 32) - (double)(uint32_t)r) * (1.0 / 4294967296.0);
+		long q = lrint((double)x[i] * (double)gain * scale + d);
+		if (q > qmax || q < qmin) { /* only reachable with a fixed --gain: clamp, never wrap */
+			q = q > qmax ? qmax : qmin;
+			clamped++;
+		}
+		long a = q < 0 ? -q : q;
+		qpk = a > qpk ? a : qpk;
+		ibuf[i] = (int32_t)q * shift;
+	}
+	p->rng = rng;
+	p->peak[slot] = (double)qpk / scale;
+	p->clamped[slot] = clamped;
+	return true;
+}
+
+static void *pass2_converter(void *arg)
+{
+	struct pass2 *p = arg;
+	for (size_t k = 0; k < p->nchunks; k++) {
+		pthread_mutex_lock(&p->mu);
+		while (p->produced - p->consumed == P2_RING && !p->abort)
+			pthread_cond_wait(&p->cv, &p->mu);
+		bool stop = p->abort;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return NULL;
+		bool ok = pass2_convert(p, k);
+		pthread_mutex_lock(&p->mu);
+		if (ok)
+			p->produced++;
+		else
+			p->failed = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (!ok)
+			return NULL;
+	}
+	return NULL;
+}
+
+static enum md_err output_write(struct output *o, int bits, float gain, double *peak, uint64_t *clamped,
+				const struct render_opts *opt, int threads, char *err, size_t errlen)
+{
+	struct pass2 *p = calloc(1, sizeof *p);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return MD_ERR_NOMEM;
+	}
+	p->o = o;
+	p->bits = bits;
+	p->gain = gain;
+	p->opt = opt;
+	p->rng = o->seed;
+	p->nchunks = (o->sp.frames + P2_CHUNK - 1) / P2_CHUNK;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	spool_rewind(&o->sp);
+	pthread_t th;
+	bool threaded = threads > 1 && pthread_create(&th, NULL, pass2_converter, p) == 0;
+	enum md_err ret = MD_OK;
+	double pk = 0.0;
+	for (size_t k = 0; k < p->nchunks && !ret; k++) {
+		if (opt->stop && *opt->stop) {
+			ret = MD_ERR_IO;
+			break;
+		}
+		if (!threaded) { /* no thread to be had: convert here */
+			if (!pass2_convert(p, k)) {
+				snprintf(err, errlen, "%s", p->err);
+				ret = MD_ERR_IO;
+				break;
+			}
+		} else {
+			pthread_mutex_lock(&p->mu);
+			while (p->produced <= k && !p->failed)
+				pthread_cond_wait(&p->cv, &p->mu);
+			bool failed = p->produced <= k;
+			pthread_mutex_unlock(&p->mu);
+			if (failed) {
+				snprintf(err, errlen, "%s", p->err);
+				ret = MD_ERR_IO;
+				break;
+			}
+		}
+		const size_t slot = k % P2_RING, done = k * P2_CHUNK;
+		const size_t n = o->sp.frames - done < P2_CHUNK ? o->sp.frames - done : P2_CHUNK;
+		sf_count_t w = bits == 32 ? sf_writef_float(o->sf, p->fbuf[slot], (sf_count_t)n)
+					  : sf_writef_int(o->sf, p->ibuf[slot], (sf_count_t)n);
+		pk = p->peak[slot] > pk ? p->peak[slot] : pk;
+		if (bits != 32)
+			*clamped += p->clamped[slot];
 		if (w != (sf_count_t)n) {
 			snprintf(err, errlen, "writing '%s' failed after %zu frames: %s", o->path, done,
 				 sf_strerror(o->sf));
-			return MD_ERR_IO;
+			ret = MD_ERR_IO;
 		}
-		done += n;
+		pthread_mutex_lock(&p->mu);
+		p->consumed++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
 	}
+	if (threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->abort = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(th, NULL);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
 	*peak = pk;
-	return MD_OK;
+	return ret;
 }
 
 /* a stem's file name: the strip's or bus's name with '/' and control characters replaced */
@@ -1220,7 +1336,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		set_bext(&outs[k], opt, rate, bits, start, gain_db, rep->true_peak_db);
 		double pk = 0.0;
 		uint64_t clamped = 0;
-		if ((ret = output_write(&outs[k], bits, gain, &pk, &clamped, opt, err, errlen))) {
+		if ((ret = output_write(&outs[k], bits, gain, &pk, &clamped, opt, threads, err, errlen))) {
 			if (opt->stop && *opt->stop) {
 				rep->interrupted = true;
 				snprintf(err, errlen, "interrupted: nothing written");
