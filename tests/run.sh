@@ -32,7 +32,10 @@ for t in "$@"; do
 		echo "ok   $name ($p)"
 	else
 		echo "FAIL $name ($p passed, $f failed)"
-		grep -E '^\[  (FAILED|ERROR) \]|^\[  ERROR   \]|error:|Failure|failed' "$log" | head -n 20 | sed 's/^/     /'
+		lines=$(grep -E '^\[ +(FAILED|ERROR) +\]|error:|Failure|failed' "$log" | head -n 20)
+		[ -n "$lines" ] || lines=$(tail -n 20 "$log") # nothing recognisable: the end of the log
+		printf '%s\n' "$lines" | sed 's/^/     /'
+		cp "$log" "$log.failed" # kept: a later run overwrites the log
 	fi
 done
 echo "$passed passed, $failed failed"

@@ -443,6 +443,21 @@ void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms
 	}
 }
 
+unsigned tl_jc_measure_clean(struct tl_jc *c, double seconds, double *peak_db, double *rms_db)
+{
+	unsigned xr = 0;
+	for (int take = 0; take < 3; take++) {
+		unsigned before = tl_jc_xruns(c);
+		tl_jc_measure(c, seconds, peak_db, rms_db);
+		tl_sleep(0.05); /* the server's xrun notice comes on another thread */
+		xr = tl_jc_xruns(c) - before;
+		if (xr == 0)
+			break;
+		fprintf(stderr, "tl_jc_measure_clean: %u xrun(s) during take %d, measuring again\n", xr, take + 1);
+	}
+	return xr;
+}
+
 size_t tl_jc_record(struct tl_jc *c, int i, float *out, size_t n)
 {
 	record(c, n);
