@@ -84,6 +84,26 @@ void biquad_flush(struct md_biquad *b)
 		biquad_reset(b);
 }
 
+/* The SVF step rewritten as a 2x2 state-space update on the same two states (s1, s2), with v = x - s2:
+ *   y   = kx x + k1 s1 + k2 s2,   kx = m0 + c3, k1 = c1, k2 = m2 - c3,   c1 = m1 a1 + m2 a2, c3 = m1 a2 + m2 a3
+ *   s1' = p11 s1 + pv v,          p11 = 2 a1 - 1, pv = 2 a2
+ *   s2' = s2 + pv s1 + pv2 v,     pv2 = 2 a3
+ * 7 multiplies and 6 adds instead of 17 operations. */
+struct ss {
+	double kx, k1, k2, p11, pv, pv2;
+};
+
+static void ss_coefs(const struct md_biquad *q, struct ss *k)
+{
+	double c1 = q->m1 * q->a1 + q->m2 * q->a2, c3 = q->m1 * q->a2 + q->m2 * q->a3;
+	k->kx = q->m0 + c3;
+	k->k1 = c1;
+	k->k2 = q->m2 - c3;
+	k->p11 = 2.0 * q->a1 - 1.0;
+	k->pv = 2.0 * q->a2;
+	k->pv2 = 2.0 * q->a3;
+}
+
 /* two lanes of doubles: the left and right channel of one section (a GCC/Clang vector extension) */
 typedef double v2d __attribute__((vector_size(16)));
 
@@ -93,23 +113,20 @@ void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2]
 		return;
 	if (ns > MD_BQ_CHAIN_MAX)
 		ns = MD_BQ_CHAIN_MAX;
-	/* The SVF step rewritten as a 2x2 state-space update on the same two states (s1, s2), with v = x - s2:
-	 *   y   = (m0 + c3) x + c1 s1 + (m2 - c3) s2,    c1 = m1 a1 + m2 a2, c3 = m1 a2 + m2 a3
-	 *   s1' = (2 a1 - 1) s1 + 2 a2 v
-	 *   s2' = s2 + 2 a2 s1 + 2 a3 v
-	 * 7 multiplies and 6 adds instead of 17 operations; coefficients are held broadcast to both lanes. */
+	/* the state-space form (struct ss), coefficients broadcast to both lanes */
 	v2d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX],
 		pv[MD_BQ_CHAIN_MAX], pv2[MD_BQ_CHAIN_MAX];
 	v2d s1[MD_BQ_CHAIN_MAX], s2[MD_BQ_CHAIN_MAX];
 	for (int j = 0; j < ns; j++) {
 		const struct md_biquad *q = b[j];
-		double c1 = q->m1 * q->a1 + q->m2 * q->a2, c3 = q->m1 * q->a2 + q->m2 * q->a3;
-		kx[j] = (v2d){q->m0 + c3, q->m0 + c3};
-		k1[j] = (v2d){c1, c1};
-		k2[j] = (v2d){q->m2 - c3, q->m2 - c3};
-		p11[j] = (v2d){2.0 * q->a1 - 1.0, 2.0 * q->a1 - 1.0};
-		pv[j] = (v2d){2.0 * q->a2, 2.0 * q->a2};
-		pv2[j] = (v2d){2.0 * q->a3, 2.0 * q->a3};
+		struct ss k;
+		ss_coefs(q, &k);
+		kx[j] = (v2d){k.kx, k.kx};
+		k1[j] = (v2d){k.k1, k.k1};
+		k2[j] = (v2d){k.k2, k.k2};
+		p11[j] = (v2d){k.p11, k.p11};
+		pv[j] = (v2d){k.pv, k.pv};
+		pv2[j] = (v2d){k.pv2, k.pv2};
 		s1[j] = (v2d){q->z[0][0], q->z[1][0]};
 		s2[j] = (v2d){q->z[0][1], q->z[1][1]};
 	}
@@ -148,8 +165,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 static void lanes_group(struct md_bq_lane *const *lane, int ns, float *const xs[MD_BQ_LANES], uint32_t n)
 {
-	/* the same state-space form and coefficients as biquad_process_chain; lane k of each vector is
-	 * lane[k]'s section j, or the identity (kx = 1, everything else 0: the state stays at 0) */
+	/* the state-space form (struct ss); lane k of each vector is lane[k]'s section j, or the identity
+	 * (kx = 1, p11 = 1, everything else 0: the state stays at 0) */
 	v4d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX], pv[MD_BQ_CHAIN_MAX],
 		pv2[MD_BQ_CHAIN_MAX], s1[MD_BQ_CHAIN_MAX], s2[MD_BQ_CHAIN_MAX];
 	for (int j = 0; j < ns; j++)
@@ -162,13 +179,14 @@ static void lanes_group(struct md_bq_lane *const *lane, int ns, float *const xs[
 				continue;
 			}
 			const int c = lane[k]->c;
-			double c1 = q->m1 * q->a1 + q->m2 * q->a2, c3 = q->m1 * q->a2 + q->m2 * q->a3;
-			kx[j][k] = q->m0 + c3;
-			k1[j][k] = c1;
-			k2[j][k] = q->m2 - c3;
-			p11[j][k] = 2.0 * q->a1 - 1.0;
-			pv[j][k] = 2.0 * q->a2;
-			pv2[j][k] = 2.0 * q->a3;
+			struct ss ks;
+			ss_coefs(q, &ks);
+			kx[j][k] = ks.kx;
+			k1[j][k] = ks.k1;
+			k2[j][k] = ks.k2;
+			p11[j][k] = ks.p11;
+			pv[j][k] = ks.pv;
+			pv2[j][k] = ks.pv2;
 			s1[j][k] = q->z[c][0];
 			s2[j][k] = q->z[c][1];
 		}

@@ -431,7 +431,6 @@ struct pass2 {
 	struct output *o;
 	int bits;
 	float gain;
-	const struct render_opts *opt;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t nchunks, produced, consumed; /* chunks converted, written */
@@ -527,7 +526,6 @@ static enum md_err output_write(struct output *o, int bits, float gain, double *
 	p->o = o;
 	p->bits = bits;
 	p->gain = gain;
-	p->opt = opt;
 	p->rng = o->seed;
 	p->nchunks = (o->sp.frames + P2_CHUNK - 1) / P2_CHUNK;
 	pthread_mutex_init(&p->mu, NULL);
