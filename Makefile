@@ -15,14 +15,19 @@ TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS))
 
 # -fvect-cost-model=cheap: let GCC vectorise loops that need a runtime alias check (the DSP's block loops)
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread \
-	-fno-math-errno -fvect-cost-model=cheap $(PKG_CFLAGS)
+	-fno-math-errno -fvect-cost-model=cheap -I. $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lm -ldl -pthread
 
-CORE_SRC := $(filter-out engine/jackhost.c,$(wildcard engine/*.c)) $(wildcard control/*.c) \
-	$(wildcard sessions/*.c) $(wildcard tools/render*.c)
+# the library: the engine (model, mixer, DSP, audio engine), control, sessions and the offline renderer;
+# the JACK host (tools/jack/) is not in it: only the live program and the end-to-end tests link it
+CORE_SRC := $(wildcard engine/*.c engine/*/*.c control/*.c sessions/*.c tools/render/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
-HOST_OBJ := $(BUILD)/engine/jackhost.o
-TOOL_SRC := $(filter-out tools/render%.c tools/mixdesk.c,$(wildcard tools/*.c))
+HOST_OBJ := $(BUILD)/tools/jack/jackhost.o
+HEADERS := $(wildcard */*.h */*/*.h)
+# tools/: one file per program; mixdesk-SUB.c are the subcommands linked into mixdesk
+SUBCMD_SRC := $(wildcard tools/mixdesk-render.c tools/mixdesk-check.c)
+SUBCMD_OBJ := $(SUBCMD_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC := $(filter-out tools/mixdesk.c $(SUBCMD_SRC),$(wildcard tools/*.c))
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -34,7 +39,7 @@ BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 # run, and print its "rm" after the test summary, which must be the run's last line)
 .SECONDARY:
 
-.PHONY: all deps check-pkgs demo-audio run test test-only asan bench fuzz format install clean
+.PHONY: all deps check-pkgs demo-audio run test test-only asan bench format install clean
 all: check-pkgs $(BUILD)/mixdesk $(TOOLS)
 
 deps:
@@ -48,11 +53,11 @@ $(BUILD)/libmixdesk.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/mixdesk: $(BUILD)/tools/mixdesk.o $(HOST_OBJ) $(BUILD)/libmixdesk.a
+$(BUILD)/mixdesk: $(BUILD)/tools/mixdesk.o $(SUBCMD_OBJ) $(HOST_OBJ) $(BUILD)/libmixdesk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libmixdesk.a
@@ -94,7 +99,7 @@ bench: deps
 	@sh tests/bench/run.sh $(BUILD)
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

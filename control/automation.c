@@ -1,7 +1,7 @@
 /* mixdesk: automation and the transport over OSC (docs/AUTOMATION.md, docs/OSC.md): a lane's mode, touch
  * from a controller, point edits and queries, play/stop/locate, and position feedback to subscribers.
  * The mixer does the work (engine/mixer.h); this file checks and answers. Every function is [control]. */
-#include "control_int.h"
+#include "control/control_int.h"
 
 #include <lo/lo.h>
 #include <math.h>

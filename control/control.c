@@ -2,9 +2,9 @@
  * with recvfrom, drops those whose source the allowlist does not admit (counted, never answered), and
  * hands the rest to liblo for parsing and dispatch; replies are lo_messages serialised by liblo and sent
  * with sendto. No OSC is parsed here. Every function is [control]. */
-#include "control_int.h"
+#include "control/control_int.h"
 
-#include "../engine/mixer.h"
+#include "engine/mixer/mixer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,13 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* [control] liblo reports malformed datagrams here; dispatch's return value tells us too, so stay quiet */
 static void lo_quiet(int num, const char *msg, const char *where)
@@ -309,7 +302,7 @@ const char *control_session_path(const struct md_control *c)
 
 void control_recv(struct md_control *c)
 {
-	c->now = mono_now();
+	c->now = md_now_s();
 	for (int n = 0; n < MD_OSC_RECV_BATCH; n++) {
 		struct md_peer p;
 		p.len = sizeof p.addr;

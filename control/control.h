@@ -4,7 +4,7 @@
 #ifndef MD_CONTROL_H
 #define MD_CONTROL_H
 
-#include "../engine/mixer.h"
+#include "engine/mixer/mixer.h"
 
 #include <stdbool.h>
 #include <stddef.h>

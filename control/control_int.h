@@ -4,7 +4,7 @@
 #ifndef MD_CONTROL_INT_H
 #define MD_CONTROL_INT_H
 
-#include "control.h"
+#include "control/control.h"
 
 #include <lo/lo.h>
 #include <netinet/in.h>

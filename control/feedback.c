@@ -2,7 +2,7 @@
  * subscriptions (renewed within 10 s), coalesced feedback of every change whoever made it (the mixer's
  * dirty set drained at most 30 times a second, one bundle per subscriber, split under ~8 KB), and meters
  * (one poller reads the engine's meters and keeps a peak hold per subscriber). Every function is [control]. */
-#include "control_int.h"
+#include "control/control_int.h"
 
 #include <math.h>
 #include <stdio.h>

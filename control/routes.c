@@ -3,10 +3,10 @@
  * routes that look the rest of the path up in the parameter descriptor table (engine/param.h). The table
  * also fixes each route's accepted arguments, so type and count errors are found in one place.
  * Every function is [control]. */
-#include "control_int.h"
-#include "oscarg.h"
+#include "control/control_int.h"
+#include "control/oscarg.h"
 
-#include "../sessions/session.h"
+#include "sessions/session.h"
 
 #include <float.h>
 #include <math.h>
@@ -271,7 +271,7 @@ static void expect_of(const struct md_param_desc *d, char *buf, size_t len)
 {
 	switch (d->kind) {
 	case MD_KIND_FLOAT:
-		snprintf(buf, len, "f %g..%g %s", (double)d->min, (double)d->max, md_unit_name(d->unit));
+		snprintf(buf, len, "f %g..%g %s", (double)d->min, (double)d->max, md_param_unit_name(d->unit));
 		break;
 	case MD_KIND_BOOL: snprintf(buf, len, "i 0/1 (or f 0.0/1.0, T/F)"); break;
 	case MD_KIND_ENUM: {
@@ -287,7 +287,7 @@ static void expect_of(const struct md_param_desc *d, char *buf, size_t len)
 		for (int i = 0; i < d->count && n < (int)len; i++)
 			n += snprintf(buf + n, len - (size_t)n, "%s%g", i ? "|" : "", (double)d->choices[i]);
 		if (n < (int)len)
-			snprintf(buf + n, len - (size_t)n, " %s", md_unit_name(d->unit));
+			snprintf(buf + n, len - (size_t)n, " %s", md_param_unit_name(d->unit));
 		break;
 	}
 	}

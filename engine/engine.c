@@ -1,9 +1,11 @@
 /* mixdesk: the audio engine: graph construction [control], swap and processing [rt]. */
-#include "engine.h"
+#include "engine/lanes.h"
+#include "engine/pan.h"
+#include "engine/engine.h"
 
-#include "smooth.h"
-#include "spsc.h"
-#include "stripdsp.h"
+#include "engine/dsp/smooth.h"
+#include "engine/spsc.h"
+#include "engine/dsp/strip_dsp.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -31,7 +33,7 @@ struct gstrip {
 	float p[MD_SP_COUNT];
 	struct md_smooth pre, mgate, fader, pan[2];
 	struct md_smooth send[MD_MAX_BUSES];
-	struct md_stripdsp dsp;
+	struct md_strip_dsp dsp;
 	struct md_meter meter;
 	_Atomic float gr;
 	int16_t stem_slot[2];
@@ -127,34 +129,6 @@ struct md_engine {
 	struct md_graph *submitted;
 	int in_flight; /* graphs submitted and not yet retired, including the current one */
 };
-
-/* ---- pan laws ---- */
-
-void md_pan_gains(float law_db, float pan, float *l, float *r)
-{
-	pan = pan < -1.0f ? -1.0f : pan > 1.0f ? 1.0f : pan;
-	if (law_db > -0.01f) {
-		*l = fminf(1.0f, 1.0f - pan);
-		*r = fminf(1.0f, 1.0f + pan);
-		return;
-	}
-	/* constant-power sin/cos raised to the power that puts the centre exactly at law_db */
-	const float e = law_db / (20.0f * log10f(cosf((float)M_PI / 4.0f)));
-	const float th = (pan + 1.0f) * (float)M_PI / 4.0f;
-	*l = powf(fmaxf(0.0f, cosf(th)), e);
-	*r = powf(fmaxf(0.0f, sinf(th)), e);
-	if (pan <= -1.0f)
-		*r = 0.0f;
-	if (pan >= 1.0f)
-		*l = 0.0f;
-}
-
-void md_balance_gains(float bal, float *l, float *r)
-{
-	bal = bal < -1.0f ? -1.0f : bal > 1.0f ? 1.0f : bal;
-	*l = fminf(1.0f, 1.0f - bal);
-	*r = fminf(1.0f, 1.0f + bal);
-}
 
 /* ---- control side ---- */
 
@@ -311,7 +285,7 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 		for (int k = 0; prev && k < prev->nstrips; k++)
 			if (prev->strips[k].uid == m->uid && prev->strips[k].nch == s->nch && prev->rate == rate)
 				s->inherit = k;
-		stripdsp_init(&s->dsp, (float)rate, s->p);
+		strip_dsp_init(&s->dsp, (float)rate, s->p);
 		meter_init(&s->meter);
 		atomic_init(&s->gr, 0.0f);
 		/* a new strip fades in from silence; the others start at their targets */
@@ -644,16 +618,16 @@ static void retarget(struct md_graph *g, uint32_t ramp)
 		smooth_set_target(&s->fader, md_db_to_gain(p[MD_SP_FADER]), ramp);
 		float l, r;
 		if (s->nch == 1)
-			md_pan_gains(g->master.p[MD_MP_PAN_LAW], p[MD_SP_PAN], &l, &r);
+			pan_gains(g->master.p[MD_MP_PAN_LAW], p[MD_SP_PAN], &l, &r);
 		else
-			md_balance_gains(p[MD_SP_PAN], &l, &r);
+			pan_balance_gains(p[MD_SP_PAN], &l, &r);
 		smooth_set_target(&s->pan[0], l, ramp);
 		smooth_set_target(&s->pan[1], r, ramp);
 		for (int b = 0; b < MD_MAX_BUSES; b++)
 			smooth_set_target(&s->send[b], b < g->nbuses ? md_db_to_gain(p[MD_SP_SEND(b, MD_SEND_LEVEL)]) : 0.0f,
 					  ramp);
 		if (s->dsp_dirty)
-			stripdsp_update(&s->dsp, p);
+			strip_dsp_update(&s->dsp, p);
 		s->dirty = s->dsp_dirty = false;
 	}
 	g->solo_dirty = false;
@@ -663,7 +637,7 @@ static void retarget(struct md_graph *g, uint32_t ramp)
 			continue;
 		float on = b->p[MD_BP_MUTE] >= 0.5f ? 0.0f : md_db_to_gain(b->p[MD_BP_FADER]);
 		float l, r;
-		md_balance_gains(b->p[MD_BP_BALANCE], &l, &r);
+		pan_balance_gains(b->p[MD_BP_BALANCE], &l, &r);
 		smooth_set_target(&b->gain[0], on * l, ramp);
 		smooth_set_target(&b->gain[1], on * r, ramp);
 		b->dirty = false;
@@ -672,7 +646,7 @@ static void retarget(struct md_graph *g, uint32_t ramp)
 	if (m->dirty) {
 		float on = m->p[MD_MP_MUTE] >= 0.5f ? 0.0f : md_db_to_gain(m->p[MD_MP_FADER]);
 		float l, r;
-		md_balance_gains(m->p[MD_MP_BALANCE], &l, &r);
+		pan_balance_gains(m->p[MD_MP_BALANCE], &l, &r);
 		smooth_set_target(&m->gain[0], on * l, ramp);
 		smooth_set_target(&m->gain[1], on * r, ramp);
 		smooth_set_target(&m->mono, m->p[MD_MP_MONO] >= 0.5f ? 1.0f : 0.0f, ramp);
@@ -830,9 +804,9 @@ static void strip_in(struct md_graph *g, struct gstrip *s, float *const *bufs, u
 	}
 	float *const ch[2] = {s->buf[0], s->buf[1]};
 	struct md_biquad *sec[MD_BQ_CHAIN_MAX];
-	int ns = stripdsp_chain(&s->dsp, sec);
+	int ns = strip_dsp_chain(&s->dsp, sec);
 	if (ns < 0) {
-		stripdsp_filters(&s->dsp, ch, nch, n);
+		strip_dsp_filters(&s->dsp, ch, nch, n);
 		return;
 	}
 	for (int c = 0; c < nch && ns > 0; c++) {
@@ -850,15 +824,15 @@ static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n)
 	const int nch = s->nch;
 	const bool ramping = s->ramping;
 	float *const ch[2] = {s->buf[0], s->buf[1]};
-	stripdsp_dynamics(&s->dsp, ch, nch, n);
+	strip_dsp_dynamics(&s->dsp, ch, nch, n);
 
 	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset */
 	if (!all_finite(s->buf[0], n) || (nch == 2 && !all_finite(s->buf[1], n))) {
 		for (int c = 0; c < nch; c++)
 			memset(s->buf[c], 0, n * sizeof(float));
-		stripdsp_reset(&s->dsp);
+		strip_dsp_reset(&s->dsp);
 	}
-	atomic_store_explicit(&s->gr, stripdsp_gr_db(&s->dsp), memory_order_relaxed);
+	atomic_store_explicit(&s->gr, strip_dsp_gr_db(&s->dsp), memory_order_relaxed);
 
 	/* what this block needs besides the master sum: the post-pan signal for post-fader sends and stems,
 	 * the mute/solo gate for pre-fader sends, the post-fader signal for the meter */
@@ -1094,11 +1068,11 @@ static float lane_value(struct glane *l, double t)
 {
 	int i = l->cursor;
 	if (i >= l->n || (i > 0 && l->t[i] > t)) /* moved backwards: search again */
-		i = lane_point_at(l->t, l->n, t);
+		i = lanes_point_at(l->t, l->n, t);
 	while (i + 1 < l->n && l->t[i + 1] <= t)
 		i++;
 	l->cursor = i;
-	return lane_interp(l->t, l->v, l->n, i, t, l->step);
+	return lanes_interp(l->t, l->v, l->n, i, t, l->step);
 }
 
 static bool lane_plays(const struct glane *l)

@@ -9,8 +9,8 @@
 #ifndef MD_ENGINE_H
 #define MD_ENGINE_H
 
-#include "console.h"
-#include "md.h"
+#include "engine/model/console.h"
+#include "engine/model/md.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,11 +71,6 @@ void engine_set_metering(struct md_engine *e, bool on);
 
 /* Frames processed so far. [any] */
 uint64_t engine_frames(const struct md_engine *e);
-
-/* Pan law: gains for a mono source at pan -1..+1 with the centre at law_db (0, -3, -4.5, -6). [any] */
-void md_pan_gains(float law_db, float pan, float *l, float *r);
-/* Balance for a stereo source, -1..+1: the far side is turned down, the near side stays at unity. [any] */
-void md_balance_gains(float bal, float *l, float *r);
 
 /* The gain ramp length for every smoothed level, seconds. */
 #define MD_RAMP_SECONDS 0.010f

@@ -1,6 +1,6 @@
 /* mixdesk: the SPSC queue. The writer owns `head`, the reader owns `tail`; each publishes its index with
  * release order after touching the slot, and reads the other's with acquire order. */
-#include "spsc.h"
+#include "engine/spsc.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>

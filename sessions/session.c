@@ -11,7 +11,7 @@
  * lane of a parameter), "render". Saving puts each back into the object it came from.
  *
  * Every function here is [control]. */
-#include "session.h"
+#include "sessions/session.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -379,7 +379,7 @@ static enum md_err port_name(struct ld *x, json_object *v, const char *where, st
 		return e;
 	if (!strchr(s, ':') || s[0] == ':' || strlen(s) >= PORT_NAME_MAX)
 		return fail(x, MD_ERR_FORMAT, where, "'%s' is not a JACK port name (\"client:port\")", s);
-	if (conns_add(l, s) != MD_OK)
+	if (console_conns_add(l, s) != MD_OK)
 		return fail(x, MD_ERR_NOMEM, where, "out of memory");
 	return MD_OK;
 }
@@ -493,7 +493,7 @@ static enum md_err load_lanes(struct ld *x, enum md_scope sc, int index, json_ob
 						    t, lane->t[lane->npoints - 1]);
 				if ((e = check_number(x, d, val, wp, &fv)))
 					return e;
-				if (lane_add_point(lane, t, fv) != MD_OK)
+				if (console_lane_add_point(lane, t, fv) != MD_OK)
 					return fail(x, MD_ERR_NOMEM, wp, "out of memory");
 			}
 		}

@@ -3,7 +3,7 @@
 #ifndef MD_SESSION_H
 #define MD_SESSION_H
 
-#include "../engine/console.h"
+#include "engine/model/console.h"
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
 #ifndef MD_ENGINE_HELPERS_H
 #define MD_ENGINE_HELPERS_H
 
-#include "../engine/mixer.h"
+#include "engine/mixer/mixer.h"
 
 #include <math.h>
 #include <string.h>

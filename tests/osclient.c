@@ -1,5 +1,5 @@
 /* mixdesk tests: the OSC client shared by the end-to-end OSC tests (see osclient.h). */
-#include "../control/oscarg.h"
+#include "control/oscarg.h"
 
 #include "osclient.h"
 

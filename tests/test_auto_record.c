@@ -2,7 +2,9 @@
  * scripted moves, as a tablet sends them: touch records while held, latch until the transport stops, write
  * while rolling; the recorded moves are thinned to within 0.1 dB (or 0.5 % of the range) of what was
  * played, with the fewest points; lane point edits. */
-#include "../engine/mixer.h"
+#include "engine/mixer/autorec.h"
+#include "engine/lanes.h"
+#include "engine/mixer/mixer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,7 +68,7 @@ static void test_touch_records_and_thins(void **state)
 	/* fewer points than moves, and every move within 0.1 dB of the lane */
 	assert_true(l->npoints > 4 && l->npoints < moves / 3);
 	for (double t = 1.0; t <= 3.0; t += 0.01)
-		assert_float_equal(md_lane_value(l, t, false), ride(t), 0.1 + 1e-4);
+		assert_float_equal(lanes_value(l, t, false), ride(t), 0.1 + 1e-4);
 	assert_float_equal(l->t[0], 1.0, 1e-9);
 	/* released: no more recording */
 	h.now = 4.0;
@@ -105,8 +107,8 @@ static void test_latch_holds_until_stop(void **state)
 	assert_int_equal(l->npoints, 3);
 	assert_float_equal(l->t[0], 0.5, 1e-9);
 	assert_float_equal(l->v[0], 0.0, 0.011);
-	assert_float_equal(md_lane_value(l, 0.75, false), 0.5, 0.011);
-	assert_float_equal(md_lane_value(l, 2.4, false), 1.0, 0.011);
+	assert_float_equal(lanes_value(l, 0.75, false), 0.5, 0.011);
+	assert_float_equal(lanes_value(l, 2.4, false), 1.0, 0.011);
 	assert_true(l->t[2] >= 2.4);
 	mixer_free(m);
 }
@@ -127,10 +129,10 @@ static void test_write_mode_and_switch_steps(void **state)
 	mixer_tick(m);
 	const struct md_lane *l = lane(m, MD_SP_MUTE);
 	assert_non_null(l);
-	assert_float_equal(md_lane_value(l, 0.95, true), 0.0, 0);
-	assert_float_equal(md_lane_value(l, 1.0, true), 1.0, 0);
-	assert_float_equal(md_lane_value(l, 2.95, true), 1.0, 0);
-	assert_float_equal(md_lane_value(l, 3.0, true), 0.0, 0);
+	assert_float_equal(lanes_value(l, 0.95, true), 0.0, 0);
+	assert_float_equal(lanes_value(l, 1.0, true), 1.0, 0);
+	assert_float_equal(lanes_value(l, 2.95, true), 1.0, 0);
+	assert_float_equal(lanes_value(l, 3.0, true), 0.0, 0);
 	assert_true(l->npoints <= 4);
 	mixer_free(m);
 }
@@ -201,7 +203,7 @@ static void test_thin_function(void **state)
 		t[i] = i * 0.01;
 		v[i] = (float)(i < 50 ? i : 99 - i) * 0.1f; /* a triangle: 3 points describe it */
 	}
-	assert_int_equal(md_auto_thin(t, v, 100, 0.1f, false), 3);
+	assert_int_equal(autorec_thin(t, v, 100, 0.1f, false), 3);
 }
 
 int main(void)

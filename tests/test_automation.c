@@ -1,7 +1,7 @@
 /* mixdesk tests: automation lanes played by the engine from the timeline: linear in the parameter's unit,
  * exact at every sub-block boundary, held while stopped, applied at once (smoothed) after a locate, steps
  * for switches, and a held (touched) control overriding its lane. */
-#include "../engine/engine.h"
+#include "engine/engine.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,9 +80,9 @@ static void test_fader_lane_plays_exactly(void **state)
 	struct auto_rig *r = rig_new();
 	struct md_lane *l = console_lane(r->c, MD_SCOPE_STRIP, 0, MD_SP_FADER, true);
 	l->mode = MD_AUTO_READ;
-	lane_add_point(l, 0.0, -40.0f);
-	lane_add_point(l, 2.0, 0.0f);
-	lane_add_point(l, 3.0, -20.0f);
+	console_lane_add_point(l, 0.0, -40.0f);
+	console_lane_add_point(l, 2.0, 0.0f);
+	console_lane_add_point(l, 3.0, -20.0f);
 	rig_start(r);
 	assert_float_equal(out_db(r, 255), -40.0, 0.01);
 	/* roll from 0 in 256-frame periods: at the end of every 64-frame sub-block the gain is the lane's value */
@@ -101,8 +101,8 @@ static void test_stop_holds_and_locate_jumps(void **state)
 	struct auto_rig *r = rig_new();
 	struct md_lane *l = console_lane(r->c, MD_SCOPE_STRIP, 0, MD_SP_FADER, true);
 	l->mode = MD_AUTO_READ;
-	lane_add_point(l, 0.0, -40.0f);
-	lane_add_point(l, 2.0, 0.0f);
+	console_lane_add_point(l, 0.0, -40.0f);
+	console_lane_add_point(l, 2.0, 0.0f);
 	rig_start(r);
 	for (uint64_t f = 0; f < RATE / 2; f += 256) {
 		engine_set_time(r->e, true, f);
@@ -139,11 +139,11 @@ static void test_step_lane_and_touch_override(void **state)
 	struct auto_rig *r = rig_new();
 	struct md_lane *mute = console_lane(r->c, MD_SCOPE_STRIP, 0, MD_SP_MUTE, true);
 	mute->mode = MD_AUTO_READ;
-	lane_add_point(mute, 0.0, 0.0f);
-	lane_add_point(mute, 1.0, 1.0f); /* a switch steps: muted from 1 s, not half-muted at 0.5 s */
+	console_lane_add_point(mute, 0.0, 0.0f);
+	console_lane_add_point(mute, 1.0, 1.0f); /* a switch steps: muted from 1 s, not half-muted at 0.5 s */
 	struct md_lane *fader = console_lane(r->c, MD_SCOPE_STRIP, 0, MD_SP_FADER, true);
 	fader->mode = MD_AUTO_TOUCH;
-	lane_add_point(fader, 0.0, -6.0f);
+	console_lane_add_point(fader, 0.0, -6.0f);
 	rig_start(r);
 	for (uint64_t f = 0; f < RATE * 3 / 4; f += 256) {
 		engine_set_time(r->e, true, f);

@@ -13,7 +13,7 @@
  * A click proper, a step of a sizeable part of the amplitude within one sample, is far above it (at 100 Hz
  * and 44.1 kHz the bound is 4 % of the envelope per sample). The same measure is run on the same
  * sweep with the coefficients jumping to each new setting (no glide), and must flag it: the measure can fail. */
-#include "../engine/stripdsp.h"
+#include "engine/dsp/strip_dsp.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,10 +92,10 @@ static void automate(float *p, int k, int ticks)
 }
 
 /* Apply p at once, the way a strip without parameter glides would: new coefficients, old filter state. */
-static void jump(struct md_stripdsp *d, float rate, const float *p)
+static void jump(struct md_strip_dsp *d, float rate, const float *p)
 {
-	struct md_stripdsp n;
-	stripdsp_init(&n, rate, p);
+	struct md_strip_dsp n;
+	strip_dsp_init(&n, rate, p);
 	for (int s = 0; s < 2; s++) {
 		memcpy(n.hpf.s[s].z, d->hpf.s[s].z, sizeof n.hpf.s[s].z);
 		memcpy(n.lpf.s[s].z, d->lpf.s[s].z, sizeof n.lpf.s[s].z);
@@ -116,8 +116,8 @@ static struct result run(double rate, double f0, bool glide)
 	float p[MD_SP_COUNT];
 	defaults(p);
 	p[MD_SP_HPF_ON] = p[MD_SP_LPF_ON] = p[MD_SP_EQ_ON] = 1.0f;
-	struct md_stripdsp d;
-	stripdsp_init(&d, (float)rate, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, (float)rate, p);
 	uint32_t total = (uint32_t)(SECONDS * rate), tick = (uint32_t)(rate * TICK_MS / 1000);
 	int ticks = (int)(total / tick);
 	double w = 2.0 * M_PI * f0 / rate;
@@ -128,14 +128,14 @@ static struct result run(double rate, double f0, bool glide)
 	for (int k = 0; k < ticks; k++) {
 		automate(p, k, ticks);
 		if (glide)
-			stripdsp_update(&d, p);
+			strip_dsp_update(&d, p);
 		else
 			jump(&d, (float)rate, p);
 		for (uint32_t done = 0; done < tick;) {
 			uint32_t n = tick - done < MD_BLOCK ? tick - done : MD_BLOCK;
 			for (uint32_t i = 0; i < n; i++)
 				L[i] = R[i] = (float)(AMP * sin(w * (double)(t + i)));
-			stripdsp_process(&d, ch, 2, n);
+			strip_dsp_process(&d, ch, 2, n);
 			for (uint32_t i = 0; i < n; i++, t++) {
 				if (!isfinite(L[i]) || L[i] != R[i])
 					res.finite = false;
@@ -200,8 +200,8 @@ static void test_extremes_192k(void **state)
 	float p[MD_SP_COUNT];
 	defaults(p);
 	p[MD_SP_HPF_ON] = p[MD_SP_LPF_ON] = p[MD_SP_EQ_ON] = 1.0f;
-	struct md_stripdsp d;
-	stripdsp_init(&d, 192000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 192000.0f, p);
 	float L[MD_BLOCK], R[MD_BLOCK];
 	float *const ch[2] = {L, R};
 	uint32_t t = 0;
@@ -218,12 +218,12 @@ static void test_extremes_192k(void **state)
 		p[MD_SP_LPF_SLOPE] = k & 2 ? 24.0f : 12.0f;
 		for (int b = 0; b < MD_EQ_BANDS; b++)
 			p[MD_SP_EQ(b, MD_EQ_TYPE)] = (float)((k + b) % MD_EQT_COUNT);
-		stripdsp_update(&d, p);
+		strip_dsp_update(&d, p);
 		for (int blk = 0; blk < 300; blk++) {
 			for (int i = 0; i < MD_BLOCK; i++, t++)
 				L[i] = R[i] = (float)(0.1 * sin(2.0 * M_PI * 997.0 * t / 192000.0) +
 						      0.1 * sin(2.0 * M_PI * 31.0 * t / 192000.0));
-			stripdsp_process(&d, ch, 2, MD_BLOCK);
+			strip_dsp_process(&d, ch, 2, MD_BLOCK);
 			for (int i = 0; i < MD_BLOCK; i++) {
 				assert_true(isfinite(L[i]));
 				peak = fmax(peak, fabs(L[i]));

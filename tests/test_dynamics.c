@@ -1,7 +1,7 @@
 /* mixdesk tests: the gate and compressor against their documented static curves and time constants
  * (docs/DSP.md). Levels are held constant with DC input, so the detector (sample peak) sees exactly the
  * level asked for, and the gain is read sample by sample as output / input. */
-#include "../engine/stripdsp.h"
+#include "engine/dsp/strip_dsp.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +33,7 @@ static double knee_curve(double x, double T, double R, double W)
 
 /* Feed n frames of a constant level (dBFS, on both channels, or left only); return the last gain in dB
  * per channel, and the gain of every frame of channel 0 in trace[] when given. */
-static void run_level(struct md_stripdsp *d, double level_db, uint32_t n, bool left_only, double *trace,
+static void run_level(struct md_strip_dsp *d, double level_db, uint32_t n, bool left_only, double *trace,
 		      double last[2])
 {
 	float L[MD_BLOCK], R[MD_BLOCK];
@@ -46,7 +46,7 @@ static void run_level(struct md_stripdsp *d, double level_db, uint32_t n, bool l
 			L[i] = v;
 			R[i] = vr;
 		}
-		stripdsp_process(d, ch, 2, k);
+		strip_dsp_process(d, ch, 2, k);
 		for (uint32_t i = 0; i < k; i++, t++)
 			if (trace)
 				trace[t] = 20.0 * log10(L[i] / v);
@@ -79,8 +79,8 @@ static void test_comp_static(void **state)
 			for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++) {
 				float p[MD_SP_COUNT];
 				comp_params(p, T, R, W, 5, 50, 3);
-				struct md_stripdsp d;
-				stripdsp_init(&d, rates[r], p);
+				struct md_strip_dsp d;
+				strip_dsp_init(&d, rates[r], p);
 				double x = T + offs[o], got[2];
 				run_level(&d, x, (uint32_t)rates[r], false, NULL, got);
 				double want = knee_curve(x, T, R, W);
@@ -92,9 +92,9 @@ static void test_comp_static(void **state)
 					fail();
 				}
 				/* the meter shows the reduction without the make-up */
-				assert_float_equal(stripdsp_gr_db(&d), want, 0.01);
+				assert_float_equal(strip_dsp_gr_db(&d), want, 0.01);
 				/* the engine's own gain computer agrees with the formula */
-				assert_float_equal(comp_static_db(T, R, W, (float)x), want, 1e-4);
+				assert_float_equal(dyn_comp_static_db(T, R, W, (float)x), want, 1e-4);
 			}
 		}
 	printf("compressor static curve: largest error %.5f dB\n", worst);
@@ -106,8 +106,8 @@ static void test_comp_linked(void **state)
 	(void)state;
 	float p[MD_SP_COUNT];
 	comp_params(p, -20, 4, 0, 1, 50, 0);
-	struct md_stripdsp d;
-	stripdsp_init(&d, 48000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 48000.0f, p);
 	double got[2];
 	run_level(&d, -4, 48000, true, NULL, got);
 	assert_float_equal(got[0], -12.0, 0.01);
@@ -136,8 +136,8 @@ static void test_comp_times(void **state)
 			float fs = rates[r], att = times[k][0], rel = times[k][1];
 			float p[MD_SP_COUNT];
 			comp_params(p, -20, 4, 6, att, rel, 0);
-			struct md_stripdsp d;
-			stripdsp_init(&d, fs, p);
+			struct md_strip_dsp d;
+			strip_dsp_init(&d, fs, p);
 			double got[2];
 			run_level(&d, -60, 4800, false, NULL, got);
 			assert_float_equal(got[0], 0.0, 1e-6);
@@ -162,13 +162,13 @@ static void test_comp_off(void **state)
 	(void)state;
 	float p[MD_SP_COUNT];
 	comp_params(p, -20, 4, 0, 5, 2000, 6);
-	struct md_stripdsp d;
-	stripdsp_init(&d, 48000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 48000.0f, p);
 	double got[2];
 	run_level(&d, 0, 48000, false, NULL, got);
 	assert_float_equal(got[0], -15.0 + 6.0, 0.01);
 	p[MD_SP_COMP_ON] = 0.0f;
-	stripdsp_update(&d, p);
+	strip_dsp_update(&d, p);
 	run_level(&d, 0, 4800, false, trace_buf, got);
 	double maxstep = 0;
 	for (int i = 1; i < 4800; i++)
@@ -176,7 +176,7 @@ static void test_comp_off(void **state)
 	assert_true(maxstep < 0.1); /* dB per sample */
 	run_level(&d, 0, 48000, false, NULL, got);
 	assert_float_equal(got[0], 0.0, 1e-4);
-	assert_float_equal(stripdsp_gr_db(&d), 0.0f, 1e-6);
+	assert_float_equal(strip_dsp_gr_db(&d), 0.0f, 1e-6);
 }
 
 static void gate_params(float *p, float T, float range, float att, float hold, float rel)
@@ -201,14 +201,14 @@ static void test_gate_static(void **state)
 				float T = set[s][0], range = set[s][1];
 				float p[MD_SP_COUNT];
 				gate_params(p, T, range, 1, 10, 50);
-				struct md_stripdsp d;
-				stripdsp_init(&d, rates[r], p);
+				struct md_strip_dsp d;
+				strip_dsp_init(&d, rates[r], p);
 				double x = T + offs[o], got[2];
 				run_level(&d, x, (uint32_t)rates[r], false, NULL, got);
 				double want = offs[o] >= 0 ? 0.0 : range;
 				assert_float_equal(got[0], want, 0.01);
 				assert_float_equal(got[1], want, 0.01);
-				assert_float_equal(stripdsp_gr_db(&d), want, 0.01);
+				assert_float_equal(strip_dsp_gr_db(&d), want, 0.01);
 			}
 }
 
@@ -222,8 +222,8 @@ static void test_gate_times(void **state)
 			float fs = rates[r], att = times[k][0], hold = times[k][1], rel = times[k][2];
 			float p[MD_SP_COUNT];
 			gate_params(p, -40, -30, att, hold, rel);
-			struct md_stripdsp d;
-			stripdsp_init(&d, fs, p);
+			struct md_strip_dsp d;
+			strip_dsp_init(&d, fs, p);
 			double got[2];
 			run_level(&d, -20, 4800, false, NULL, got);
 			assert_float_equal(got[0], 0.0, 1e-6);
@@ -261,15 +261,15 @@ static void test_gate_and_comp(void **state)
 	p[MD_SP_COMP_RATIO] = 4.0f;
 	p[MD_SP_COMP_KNEE] = 0.0f;
 	p[MD_SP_COMP_MAKEUP] = 0.0f;
-	struct md_stripdsp d;
-	stripdsp_init(&d, 48000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 48000.0f, p);
 	double got[2];
 	run_level(&d, -10, 48000, false, NULL, got);
 	assert_float_equal(got[0], -7.5, 0.01);
-	assert_float_equal(stripdsp_gr_db(&d), -7.5, 0.01);
+	assert_float_equal(strip_dsp_gr_db(&d), -7.5, 0.01);
 	run_level(&d, -60, 48000, false, NULL, got);
 	assert_float_equal(got[0], -40.0, 0.01);
-	assert_float_equal(stripdsp_gr_db(&d), -40.0, 0.01);
+	assert_float_equal(strip_dsp_gr_db(&d), -40.0, 0.01);
 }
 
 static void test_fast_math(void **state)

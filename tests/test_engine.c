@@ -1,4 +1,5 @@
 /* mixdesk tests: the engine's gain staging, pan laws, balance, mute/solo, smoothing and safety. */
+#include "engine/pan.h"
 #include "engine_helpers.h"
 
 #include <setjmp.h>
@@ -42,20 +43,20 @@ static void test_pan_laws(void **state)
 	static const float laws[] = {0.0f, -3.0f, -4.5f, -6.0f};
 	for (size_t i = 0; i < 4; i++) {
 		float l, r;
-		md_pan_gains(laws[i], -1.0f, &l, &r);
+		pan_gains(laws[i], -1.0f, &l, &r);
 		NEAR_DB(db(l), 0.0);
 		assert_true(r == 0.0f);
-		md_pan_gains(laws[i], 1.0f, &l, &r);
+		pan_gains(laws[i], 1.0f, &l, &r);
 		NEAR_DB(db(r), 0.0);
 		assert_true(l == 0.0f);
-		md_pan_gains(laws[i], 0.0f, &l, &r);
+		pan_gains(laws[i], 0.0f, &l, &r);
 		NEAR_DB(db(l), laws[i]);
 		NEAR_DB(db(r), laws[i]);
 	}
 	/* constant power for the -3 dB law: l^2 + r^2 stays 1 within 0.01 dB across the range */
 	for (float p = -1.0f; p <= 1.0f; p += 0.125f) {
 		float l, r;
-		md_pan_gains(-3.0f, p, &l, &r);
+		pan_gains(-3.0f, p, &l, &r);
 		assert_float_equal(10.0 * log10(l * l + r * r), 0.0, 0.03);
 	}
 }
@@ -64,12 +65,12 @@ static void test_balance(void **state)
 {
 	(void)state;
 	float l, r;
-	md_balance_gains(0.0f, &l, &r);
+	pan_balance_gains(0.0f, &l, &r);
 	assert_true(l == 1.0f && r == 1.0f);
-	md_balance_gains(0.5f, &l, &r);
+	pan_balance_gains(0.5f, &l, &r);
 	NEAR_DB(db(l), -6.0206);
 	assert_true(r == 1.0f);
-	md_balance_gains(-1.0f, &l, &r);
+	pan_balance_gains(-1.0f, &l, &r);
 	assert_true(l == 1.0f && r == 0.0f);
 }
 
@@ -110,7 +111,7 @@ static void test_pan_through_engine(void **state)
 			rig_fill(r, 0, 0, 0.25f, 1024);
 			rig_settle(r);
 			float gl, gr;
-			md_pan_gains(laws[li], pans[pi], &gl, &gr);
+			pan_gains(laws[li], pans[pi], &gl, &gr);
 			double base = db(0.25) + 3.0 - 10.0 - 2.0;
 			float *L = rig_out(r, 0), *R = rig_out(r, 1);
 			if (gl > 0)

@@ -1,8 +1,8 @@
 /* mixdesk tests: the strip filters and EQ bands measured against their analytic responses. Sines go through
- * stripdsp_process (stereo, odd block sizes), the steady-state amplitude is found by a least-squares sine
+ * strip_dsp_process (stereo, odd block sizes), the steady-state amplitude is found by a least-squares sine
  * fit, and compared with the analog prototype evaluated at the bilinear-warped frequency
  * Omega = tan(pi f / fs) / tan(pi f0 / fs), the exact magnitude of the cookbook filters. */
-#include "../engine/stripdsp.h"
+#include "engine/dsp/strip_dsp.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +27,7 @@ static void defaults(float *p)
 }
 
 /* Run a sine of frequency f through d; return the measured gain in dB of channel 0 and 1. */
-static void measure(struct md_stripdsp *d, double rate, double f, double settle_s, double out_db[2])
+static void measure(struct md_strip_dsp *d, double rate, double f, double settle_s, double out_db[2])
 {
 	static const uint32_t sizes[] = {64, 17, 64, 1, 33, 64, 50};
 	float L[MD_BLOCK], R[MD_BLOCK];
@@ -42,7 +42,7 @@ static void measure(struct md_stripdsp *d, double rate, double f, double settle_
 		for (uint32_t i = 0; i < n; i++) {
 			L[i] = R[i] = (float)(AMP * sin(w * (double)(t + i)));
 		}
-		stripdsp_process(d, ch, 2, n);
+		strip_dsp_process(d, ch, 2, n);
 		for (uint32_t i = 0; i < n; i++, t++) {
 			if (t < settle)
 				continue;
@@ -115,8 +115,8 @@ static void pass_case(bool high, double rate, double fc, int slope)
 	p[base] = 1.0f;
 	p[base + 1] = (float)fc;
 	p[base + 2] = (float)slope;
-	struct md_stripdsp d;
-	stripdsp_init(&d, (float)rate, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, (float)rate, p);
 	for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
 		double f = fc * ratios[i];
 		if (f < 20.0 || f > 0.45 * rate || f > 22000.0)
@@ -168,8 +168,8 @@ static void eq_case(double rate, const struct eq_case *c, int band)
 	p[MD_SP_EQ(band, MD_EQ_FREQ)] = (float)c->f0;
 	p[MD_SP_EQ(band, MD_EQ_GAIN)] = (float)c->gain;
 	p[MD_SP_EQ(band, MD_EQ_Q)] = (float)c->q;
-	struct md_stripdsp d;
-	stripdsp_init(&d, (float)rate, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, (float)rate, p);
 	for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
 		double f = c->f0 * ratios[i];
 		if (f < 20.0 || f > 0.45 * rate || f > 22000.0)
@@ -219,8 +219,8 @@ static void test_full_chain(void **state)
 			p[MD_SP_EQ(b, MD_EQ_GAIN)] = (float)bands[b].gain;
 			p[MD_SP_EQ(b, MD_EQ_Q)] = (float)bands[b].q;
 		}
-		struct md_stripdsp d;
-		stripdsp_init(&d, (float)rate, p);
+		struct md_strip_dsp d;
+		strip_dsp_init(&d, (float)rate, p);
 		for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
 			double f = fs[i];
 			double want = butter_db(true, 4, rate, f, 60) + butter_db(false, 2, rate, f, 15000);
@@ -241,8 +241,8 @@ static void test_glide_lands(void **state)
 		double rate = rates[r];
 		float p[MD_SP_COUNT];
 		defaults(p);
-		struct md_stripdsp d;
-		stripdsp_init(&d, (float)rate, p);
+		struct md_strip_dsp d;
+		strip_dsp_init(&d, (float)rate, p);
 		p[MD_SP_EQ_ON] = p[MD_SP_HPF_ON] = 1.0f;
 		p[MD_SP_HPF_FREQ] = 150.0f;
 		p[MD_SP_HPF_SLOPE] = 24.0f;
@@ -250,7 +250,7 @@ static void test_glide_lands(void **state)
 		p[MD_SP_EQ(1, MD_EQ_FREQ)] = 4000.0f;
 		p[MD_SP_EQ(1, MD_EQ_GAIN)] = -10.0f;
 		p[MD_SP_EQ(1, MD_EQ_Q)] = 0.7f;
-		stripdsp_update(&d, p);
+		strip_dsp_update(&d, p);
 		double got[2];
 		for (int k = 0; k < 2; k++) {
 			double f = k ? 8000.0 : 100.0;
@@ -261,7 +261,7 @@ static void test_glide_lands(void **state)
 		}
 		/* switched off again, the strip is exactly transparent */
 		p[MD_SP_EQ_ON] = p[MD_SP_HPF_ON] = 0.0f;
-		stripdsp_update(&d, p);
+		strip_dsp_update(&d, p);
 		measure(&d, rate, 1000.0, 0.5, got);
 		assert_true(fabs(got[0]) < 1e-4 && fabs(got[1]) < 1e-4);
 	}
@@ -279,8 +279,8 @@ static void test_glides_end(void **state)
 		for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
 			float p[MD_SP_COUNT];
 			defaults(p);
-			struct md_stripdsp d;
-			stripdsp_init(&d, (float)rates[r], p);
+			struct md_strip_dsp d;
+			strip_dsp_init(&d, (float)rates[r], p);
 			p[MD_SP_HPF_ON] = p[MD_SP_LPF_ON] = p[MD_SP_EQ_ON] = 1.0f;
 			p[MD_SP_HPF_FREQ] = targets[t] / 8.0f < 20.0f ? 20.0f : targets[t] / 8.0f;
 			p[MD_SP_LPF_FREQ] = targets[t];
@@ -290,13 +290,13 @@ static void test_glides_end(void **state)
 				p[MD_SP_EQ(b, MD_EQ_GAIN)] = -7.3f + 4.1f * (float)b;
 				p[MD_SP_EQ(b, MD_EQ_Q)] = 0.3f + 1.7f * (float)b;
 			}
-			stripdsp_update(&d, p);
+			strip_dsp_update(&d, p);
 			float L[MD_BLOCK] = {0}, R[MD_BLOCK] = {0};
 			float *const ch[2] = {L, R};
 			for (double tt = 0; tt < 2.0; tt += MD_BLOCK / rates[r])
-				stripdsp_process(&d, ch, 2, MD_BLOCK);
+				strip_dsp_process(&d, ch, 2, MD_BLOCK);
 			struct md_biquad *sec[MD_BQ_CHAIN_MAX];
-			int ns = stripdsp_chain(&d, sec);
+			int ns = strip_dsp_chain(&d, sec);
 			if (ns != 8)
 				fail_msg("%.0f Hz: LPF target %.1f Hz: %d sections after 2 s (lpf at %.7f, wants %.7f)", 
 					 rates[r], targets[t], ns, d.lpf.lf.cur, d.lpf.lf.target);
@@ -383,15 +383,15 @@ static void test_mono(void **state)
 	defaults(p);
 	p[MD_SP_LPF_ON] = 1.0f;
 	p[MD_SP_LPF_FREQ] = 1000.0f;
-	struct md_stripdsp d;
-	stripdsp_init(&d, 48000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 48000.0f, p);
 	float L[MD_BLOCK];
 	float *const ch[2] = {L, NULL};
 	double ms = 0;
 	for (int k = 0; k < 400; k++) {
 		for (int i = 0; i < MD_BLOCK; i++)
 			L[i] = (float)sin(2.0 * M_PI * 4000.0 * (k * MD_BLOCK + i) / 48000.0);
-		stripdsp_process(&d, ch, 1, MD_BLOCK);
+		strip_dsp_process(&d, ch, 1, MD_BLOCK);
 		if (k >= 200)
 			for (int i = 0; i < MD_BLOCK; i++)
 				ms += L[i] * L[i];
@@ -408,22 +408,22 @@ static void test_nan_recovery(void **state)
 	defaults(p);
 	p[MD_SP_HPF_ON] = p[MD_SP_LPF_ON] = p[MD_SP_EQ_ON] = p[MD_SP_COMP_ON] = p[MD_SP_GATE_ON] = 1.0f;
 	p[MD_SP_EQ(1, MD_EQ_GAIN)] = 6.0f;
-	struct md_stripdsp d;
-	stripdsp_init(&d, 48000.0f, p);
+	struct md_strip_dsp d;
+	strip_dsp_init(&d, 48000.0f, p);
 	float L[MD_BLOCK], R[MD_BLOCK];
 	float *const ch[2] = {L, R};
 	for (int i = 0; i < MD_BLOCK; i++)
 		L[i] = R[i] = i == 10 ? NAN : 0.3f;
-	stripdsp_process(&d, ch, 2, MD_BLOCK);
-	stripdsp_reset(&d);
+	strip_dsp_process(&d, ch, 2, MD_BLOCK);
+	strip_dsp_reset(&d);
 	for (int k = 0; k < 10; k++) {
 		for (int i = 0; i < MD_BLOCK; i++)
 			L[i] = R[i] = (float)sin(0.1 * i);
-		stripdsp_process(&d, ch, 2, MD_BLOCK);
+		strip_dsp_process(&d, ch, 2, MD_BLOCK);
 		for (int i = 0; i < MD_BLOCK; i++)
 			assert_true(isfinite(L[i]) && isfinite(R[i]));
 	}
-	assert_true(isfinite(stripdsp_gr_db(&d)) && stripdsp_gr_db(&d) <= 0.0f);
+	assert_true(isfinite(strip_dsp_gr_db(&d)) && strip_dsp_gr_db(&d) <= 0.0f);
 }
 
 static void test_report(void **state)

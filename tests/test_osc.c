@@ -5,7 +5,7 @@
 #include "osclient.h"
 #include "testlib.h"
 
-#include "../engine/md.h"
+#include "engine/model/md.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,9 +4,10 @@
  * ranges and tails, the report and its warnings, every
  * error (each leaving no file behind), Ctrl-C, the command line, and a null test against the live engine on
  * a private dummy jackd. */
-#include "../engine/engine.h"
-#include "../sessions/session.h"
-#include "../tools/render.h"
+#include "engine/pan.h"
+#include "engine/engine.h"
+#include "sessions/session.h"
+#include "tools/render/render.h"
 #include "testlib.h"
 
 #include <setjmp.h>
@@ -228,7 +229,7 @@ static void test_sine_level(void **state)
 	c->strips[0]->p[MD_SP_PAN] = -0.5f;
 	c->render.tail = 0.25f;
 	float gl, gr;
-	md_pan_gains(c->master.p[MD_MP_PAN_LAW], -0.5f, &gl, &gr);
+	pan_gains(c->master.p[MD_MP_PAN_LAW], -0.5f, &gl, &gr);
 	const double left_db = -20.0 - 6.0 + 20.0 * log10(gl), right_db = -20.0 - 6.0 + 20.0 * log10(gr);
 
 	struct render_opts o = {0};
@@ -564,12 +565,12 @@ static void test_split_equals_one_engine(void **state)
 	struct md_lane *l = console_lane(c, MD_SCOPE_MASTER, 0, MD_MP_FADER, true);
 	assert_non_null(l);
 	l->mode = MD_AUTO_READ;
-	assert_int_equal(lane_add_point(l, 0.0, -12.0f), MD_OK);
-	assert_int_equal(lane_add_point(l, 0.8, 0.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 0.0, -12.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 0.8, 0.0f), MD_OK);
 	l = console_lane(c, MD_SCOPE_BUS, bus, MD_BP_FADER, true);
 	l->mode = MD_AUTO_READ;
-	assert_int_equal(lane_add_point(l, 0.3, -20.0f), MD_OK);
-	assert_int_equal(lane_add_point(l, 0.6, 0.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 0.3, -20.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 0.6, 0.0f), MD_OK);
 
 	snprintf(one, sizeof one, "%s/one.wav", dir);
 	snprintf(two, sizeof two, "%s/two.wav", dir);
@@ -691,7 +692,7 @@ static void test_range_and_tail(void **state)
 	/* the range starts at 0.25 s of the sources (phase of the 1 kHz sine: 250 whole cycles, so 0) and the
 	 * second source ends at 0.5 s: the output falls to half after 0.25 s */
 	float gl, gr;
-	md_pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
+	pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
 	for (int i = 0; i < 100; i++)
 		assert_float_equal(x[2 * i], 2.0 * 0.5 * gl * sin(2.0 * M_PI * 1000.0 * i / RATE), 1e-5);
 	for (int i = RATE / 4 + 100; i < RATE / 4 + 200; i++)
@@ -717,10 +718,10 @@ static void test_automation(void **state)
 	struct md_lane *l = console_lane(c, MD_SCOPE_STRIP, 0, MD_SP_FADER, true);
 	assert_non_null(l);
 	l->mode = MD_AUTO_READ;
-	assert_int_equal(lane_add_point(l, 0.0, -40.0f), MD_OK);
-	assert_int_equal(lane_add_point(l, 1.0, 0.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 0.0, -40.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 1.0, 0.0f), MD_OK);
 	float gl, gr;
-	md_pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
+	pan_gains(c->master.p[MD_MP_PAN_LAW], 0.0f, &gl, &gr);
 	struct render_opts o = {.bits = 32, .fixed_gain = true, .tail_set = true};
 	struct render_report rep;
 	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);

@@ -2,7 +2,7 @@
  * hand-written session, of the demo session and of a console with a random value in every parameter),
  * "x-" keys kept in place, precise error messages, failed loads that allocate nothing, and atomic saves,
  * including one whose write really fails (RLIMIT_FSIZE) and must leave the old file's bytes as they were. */
-#include "../sessions/session.h"
+#include "sessions/session.h"
 #include "testlib.h"
 
 #include <setjmp.h>
@@ -349,7 +349,7 @@ static void random_lane(struct md_console *c, enum md_scope sc, int index, unsig
 		int n = (int)(rnd(s) * 20);
 		for (int k = 0; k < n; k++) {
 			t += 0.001 + rnd(s) * 3.3333;
-			assert_int_equal(lane_add_point(l, t, random_value(d, s)), MD_OK);
+			assert_int_equal(console_lane_add_point(l, t, random_value(d, s)), MD_OK);
 		}
 		return;
 	}
@@ -370,7 +370,7 @@ static void test_round_trip_every_parameter(void **state)
 			assert_int_equal(console_add_bus(c, name, &idx), MD_OK);
 			for (int i = 0; i < MD_BP_COUNT; i++)
 				c->buses[idx]->p[i] = random_value(md_param_desc(MD_SCOPE_BUS, i), &s);
-			conns_add(&c->buses[idx]->outputs[b % 2], "fx:in");
+			console_conns_add(&c->buses[idx]->outputs[b % 2], "fx:in");
 			random_lane(c, MD_SCOPE_BUS, idx, &s);
 		}
 		for (int i = 0; i < 12; i++) {
@@ -383,9 +383,9 @@ static void test_round_trip_every_parameter(void **state)
 					st->p[p] = random_value(md_param_desc(MD_SCOPE_STRIP, p), &s);
 			if (i % 2)
 				st->source = strdup("audio/ström.wav");
-			conns_add(&st->inputs[0], "system:capture_1");
+			console_conns_add(&st->inputs[0], "system:capture_1");
 			if (st->stereo && i % 2)
-				conns_add(&st->inputs[1], "system:capture_2");
+				console_conns_add(&st->inputs[1], "system:capture_2");
 			for (int l = 0; l < 3; l++)
 				random_lane(c, MD_SCOPE_STRIP, idx, &s);
 			if (i == 4)
@@ -637,7 +637,7 @@ static void doc_row(enum md_scope sc, const struct md_param_desc *d, char *row, 
 		snprintf(path, sizeof path, "send/B/%s", strchr(d->path + 5, '/') + 1);
 	else
 		snprintf(path, sizeof path, "%s", d->path);
-	const char *u = md_unit_name(d->unit);
+	const char *u = md_param_unit_name(d->unit);
 	const char *kind = "number";
 	switch (d->kind) {
 	case MD_KIND_FLOAT:

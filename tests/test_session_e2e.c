@@ -2,7 +2,7 @@
  * (tests/sessions/bad: NAME.json and NAME.expect, the text its error must contain) gives exit status 1 and
  * that message, never a crash; `mixdesk check` describes a valid session and knows its usage; and JACK
  * connections made with jack_connect are saved by --autosave and restored on a fresh server. */
-#include "../sessions/session.h"
+#include "sessions/session.h"
 #include "testlib.h"
 
 #include <setjmp.h>
@@ -222,15 +222,15 @@ static void test_connections_saved_and_restored(void **state)
 	if (session_load(path, &c, err, sizeof err) != MD_OK)
 		fail_msg("the autosaved session does not load: %s", err);
 	assert_int_equal(c->nstrips, 2);
-	assert_true(conns_has(&c->strips[0]->inputs[0], "tc:out_1"));
-	assert_true(conns_has(&c->strips[0]->inputs[0], "tc:out_2"));
-	assert_true(conns_has(&c->strips[1]->inputs[0], "tc:out_2"));
-	assert_true(conns_has(&c->strips[1]->inputs[1], "tc:out_3"));
-	assert_true(conns_has(&c->master.outputs[0], "tc:in_1"));
-	assert_true(conns_has(&c->master.outputs[1], "tc:in_2"));
-	assert_true(conns_has(&c->master.outputs[1], "tc:in_3"));
-	assert_true(conns_has(&c->buses[0]->outputs[0], "tc:in_3"));
-	assert_true(conns_has(&c->buses[0]->returns[1], "tc:out_1"));
+	assert_true(console_conns_has(&c->strips[0]->inputs[0], "tc:out_1"));
+	assert_true(console_conns_has(&c->strips[0]->inputs[0], "tc:out_2"));
+	assert_true(console_conns_has(&c->strips[1]->inputs[0], "tc:out_2"));
+	assert_true(console_conns_has(&c->strips[1]->inputs[1], "tc:out_3"));
+	assert_true(console_conns_has(&c->master.outputs[0], "tc:in_1"));
+	assert_true(console_conns_has(&c->master.outputs[1], "tc:in_2"));
+	assert_true(console_conns_has(&c->master.outputs[1], "tc:in_3"));
+	assert_true(console_conns_has(&c->buses[0]->outputs[0], "tc:in_3"));
+	assert_true(console_conns_has(&c->buses[0]->returns[1], "tc:out_1"));
 	/* the rest of the session went through unchanged */
 	assert_true(c->strips[0]->p[MD_SP_FADER] == -6.5f);
 	assert_non_null(c->extra);

@@ -1,5 +1,6 @@
 /* mixdesk tests: shared helpers (see testlib.h). */
 #include "testlib.h"
+#include "engine/model/md.h"
 
 #include <jack/jack.h>
 
@@ -55,9 +56,7 @@ void tl_rmtree(const char *dir)
 
 double tl_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return md_now_s();
 }
 
 void tl_sleep(double s)

@@ -10,7 +10,8 @@
  * own, as in the engine: liblo 0.31's UDP server binds every interface, while this one binds loopback when
  * the engine is local (the wildcard of the family otherwise) and is connect()ed to the engine, so the
  * kernel drops datagrams from anyone else. */
-#include "../control/oscarg.h"
+#include "control/oscarg.h"
+#include "engine/model/md.h"
 
 #include <lo/lo.h>
 
@@ -39,13 +40,6 @@ static unsigned char buf[65536];
 static void on_signal(int sig)
 {
 	stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void quiet(int num, const char *msg, const char *where)
@@ -153,7 +147,7 @@ static int send_msg(const char *path, lo_message m)
 static void receive_until(double deadline)
 {
 	while (!done && !stop) {
-		double left = deadline - now_s();
+		double left = deadline - md_now_s();
 		if (left <= 0)
 			break;
 		struct pollfd p = {sock, POLLIN, 0};
@@ -268,28 +262,28 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "status") == 0) {
 		want = strcmp(cmd, "get") == 0 ? rest[0] : "/status";
 		send_msg(want, lo_message_new());
-		receive_until(now_s() + timeout);
+		receive_until(md_now_s() + timeout);
 		status = failed || !done;
 	} else if (strcmp(cmd, "set") == 0) {
 		/* a set is answered only when the value was corrected; the query after it gets the true value */
 		send_msg(rest[0], build_args(nrest - 1, rest + 1));
 		want = NULL;
-		receive_until(now_s() + 0.05);
+		receive_until(md_now_s() + 0.05);
 		if (!failed) {
 			want = rest[0];
 			done = false;
 			send_msg(rest[0], lo_message_new());
-			receive_until(now_s() + timeout);
+			receive_until(md_now_s() + timeout);
 		}
 		status = failed || !done;
 	} else if (strcmp(cmd, "send") == 0) {
 		send_msg(rest[0], build_args(nrest - 1, rest + 1));
-		receive_until(now_s() + timeout);
+		receive_until(md_now_s() + timeout);
 		status = failed;
 	} else if (strcmp(cmd, "dump") == 0) {
 		want = "/dump/end";
 		send_msg("/dump", lo_message_new());
-		receive_until(now_s() + timeout);
+		receive_until(md_now_s() + timeout);
 		status = failed || !done;
 	} else if (strcmp(cmd, "watch") == 0) {
 		float hz = nrest > 0 ? strtof(rest[0], NULL) : 0.0f;
@@ -298,7 +292,7 @@ int main(int argc, char **argv)
 			lo_message_add_float(m, hz);
 			send_msg("/subscribe", m); /* renewed well inside the engine's 10 s */
 			done = failed = false;
-			receive_until(now_s() + 5.0);
+			receive_until(md_now_s() + 5.0);
 		}
 		send_msg("/unsubscribe", lo_message_new());
 	} else {

@@ -1,9 +1,9 @@
 /* mixdesk: the program. `mixdesk [options] [SESSION.json]` runs the console as a JACK client under OSC
  * control; `mixdesk render` bounces a session offline; `mixdesk check` validates one. */
-#include "../control/control.h"
-#include "../engine/jackhost.h"
-#include "../sessions/session.h"
-#include "render.h"
+#include "control/control.h"
+#include "tools/jack/jackhost.h"
+#include "sessions/session.h"
+#include "tools/render/render.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,13 +31,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -55,17 +48,6 @@ static void usage(FILE *f)
 		"      --autosave          save the session on SIGINT/SIGTERM (to SESSION.json, or ./mixdesk-session.json)\n"
 		"  -h, --help              this help\n"
 		"  -V, --version           print the version\n");
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int run_live(int argc, char **argv)
@@ -89,7 +71,7 @@ static int run_live(int argc, char **argv)
 		case 'n': jo.client_name = optarg; break;
 		case 's': jo.server_name = optarg; break;
 		case 'c':
-			if (parse_int(optarg, 0, MD_MAX_STRIPS, &v)) {
+			if (md_parse_long(optarg, 0, MD_MAX_STRIPS, &v)) {
 				fprintf(stderr, "mixdesk: --channels takes a number from 0 to %d, not '%s'\n", MD_MAX_STRIPS,
 					optarg);
 				return 2;
@@ -97,7 +79,7 @@ static int run_live(int argc, char **argv)
 			channels = v;
 			break;
 		case 'p':
-			if (parse_int(optarg, 0, 65535, &v)) {
+			if (md_parse_long(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "mixdesk: --osc-port takes a UDP port from 0 to 65535, not '%s'\n", optarg);
 				return 2;
 			}
@@ -225,7 +207,7 @@ static int run_live(int argc, char **argv)
 		jackhost_tick(host);
 		mixer_tick(mixer);
 		control_set_xruns(ctl, jackhost_xruns(host));
-		control_tick(ctl, now_seconds());
+		control_tick(ctl, md_now_s());
 	}
 	if (got_signal)
 		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n", got_signal == SIGINT ? "interrupted" : "terminated",

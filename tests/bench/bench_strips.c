@@ -12,7 +12,7 @@
  * need duplicate chains), so the peer does less than mixdesk. Its CPU time (user + system, from the
  * child's rusage) per second of audio is the same "share of one core". A JACK DSP-load comparison on a
  * shared dummy server is not made here (see docs/DSP.md). */
-#include "../engine_helpers.h"
+#include "tests/engine_helpers.h"
 
 #include <sndfile.h>
 #include <stdio.h>
@@ -25,13 +25,6 @@
 #define STRIPS 64
 #define BUSES 4
 #define RATE 48000
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint32_t rng = 12345;
 static float noise(void)
@@ -117,9 +110,9 @@ static struct figures measure(struct rig *r, uint32_t period, bool sweep)
 			}
 			mixer_tick(r->m);
 		}
-		double t0 = now();
+		double t0 = md_now_s();
 		engine_run(e, r->bufs, period);
-		double dt = now() - t0;
+		double dt = md_now_s() - t0;
 		if (k >= periods / 10) { /* skip the warm-up */
 			sum += dt;
 			worst = dt > worst ? dt : worst;

@@ -7,7 +7,7 @@
 #ifndef MD_RENDER_H
 #define MD_RENDER_H
 
-#include "../engine/console.h"
+#include "engine/model/console.h"
 
 #include <signal.h>
 #include <stdbool.h>

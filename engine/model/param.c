@@ -1,5 +1,5 @@
 /* mixdesk: the descriptor tables of every strip, bus and master parameter. */
-#include "param.h"
+#include "engine/model/param.h"
 
 #include <math.h>
 #include <string.h>
@@ -152,7 +152,7 @@ int md_param_enum_value(const struct md_param_desc *d, const char *name)
 	return -1;
 }
 
-const char *md_unit_name(enum md_unit u)
+const char *md_param_unit_name(enum md_unit u)
 {
 	switch (u) {
 	case MD_UNIT_NONE: return "";

@@ -1,5 +1,5 @@
 /* mixdesk: strip processing: HPF, LPF, 4-band EQ, gate, compressor, in that order (docs/DSP.md). */
-#include "stripdsp.h"
+#include "engine/dsp/strip_dsp.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,7 +18,7 @@ static const enum md_biquad_kind band_kind[MD_EQT_COUNT] = {
 };
 
 /* [rt] one step of a glide; true when the value changed */
-static bool glide_step(struct md_sdsp_glide *g, float c, float eps)
+static bool glide_step(struct md_strip_dsp_glide *g, float c, float eps)
 {
 	if (g->cur == g->target)
 		return false;
@@ -29,7 +29,7 @@ static bool glide_step(struct md_sdsp_glide *g, float c, float eps)
 	return true;
 }
 
-static inline bool glide_moving(const struct md_sdsp_glide *g)
+static inline bool glide_moving(const struct md_strip_dsp_glide *g)
 {
 	return g->cur != g->target;
 }
@@ -45,7 +45,7 @@ static float log2_hz(float f)
 }
 
 /* [rt] */
-static void pass_coefs(struct md_sdsp_pass *f, enum md_biquad_kind kind, float rate)
+static void pass_coefs(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, float rate)
 {
 	double hz = exp2((double)f->lf.cur);
 	biquad_setup(&f->s[0], kind, rate, hz, f->q0.cur, 0.0);
@@ -53,7 +53,7 @@ static void pass_coefs(struct md_sdsp_pass *f, enum md_biquad_kind kind, float r
 }
 
 /* [rt] */
-static void pass_target(struct md_sdsp_pass *f, enum md_biquad_kind kind, float rate, bool en, float hz, float slope,
+static void pass_target(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, float rate, bool en, float hz, float slope,
 			uint32_t xfade)
 {
 	bool steep = slope > 18.0f;
@@ -71,7 +71,7 @@ static void pass_target(struct md_sdsp_pass *f, enum md_biquad_kind kind, float 
 }
 
 /* [rt] */
-static void pass_step(struct md_sdsp_pass *f, enum md_biquad_kind kind, float rate, float c)
+static void pass_step(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, float rate, float c)
 {
 	bool changed = glide_step(&f->lf, c, SNAP_OCT);
 	changed |= glide_step(&f->q0, c, SNAP_OCT);
@@ -94,7 +94,7 @@ static void chain_flush(struct chain *q, float *const ch[2], int nch, uint32_t n
 }
 
 /* [rt] */
-static void pass_run(struct md_sdsp_pass *f, struct chain *q, float *const ch[2], int nch, uint32_t n)
+static void pass_run(struct md_strip_dsp_pass *f, struct chain *q, float *const ch[2], int nch, uint32_t n)
 {
 	for (int s = 0; s < 2; s++) {
 		struct md_smooth *m = &f->mix[s];
@@ -115,14 +115,14 @@ static void pass_run(struct md_sdsp_pass *f, struct chain *q, float *const ch[2]
 }
 
 /* [rt] */
-static void band_coefs(struct md_sdsp_band *b, float rate)
+static void band_coefs(struct md_strip_dsp_band *b, float rate)
 {
 	biquad_setup(&b->s, band_kind[b->type], rate, exp2((double)b->lf.cur), exp2((double)b->lq.cur),
 		     b->gain.cur);
 }
 
 /* [rt] at 0 dB every band type is the identity: while it sits there, frequency, Q and type can jump */
-static void band_at_rest(struct md_sdsp_band *b)
+static void band_at_rest(struct md_strip_dsp_band *b)
 {
 	if (b->gain.cur != 0.0f || b->gain.target != 0.0f)
 		return;
@@ -132,13 +132,13 @@ static void band_at_rest(struct md_sdsp_band *b)
 	b->gain.target = b->want_gain;
 }
 
-static bool band_moving(const struct md_sdsp_band *b)
+static bool band_moving(const struct md_strip_dsp_band *b)
 {
 	return glide_moving(&b->lf) || glide_moving(&b->gain) || glide_moving(&b->lq) || b->type != b->want_type;
 }
 
 /* [rt] */
-static void band_target(struct md_sdsp_band *b, bool en, int type, float hz, float gain_db, float q)
+static void band_target(struct md_strip_dsp_band *b, bool en, int type, float hz, float gain_db, float q)
 {
 	b->want_type = type < 0 ? 0 : type >= MD_EQT_COUNT ? MD_EQT_COUNT - 1 : type;
 	b->want_gain = en ? gain_db : 0.0f;
@@ -151,7 +151,7 @@ static void band_target(struct md_sdsp_band *b, bool en, int type, float hz, flo
 }
 
 /* [rt] */
-static void band_step(struct md_sdsp_band *b, float rate, float c)
+static void band_step(struct md_strip_dsp_band *b, float rate, float c)
 {
 	bool changed = glide_step(&b->lf, c, SNAP_OCT);
 	changed |= glide_step(&b->gain, c, SNAP_DB);
@@ -168,7 +168,7 @@ static void band_step(struct md_sdsp_band *b, float rate, float c)
 }
 
 /* [rt] */
-static void band_run(struct md_sdsp_band *b, struct chain *q)
+static void band_run(struct md_strip_dsp_band *b, struct chain *q)
 {
 	if (b->gain.cur == 0.0f)
 		biquad_reset(&b->s); /* at 0 dB the band is the identity; it restarts from rest */
@@ -177,26 +177,26 @@ static void band_run(struct md_sdsp_band *b, struct chain *q)
 }
 
 /* [rt] read every filter, EQ and dynamics parameter into targets */
-static void set_targets(struct md_stripdsp *d, const float *p, bool instant)
+static void set_targets(struct md_strip_dsp *d, const float *p, bool instant)
 {
 	uint32_t xf = instant ? 0 : d->xfade;
 	pass_target(&d->hpf, MD_BQ_HIGHPASS, d->rate, on(p, MD_SP_HPF_ON), p[MD_SP_HPF_FREQ], p[MD_SP_HPF_SLOPE], xf);
 	pass_target(&d->lpf, MD_BQ_LOWPASS, d->rate, on(p, MD_SP_LPF_ON), p[MD_SP_LPF_FREQ], p[MD_SP_LPF_SLOPE], xf);
 	bool moving = d->hpf.moving || d->lpf.moving;
 	for (int k = 0; k < MD_EQ_BANDS; k++) {
-		struct md_sdsp_band *b = &d->band[k];
+		struct md_strip_dsp_band *b = &d->band[k];
 		band_target(b, on(p, MD_SP_EQ_ON) && on(p, MD_SP_EQ(k, MD_EQ_ON)), (int)lrintf(p[MD_SP_EQ(k, MD_EQ_TYPE)]),
 			    p[MD_SP_EQ(k, MD_EQ_FREQ)], p[MD_SP_EQ(k, MD_EQ_GAIN)], p[MD_SP_EQ(k, MD_EQ_Q)]);
 		moving |= b->moving;
 	}
 	d->moving = moving;
-	gate_setup(&d->gate, d->rate, on(p, MD_SP_GATE_ON), p[MD_SP_GATE_THRESHOLD], p[MD_SP_GATE_RANGE],
+	dyn_gate_setup(&d->gate, d->rate, on(p, MD_SP_GATE_ON), p[MD_SP_GATE_THRESHOLD], p[MD_SP_GATE_RANGE],
 		   p[MD_SP_GATE_ATTACK], p[MD_SP_GATE_HOLD], p[MD_SP_GATE_RELEASE]);
-	comp_setup(&d->comp, d->rate, on(p, MD_SP_COMP_ON), p[MD_SP_COMP_THRESHOLD], p[MD_SP_COMP_RATIO],
+	dyn_comp_setup(&d->comp, d->rate, on(p, MD_SP_COMP_ON), p[MD_SP_COMP_THRESHOLD], p[MD_SP_COMP_RATIO],
 		   p[MD_SP_COMP_ATTACK], p[MD_SP_COMP_RELEASE], p[MD_SP_COMP_KNEE], p[MD_SP_COMP_MAKEUP], instant);
 }
 
-void stripdsp_init(struct md_stripdsp *d, float rate, const float *p)
+void strip_dsp_init(struct md_strip_dsp *d, float rate, const float *p)
 {
 	memset(d, 0, sizeof *d);
 	d->rate = rate;
@@ -206,7 +206,7 @@ void stripdsp_init(struct md_stripdsp *d, float rate, const float *p)
 	smooth_init(&d->comp.makeup, 0.0f);
 	set_targets(d, p, true);
 	/* everything lands at once */
-	struct md_sdsp_pass *pf[2] = {&d->hpf, &d->lpf};
+	struct md_strip_dsp_pass *pf[2] = {&d->hpf, &d->lpf};
 	for (int i = 0; i < 2; i++) {
 		pf[i]->lf.cur = pf[i]->lf.target;
 		pf[i]->q0.cur = pf[i]->q0.target;
@@ -215,7 +215,7 @@ void stripdsp_init(struct md_stripdsp *d, float rate, const float *p)
 	pass_coefs(&d->hpf, MD_BQ_HIGHPASS, rate);
 	pass_coefs(&d->lpf, MD_BQ_LOWPASS, rate);
 	for (int k = 0; k < MD_EQ_BANDS; k++) {
-		struct md_sdsp_band *b = &d->band[k];
+		struct md_strip_dsp_band *b = &d->band[k];
 		b->type = b->want_type;
 		b->gain.cur = b->gain.target = b->want_gain;
 		b->lf.cur = b->lf.target;
@@ -226,13 +226,13 @@ void stripdsp_init(struct md_stripdsp *d, float rate, const float *p)
 	d->moving = false;
 }
 
-void stripdsp_update(struct md_stripdsp *d, const float *p)
+void strip_dsp_update(struct md_strip_dsp *d, const float *p)
 {
 	set_targets(d, p, false);
 }
 
 /* [rt] one parameter step of everything that glides */
-static void step(struct md_stripdsp *d)
+static void step(struct md_strip_dsp *d)
 {
 	bool moving = false;
 	if (d->hpf.moving)
@@ -248,16 +248,16 @@ static void step(struct md_stripdsp *d)
 	d->moving = moving;
 }
 
-int stripdsp_chain(struct md_stripdsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX])
+int strip_dsp_chain(struct md_strip_dsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX])
 {
 	if (d->moving)
 		return -1;
-	const struct md_sdsp_pass *pf[2] = {&d->hpf, &d->lpf};
+	const struct md_strip_dsp_pass *pf[2] = {&d->hpf, &d->lpf};
 	for (int f = 0; f < 2; f++)
 		for (int k = 0; k < 2; k++)
 			if (smooth_active(&pf[f]->mix[k]))
 				return -1;
-	/* what stripdsp_filters gathers for biquad_process_chain when nothing moves */
+	/* what strip_dsp_filters gathers for biquad_process_chain when nothing moves */
 	struct chain q = {.n = 0};
 	pass_run(&d->hpf, &q, NULL, 0, 0);
 	pass_run(&d->lpf, &q, NULL, 0, 0);
@@ -267,7 +267,7 @@ int stripdsp_chain(struct md_stripdsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX])
 	return q.n;
 }
 
-void stripdsp_filters(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+void strip_dsp_filters(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n)
 {
 	nch = nch == 2 ? 2 : 1;
 	for (uint32_t off = 0; off < n;) {
@@ -293,11 +293,11 @@ void stripdsp_filters(struct md_stripdsp *d, float *const ch[2], int nch, uint32
 	}
 }
 
-void stripdsp_dynamics(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+void strip_dsp_dynamics(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n)
 {
 	nch = nch == 2 ? 2 : 1;
-	gate_process(&d->gate, ch, nch, n);
-	comp_process(&d->comp, ch, nch, n);
+	dyn_gate_process(&d->gate, ch, nch, n);
+	dyn_comp_process(&d->comp, ch, nch, n);
 	for (int s = 0; s < 2; s++) {
 		biquad_flush(&d->hpf.s[s]);
 		biquad_flush(&d->lpf.s[s]);
@@ -307,18 +307,18 @@ void stripdsp_dynamics(struct md_stripdsp *d, float *const ch[2], int nch, uint3
 	d->gr_db = (float)(d->gate.g_db + d->comp.g_db);
 }
 
-void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n)
+void strip_dsp_process(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n)
 {
-	stripdsp_filters(d, ch, nch, n);
-	stripdsp_dynamics(d, ch, nch, n);
+	strip_dsp_filters(d, ch, nch, n);
+	strip_dsp_dynamics(d, ch, nch, n);
 }
 
-float stripdsp_gr_db(const struct md_stripdsp *d)
+float strip_dsp_gr_db(const struct md_strip_dsp *d)
 {
 	return d->gr_db;
 }
 
-void stripdsp_reset(struct md_stripdsp *d)
+void strip_dsp_reset(struct md_strip_dsp *d)
 {
 	for (int s = 0; s < 2; s++) {
 		biquad_reset(&d->hpf.s[s]);
@@ -326,7 +326,7 @@ void stripdsp_reset(struct md_stripdsp *d)
 	}
 	for (int b = 0; b < MD_EQ_BANDS; b++)
 		biquad_reset(&d->band[b].s);
-	gate_reset(&d->gate);
-	comp_reset(&d->comp);
+	dyn_gate_reset(&d->gate);
+	dyn_comp_reset(&d->comp);
 	d->gr_db = 0.0f;
 }

@@ -8,10 +8,10 @@
  * wraps) and writes the WAV with a BWF bext chunk. Every output is written under a temporary name beside its
  * final name and renamed only when complete, so an error or Ctrl-C leaves nothing half-written.
  * Every function here is [control]. */
-#include "render.h"
+#include "tools/render/render.h"
 
-#include "../engine/engine.h"
-#include "../sessions/session.h"
+#include "engine/engine.h"
+#include "sessions/session.h"
 
 #include <ebur128.h>
 #include <errno.h>
@@ -38,13 +38,6 @@
 #define DITHER_SEED 0x6d69786465736bull /* "mixdesk": the same session renders to the same samples */
 
 /* ---- small helpers ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double to_db(double g)
 {
@@ -820,13 +813,13 @@ static enum md_err job_dsp(struct pass1 *p, struct lane *l, uint64_t k)
 	float *ring = g->ring + (size_t)(k % RING) * (size_t)p->nouts * 2 * CHUNK;
 	for (size_t off = 0; off < n; off += PERIOD) {
 		const size_t m = n - off < PERIOD ? n - off : PERIOD;
-		double t0 = now_s();
+		double t0 = md_now_s();
 		for (int j = 0; j < g->nsrc; j++) {
 			struct source *s = &p->srcs[g->src[j]];
 			float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
 			source_read(s, g->il, in, m);
 		}
-		double t1 = now_s();
+		double t1 = md_now_s();
 		for (int o = 0; o < p->nouts; o++)
 			for (int ch = 0; ch < 2; ch++)
 				if (p->out_slot[o][ch] >= 0)
@@ -834,7 +827,7 @@ static enum md_err job_dsp(struct pass1 *p, struct lane *l, uint64_t k)
 		engine_set_time(g->e, true, p->start + base + off);
 		engine_run(g->e, g->bufs, (uint32_t)m);
 		l->t_read += t1 - t0;
-		l->t += now_s() - t1;
+		l->t += md_now_s() - t1;
 	}
 	return MD_OK;
 }
@@ -959,18 +952,18 @@ static void pass1_loop(struct pass1 *p, bool main_thread)
 		pthread_mutex_unlock(&p->mu);
 
 		enum md_err r = MD_OK;
-		double t0 = now_s();
+		double t0 = md_now_s();
 		switch (l->kind) {
 		case LANE_DSP:
 			r = job_dsp(p, l, k);
 			break;
 		case LANE_MIX:
 			r = job_mix(p, k, err, sizeof err);
-			l->t += now_s() - t0;
+			l->t += md_now_s() - t0;
 			break;
 		default:
 			r = job_measure(p, l, k, err, sizeof err);
-			l->t += now_s() - t0;
+			l->t += md_now_s() - t0;
 			break;
 		}
 
@@ -1007,7 +1000,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 			   struct render_report *rep, char *err, size_t errlen)
 {
 	enum md_err ret = MD_OK;
-	const double t_start = now_s();
+	const double t_start = md_now_s();
 	memset(rep, 0, sizeof *rep);
 	const uint32_t rate = c0->sample_rate;
 	const int bits = opt->bits ? opt->bits : c0->render.bits;
@@ -1259,7 +1252,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		goto out;
 	}
 	p_sync = true;
-	const double t_pass1 = now_s();
+	const double t_pass1 = md_now_s();
 	if (threads > 1 && pthread_create(&worker_id, NULL, pass1_worker, p) == 0)
 		worker = true; /* else this thread does it all: the same samples, more slowly */
 	if (!worker)
@@ -1269,7 +1262,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		pthread_join(worker_id, NULL);
 		worker = false;
 	}
-	rep->t_pass1 = now_s() - t_pass1;
+	rep->t_pass1 = md_now_s() - t_pass1;
 	for (int li = 0; li < p->nlanes; li++) {
 		const struct lane *l = &p->lanes[li];
 		rep->t_read += l->t_read;
@@ -1329,7 +1322,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	rep->silent_share = (double)silent / (double)full_wins;
 
 	/* pass 2: gain, dither, write */
-	double t5 = now_s();
+	double t5 = md_now_s();
 	for (int k = 0; k < nouts; k++) {
 		set_bext(&outs[k], opt, rate, bits, start, gain_db, rep->true_peak_db);
 		double pk = 0.0;
@@ -1354,7 +1347,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	if ((ret = output_finish(&outs[0], true, err, errlen)))
 		goto out;
 	rep->nstems = nouts - 1;
-	rep->t_write = now_s() - t5;
+	rep->t_write = md_now_s() - t5;
 
 	if (rep->clipped_after)
 		warn(rep, "%llu samples clipped at the fixed gain of %+.2f dB (clamped to full scale)",
@@ -1403,7 +1396,7 @@ out:
 		free(p);
 	}
 	console_free(c);
-	rep->t_total = now_s() - t_start;
+	rep->t_total = md_now_s() - t_start;
 	return ret;
 }
 
@@ -1536,17 +1529,6 @@ static void usage(FILE *f)
 		"Exit status: 0 done, 1 error (nothing left under the output's name), 2 bad command line, 130 interrupted.\n");
 }
 
-static int parse_num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int bad_usage(const char *fmt, const char *a, const char *b)
 {
 	fprintf(stderr, "mixdesk render: ");
@@ -1591,7 +1573,7 @@ int render_main(int argc, char **argv)
 				return bad_usage("--bits %s: expected 16, 24 or 32f%s", arg, "");
 			break;
 		case O_HEADROOM:
-			if (parse_num(arg, -60.0, 0.0, &v))
+			if (md_parse_double(arg, -60.0, 0.0, &v))
 				return bad_usage("--headroom %s: expected a level in dBTP from -60 to 0%s", arg, "");
 			o.headroom_set = true;
 			o.headroom = (float)v;
@@ -1600,7 +1582,7 @@ int render_main(int argc, char **argv)
 			o.no_normalize = true;
 			break;
 		case O_GAIN:
-			if (parse_num(arg, -120.0, 60.0, &v))
+			if (md_parse_double(arg, -120.0, 60.0, &v))
 				return bad_usage("--gain %s: expected a gain in dB from -120 to 60%s", arg, "");
 			o.fixed_gain = true;
 			o.gain_db = (float)v;
@@ -1609,16 +1591,16 @@ int render_main(int argc, char **argv)
 			o.stems_dir = arg;
 			break;
 		case O_START:
-			if (parse_num(arg, 0.0, 86400.0, &o.start))
+			if (md_parse_double(arg, 0.0, 86400.0, &o.start))
 				return bad_usage("--start %s: expected seconds from 0 to 86400%s", arg, "");
 			break;
 		case O_END:
-			if (parse_num(arg, 0.0, 86400.0, &o.end))
+			if (md_parse_double(arg, 0.0, 86400.0, &o.end))
 				return bad_usage("--end %s: expected seconds from 0 to 86400%s", arg, "");
 			o.end_set = true;
 			break;
 		case O_TAIL:
-			if (parse_num(arg, 0.0, 3600.0, &o.tail))
+			if (md_parse_double(arg, 0.0, 3600.0, &o.tail))
 				return bad_usage("--tail %s: expected seconds from 0 to 3600%s", arg, "");
 			o.tail_set = true;
 			break;

@@ -4,8 +4,8 @@
 #ifndef MD_CONSOLE_H
 #define MD_CONSOLE_H
 
-#include "md.h"
-#include "param.h"
+#include "engine/model/md.h"
+#include "engine/model/param.h"
 
 #include <stdbool.h>
 
@@ -104,24 +104,19 @@ enum md_err console_get(const struct md_console *c, enum md_scope scope, int ind
 /* Number of objects in a scope (strips, buses, 1 for master). */
 int console_count(const struct md_console *c, enum md_scope scope);
 
-void conns_clear(struct md_conns *l);
-enum md_err conns_add(struct md_conns *l, const char *name);
-bool conns_has(const struct md_conns *l, const char *name);
+void console_conns_clear(struct md_conns *l);
+enum md_err console_conns_add(struct md_conns *l, const char *name);
+bool console_conns_has(const struct md_conns *l, const char *name);
 
 /* Automation lanes of an object: find or create the lane of a parameter. */
 struct md_lane *console_lane(struct md_console *c, enum md_scope scope, int index, int param, bool create);
 /* All lanes of one strip, bus or the master. */
 void console_lanes(struct md_console *c, enum md_scope scope, int index, struct md_lane **lanes, int *n);
-void lane_clear(struct md_lane *l);
-enum md_err lane_add_point(struct md_lane *l, double t, float v);
+void console_lane_clear(struct md_lane *l);
+enum md_err console_lane_add_point(struct md_lane *l, double t, float v);
 
 /* Whether any strip, bus or the master uses an I/O slot. [any] */
 bool console_uses_slot(const struct md_console *c, int16_t slot);
-
-/* Breakpoint helpers shared by the engine (which plays lanes) and the mixer (which records and follows them):
- * the index of the last point at or before `at` (0 when before the first), and the value there. [any] */
-int lane_point_at(const double *t, int n, double at);
-float lane_interp(const double *t, const float *v, int n, int i, double at, bool step);
 
 /* A uid for a new object. */
 uint32_t console_new_uid(void);

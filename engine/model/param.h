@@ -4,7 +4,7 @@
 #ifndef MD_PARAM_H
 #define MD_PARAM_H
 
-#include "md.h"
+#include "engine/model/md.h"
 
 #include <stdbool.h>
 
@@ -90,7 +90,7 @@ enum md_err md_param_clamp(const struct md_param_desc *d, float v, float *out, b
 const char *md_param_enum_name(const struct md_param_desc *d, float v);
 int md_param_enum_value(const struct md_param_desc *d, const char *name);
 /* Unit name for documentation and messages ("dB", "Hz", ...). [any] */
-const char *md_unit_name(enum md_unit u);
+const char *md_param_unit_name(enum md_unit u);
 /* Default of a strip parameter for a given EQ band layout (band defaults differ). [any] */
 float md_param_default(enum md_scope scope, int param);
 

@@ -5,7 +5,7 @@
 #ifndef MD_DYNAMICS_H
 #define MD_DYNAMICS_H
 
-#include "smooth.h"
+#include "engine/dsp/smooth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,19 +30,19 @@ struct md_comp {
 };
 
 /* Set parameters (times in ms, levels in dB). The gain carries on from where it is. [any] */
-void gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
+void dyn_gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
 		float hold_ms, float release_ms);
-void gate_reset(struct md_gate *g);                                     /* [rt] */
-void gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n); /* [rt] */
+void dyn_gate_reset(struct md_gate *g);                                     /* [rt] */
+void dyn_gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n); /* [rt] */
 
 /* instant: the make-up gain lands at once (initialisation) instead of ramping. [any] */
-void comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
+void dyn_comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
 		float release_ms, float knee_db, float makeup_db, bool instant);
-void comp_reset(struct md_comp *c);                                     /* [rt] */
-void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n); /* [rt] */
+void dyn_comp_reset(struct md_comp *c);                                     /* [rt] */
+void dyn_comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n); /* [rt] */
 
 /* The compressor's static gain computer: gain in dB (<= 0) for a detector level x_db. [any] */
-float comp_static_db(float thr_db, float ratio, float knee_db, float x_db);
+float dyn_comp_static_db(float thr_db, float ratio, float knee_db, float x_db);
 
 /* Fast log2 and exp2 for the per-sample dB conversions (error below 1e-5 dB from -140 to +40 dB). [any] */
 float dyn_log2(float x);

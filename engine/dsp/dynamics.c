@@ -1,7 +1,7 @@
 /* mixdesk: gate and compressor. The per-sample work avoids libm: levels go to dB through a fast log2 and gains
  * back through a fast exp2 (the compressor four samples at a time), and a unit that is off and settled at
  * 0 dB costs nothing. */
-#include "dynamics.h"
+#include "engine/dsp/dynamics.h"
 
 #include <math.h>
 
@@ -140,7 +140,7 @@ static inline float peak_at(float *const ch[2], int nch, uint32_t i)
 	return a;
 }
 
-void gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
+void dyn_gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
 		float hold_ms, float release_ms)
 {
 	g->on = on;
@@ -154,13 +154,13 @@ void gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float rang
 		g->hold_left = g->hold;
 }
 
-void gate_reset(struct md_gate *g)
+void dyn_gate_reset(struct md_gate *g)
 {
 	g->g_db = 0.0f;
 	g->hold_left = 0;
 }
 
-void gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n)
+void dyn_gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n)
 {
 	if (!g->on && g->g_db == 0.0f)
 		return;
@@ -196,7 +196,7 @@ void gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n)
 	g->hold_left = left;
 }
 
-float comp_static_db(float thr_db, float ratio, float knee_db, float x_db)
+float dyn_comp_static_db(float thr_db, float ratio, float knee_db, float x_db)
 {
 	float slope = 1.0f / ratio - 1.0f, d = x_db - thr_db;
 	if (2.0f * d > knee_db)
@@ -208,7 +208,7 @@ float comp_static_db(float thr_db, float ratio, float knee_db, float x_db)
 	return 0.0f;
 }
 
-void comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
+void dyn_comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
 		float release_ms, float knee_db, float makeup_db, bool instant)
 {
 	c->rate = rate;
@@ -223,12 +223,12 @@ void comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float rati
 	smooth_set_target(&c->makeup, mk, instant ? 0 : (uint32_t)(BYPASS_MS * rate / 1000.0f));
 }
 
-void comp_reset(struct md_comp *c)
+void dyn_comp_reset(struct md_comp *c)
 {
 	c->g_db = 0.0f;
 }
 
-void comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
+void dyn_comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n)
 {
 	if (!c->on && c->g_db == 0.0 && !smooth_active(&c->makeup) && c->makeup.cur == 0.0f)
 		return;

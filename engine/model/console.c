@@ -1,5 +1,5 @@
 /* mixdesk: the console model (control side). */
-#include "console.h"
+#include "engine/model/console.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@ struct md_console *console_new(uint32_t sample_rate)
 	return c;
 }
 
-void conns_clear(struct md_conns *l)
+void console_conns_clear(struct md_conns *l)
 {
 	for (int i = 0; i < l->n; i++)
 		free(l->names[i]);
@@ -42,7 +42,7 @@ void conns_clear(struct md_conns *l)
 	l->n = 0;
 }
 
-bool conns_has(const struct md_conns *l, const char *name)
+bool console_conns_has(const struct md_conns *l, const char *name)
 {
 	for (int i = 0; i < l->n; i++)
 		if (strcmp(l->names[i], name) == 0)
@@ -50,9 +50,9 @@ bool conns_has(const struct md_conns *l, const char *name)
 	return false;
 }
 
-enum md_err conns_add(struct md_conns *l, const char *name)
+enum md_err console_conns_add(struct md_conns *l, const char *name)
 {
-	if (conns_has(l, name))
+	if (console_conns_has(l, name))
 		return MD_OK;
 	char **nn = realloc(l->names, (size_t)(l->n + 1) * sizeof *nn);
 	if (!nn)
@@ -64,16 +64,16 @@ enum md_err conns_add(struct md_conns *l, const char *name)
 	return MD_OK;
 }
 
-static enum md_err conns_copy(struct md_conns *dst, const struct md_conns *src)
+static enum md_err console_conns_copy(struct md_conns *dst, const struct md_conns *src)
 {
 	*dst = (struct md_conns){0};
 	for (int i = 0; i < src->n; i++)
-		if (conns_add(dst, src->names[i]) != MD_OK)
+		if (console_conns_add(dst, src->names[i]) != MD_OK)
 			return MD_ERR_NOMEM;
 	return MD_OK;
 }
 
-void lane_clear(struct md_lane *l)
+void console_lane_clear(struct md_lane *l)
 {
 	free(l->t);
 	free(l->v);
@@ -82,7 +82,7 @@ void lane_clear(struct md_lane *l)
 	l->npoints = l->cap = 0;
 }
 
-enum md_err lane_add_point(struct md_lane *l, double t, float v)
+enum md_err console_lane_add_point(struct md_lane *l, double t, float v)
 {
 	if (l->npoints == l->cap) {
 		int cap = l->cap ? l->cap * 2 : 16;
@@ -115,7 +115,7 @@ enum md_err lane_add_point(struct md_lane *l, double t, float v)
 static void lanes_free(struct md_lane *lanes, int n)
 {
 	for (int i = 0; i < n; i++)
-		lane_clear(&lanes[i]);
+		console_lane_clear(&lanes[i]);
 	free(lanes);
 }
 
@@ -134,7 +134,7 @@ static enum md_err lanes_copy(struct md_lane **dst, int *ndst, const struct md_l
 		l[i].param = src[i].param;
 		l[i].mode = src[i].mode;
 		for (int k = 0; k < src[i].npoints; k++)
-			if (lane_add_point(&l[i], src[i].t[k], src[i].v[k]) != MD_OK)
+			if (console_lane_add_point(&l[i], src[i].t[k], src[i].v[k]) != MD_OK)
 				return MD_ERR_NOMEM;
 	}
 	return MD_OK;
@@ -145,8 +145,8 @@ static void strip_free(struct md_strip_model *s)
 	if (!s)
 		return;
 	free(s->source);
-	conns_clear(&s->inputs[0]);
-	conns_clear(&s->inputs[1]);
+	console_conns_clear(&s->inputs[0]);
+	console_conns_clear(&s->inputs[1]);
 	lanes_free(s->lanes, s->nlanes);
 	free(s->extra);
 	free(s);
@@ -157,8 +157,8 @@ static void bus_free(struct md_bus_model *b)
 	if (!b)
 		return;
 	for (int i = 0; i < 2; i++) {
-		conns_clear(&b->outputs[i]);
-		conns_clear(&b->returns[i]);
+		console_conns_clear(&b->outputs[i]);
+		console_conns_clear(&b->returns[i]);
 	}
 	lanes_free(b->lanes, b->nlanes);
 	free(b->extra);
@@ -173,8 +173,8 @@ void console_free(struct md_console *c)
 		strip_free(c->strips[i]);
 	for (int i = 0; i < c->nbuses; i++)
 		bus_free(c->buses[i]);
-	conns_clear(&c->master.outputs[0]);
-	conns_clear(&c->master.outputs[1]);
+	console_conns_clear(&c->master.outputs[0]);
+	console_conns_clear(&c->master.outputs[1]);
 	lanes_free(c->master.lanes, c->master.nlanes);
 	free(c->master.extra);
 	free(c->extra);
@@ -203,7 +203,7 @@ struct md_console *console_clone(const struct md_console *c)
 	n->extra = dup_or_null(c->extra, &fail);
 	n->master.extra = dup_or_null(c->master.extra, &fail);
 	for (int k = 0; k < 2; k++)
-		fail |= conns_copy(&n->master.outputs[k], &c->master.outputs[k]) != MD_OK;
+		fail |= console_conns_copy(&n->master.outputs[k], &c->master.outputs[k]) != MD_OK;
 	fail |= lanes_copy(&n->master.lanes, &n->master.nlanes, c->master.lanes, c->master.nlanes) != MD_OK;
 	for (int i = 0; i < c->nstrips && !fail; i++) {
 		const struct md_strip_model *s = c->strips[i];
@@ -222,7 +222,7 @@ struct md_console *console_clone(const struct md_console *c)
 		d->source = dup_or_null(s->source, &fail);
 		d->extra = dup_or_null(s->extra, &fail);
 		for (int k = 0; k < 2; k++)
-			fail |= conns_copy(&d->inputs[k], &s->inputs[k]) != MD_OK;
+			fail |= console_conns_copy(&d->inputs[k], &s->inputs[k]) != MD_OK;
 		fail |= lanes_copy(&d->lanes, &d->nlanes, s->lanes, s->nlanes) != MD_OK;
 	}
 	for (int i = 0; i < c->nbuses && !fail; i++) {
@@ -241,8 +241,8 @@ struct md_console *console_clone(const struct md_console *c)
 		memcpy(d->p, b->p, sizeof d->p);
 		d->extra = dup_or_null(b->extra, &fail);
 		for (int k = 0; k < 2; k++) {
-			fail |= conns_copy(&d->outputs[k], &b->outputs[k]) != MD_OK;
-			fail |= conns_copy(&d->returns[k], &b->returns[k]) != MD_OK;
+			fail |= console_conns_copy(&d->outputs[k], &b->outputs[k]) != MD_OK;
+			fail |= console_conns_copy(&d->returns[k], &b->returns[k]) != MD_OK;
 		}
 		fail |= lanes_copy(&d->lanes, &d->nlanes, b->lanes, b->nlanes) != MD_OK;
 	}
@@ -505,25 +505,3 @@ bool console_uses_slot(const struct md_console *c, int16_t slot)
 	return false;
 }
 
-int lane_point_at(const double *t, int n, double at)
-{
-	int lo = 0, hi = n - 1;
-	while (lo < hi) {
-		int mid = (lo + hi + 1) / 2;
-		if (t[mid] <= at)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
-}
-
-float lane_interp(const double *t, const float *v, int n, int i, double at, bool step)
-{
-	if (at <= t[0])
-		return v[0];
-	if (i + 1 >= n || step)
-		return v[i];
-	double f = (at - t[i]) / (t[i + 1] - t[i]);
-	return (float)((double)v[i] + f * (double)(v[i + 1] - v[i]));
-}

@@ -6,8 +6,8 @@
 #ifndef MD_MIXER_H
 #define MD_MIXER_H
 
-#include "console.h"
-#include "engine.h"
+#include "engine/model/console.h"
+#include "engine/engine.h"
 
 struct md_mixer;
 
@@ -86,13 +86,5 @@ enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, 
 enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index, int param, int point);
 /* Remove the points in [t0, t1] (the whole lane when t0 > t1). */
 enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int param, double t0, double t1);
-
-/* The tolerance a recorded move is thinned to: 0.1 dB for levels, 0.5 % of the range otherwise. */
-float md_auto_tolerance(const struct md_param_desc *d);
-/* Thin points in place (Ramer-Douglas-Peucker): keep the fewest that stay within tol of every original
- * point, linear between them (steps for switches). Returns the new count. [any] */
-int md_auto_thin(double *t, float *v, int n, float tol, bool step);
-/* The value of a lane at time t (linear, or a step for switches). [any] */
-float md_lane_value(const struct md_lane *l, double t, bool step);
 
 #endif

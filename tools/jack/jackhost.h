@@ -3,7 +3,7 @@
 #ifndef MD_JACKHOST_H
 #define MD_JACKHOST_H
 
-#include "mixer.h"
+#include "engine/mixer/mixer.h"
 
 #include <stdbool.h>
 #include <stddef.h>

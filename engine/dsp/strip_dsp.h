@@ -10,11 +10,11 @@
 #ifndef MD_STRIPDSP_H
 #define MD_STRIPDSP_H
 
-#include "biquad.h"
-#include "dynamics.h"
-#include "md.h"
-#include "param.h"
-#include "smooth.h"
+#include "engine/dsp/biquad.h"
+#include "engine/dsp/dynamics.h"
+#include "engine/model/md.h"
+#include "engine/model/param.h"
+#include "engine/dsp/smooth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,58 +24,58 @@
 #define MD_SDSP_XFADE_MS 20.0f  /* cross-fade of a filter section switched in or out */
 
 /* a glided parameter */
-struct md_sdsp_glide {
+struct md_strip_dsp_glide {
 	float cur, target;
 };
 
 /* a high-pass or low-pass filter: section 0 alone is 12 dB/oct, both sections are 24 dB/oct */
-struct md_sdsp_pass {
+struct md_strip_dsp_pass {
 	struct md_biquad s[2];
-	struct md_sdsp_glide lf, q0; /* log2 of the corner frequency; Q of section 0 */
+	struct md_strip_dsp_glide lf, q0; /* log2 of the corner frequency; Q of section 0 */
 	struct md_smooth mix[2];     /* 0: section bypassed, 1: section in */
 	bool moving;
 };
 
-struct md_sdsp_band {
+struct md_strip_dsp_band {
 	struct md_biquad s;
-	struct md_sdsp_glide lf, gain, lq; /* log2 Hz, dB, log2 Q */
+	struct md_strip_dsp_glide lf, gain, lq; /* log2 Hz, dB, log2 Q */
 	float want_gain;                    /* the gain once the type is right (0 when off) */
 	int type, want_type;                /* the type computed now, and the one asked for */
 	bool moving;
 };
 
-struct md_stripdsp {
+struct md_strip_dsp {
 	float rate;
 	float gr_db;      /* current compressor + gate gain reduction, dB (<= 0) */
 	float glide;      /* one-pole coefficient per parameter step */
 	uint32_t xfade;   /* samples of a section cross-fade */
 	uint32_t sub_left; /* samples until the next parameter step */
 	bool moving;      /* any filter parameter still gliding */
-	struct md_sdsp_pass hpf, lpf;
-	struct md_sdsp_band band[MD_EQ_BANDS];
+	struct md_strip_dsp_pass hpf, lpf;
+	struct md_strip_dsp_band band[MD_EQ_BANDS];
 	struct md_gate gate;
 	struct md_comp comp;
 };
 
 /* Prepare for a sample rate, with the parameter values p[MD_SP_COUNT] already in place (no ramps). [control] */
-void stripdsp_init(struct md_stripdsp *d, float rate, const float *p);
+void strip_dsp_init(struct md_strip_dsp *d, float rate, const float *p);
 /* New parameter values (any filter, EQ or dynamics parameter changed): set targets, ramp from here. [rt] */
-void stripdsp_update(struct md_stripdsp *d, const float *p);
+void strip_dsp_update(struct md_strip_dsp *d, const float *p);
 /* Process n <= MD_BLOCK frames of nch (1 or 2) channels in place. [rt] */
-void stripdsp_process(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
-/* stripdsp_process in two halves, so that the engine can run the filters of many strips side by side
+void strip_dsp_process(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);
+/* strip_dsp_process in two halves, so that the engine can run the filters of many strips side by side
  * (biquad_process_lanes) between them: the filters (HPF, LPF, EQ), then the dynamics and the end-of-block
  * bookkeeping. [rt] */
-void stripdsp_filters(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
-void stripdsp_dynamics(struct md_stripdsp *d, float *const ch[2], int nch, uint32_t n);
+void strip_dsp_filters(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);
+void strip_dsp_dynamics(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);
 /* When nothing glides or cross-fades in this block, the filter half is a plain chain of sections: put
  * them in s[] (in order) and return their count (0: nothing to filter), after resetting the sections at
- * rest as stripdsp_filters does; running them in series over the block is then exactly stripdsp_filters.
- * Otherwise -1: call stripdsp_filters. [rt] */
-int stripdsp_chain(struct md_stripdsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX]);
+ * rest as strip_dsp_filters does; running them in series over the block is then exactly strip_dsp_filters.
+ * Otherwise -1: call strip_dsp_filters. [rt] */
+int strip_dsp_chain(struct md_strip_dsp *d, struct md_biquad *s[MD_BQ_CHAIN_MAX]);
 /* Clear all filter and envelope state (after a NaN was seen). [rt] */
-void stripdsp_reset(struct md_stripdsp *d);
+void strip_dsp_reset(struct md_strip_dsp *d);
 /* Current gain reduction in dB (0 when none): gate plus compressor at the end of the last block. [rt] */
-float stripdsp_gr_db(const struct md_stripdsp *d);
+float strip_dsp_gr_db(const struct md_strip_dsp *d);
 
 #endif

@@ -1,5 +1,5 @@
 /* mixdesk: the JACK client; the only file that includes <jack/jack.h>. */
-#include "jackhost.h"
+#include "tools/jack/jackhost.h"
 
 #include <jack/jack.h>
 #include <jack/metadata.h>
@@ -205,10 +205,10 @@ static void read_list(struct md_jackhost *h, int16_t slot, struct md_conns *l)
 {
 	if (slot < 0 || !h->ports[slot])
 		return;
-	conns_clear(l);
+	console_conns_clear(l);
 	const char **names = jack_port_get_all_connections(h->client, h->ports[slot]);
 	for (int i = 0; names && names[i]; i++)
-		conns_add(l, names[i]);
+		console_conns_add(l, names[i]);
 	jack_free(names);
 }
 

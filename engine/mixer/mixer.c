@@ -1,5 +1,7 @@
 /* mixdesk: the mixer (control side): console model + engine + host ports. */
-#include "mixer.h"
+#include "engine/mixer/autorec.h"
+#include "engine/lanes.h"
+#include "engine/mixer/mixer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -288,7 +290,7 @@ static enum md_err do_set_stereo(struct md_console *c, void *arg)
 	s->stereo = a->stereo;
 	if (!a->stereo) {
 		s->in_slot[1] = -1;
-		conns_clear(&s->inputs[1]);
+		console_conns_clear(&s->inputs[1]);
 	}
 	return MD_OK;
 }
@@ -481,66 +483,6 @@ static void want_rebuild(struct md_mixer *m)
 	m->rebuild_pending = true;
 }
 
-float md_auto_tolerance(const struct md_param_desc *d)
-{
-	return d->unit == MD_UNIT_DB ? 0.1f : 0.005f * (d->max - d->min);
-}
-
-float md_lane_value(const struct md_lane *l, double t, bool step)
-{
-	if (l->npoints == 0)
-		return 0.0f;
-	return lane_interp(l->t, l->v, l->npoints, lane_point_at(l->t, l->npoints, t), t, step);
-}
-
-/* Ramer-Douglas-Peucker on (t, v) with a vertical tolerance; keep[] marks the survivors. */
-static void rdp(const double *t, const float *v, bool *keep, int a, int b, float tol, bool step)
-{
-	if (b <= a + 1)
-		return;
-	float worst = 0.0f;
-	int wi = -1;
-	for (int i = a + 1; i < b; i++) {
-		float line = step ? v[a] : (float)((double)v[a] + (t[i] - t[a]) / (t[b] - t[a]) * (double)(v[b] - v[a]));
-		float d = fabsf(v[i] - line);
-		if (d > worst) {
-			worst = d;
-			wi = i;
-		}
-	}
-	if (wi >= 0 && worst > tol) {
-		keep[wi] = true;
-		rdp(t, v, keep, a, wi, tol, step);
-		rdp(t, v, keep, wi, b, tol, step);
-	}
-}
-
-int md_auto_thin(double *t, float *v, int n, float tol, bool step)
-{
-	if (n <= 2)
-		return n;
-	bool *keep = calloc((size_t)n, sizeof *keep);
-	if (!keep)
-		return n;
-	keep[0] = keep[n - 1] = true;
-	if (step) { /* a switch keeps every change and the point before it */
-		for (int i = 1; i < n; i++)
-			if (v[i] != v[i - 1])
-				keep[i] = true;
-	} else {
-		rdp(t, v, keep, 0, n - 1, tol, step);
-	}
-	int k = 0;
-	for (int i = 0; i < n; i++)
-		if (keep[i]) {
-			t[k] = t[i];
-			v[k] = v[i];
-			k++;
-		}
-	free(keep);
-	return k;
-}
-
 static struct pass *find_pass(struct md_mixer *m, enum md_scope scope, int index, int param)
 {
 	for (int i = 0; i < MAX_PASSES; i++) {
@@ -596,10 +538,10 @@ static void end_pass(struct md_mixer *m, struct pass *p)
 	const struct md_param_desc *d = md_param_desc((enum md_scope)p->scope, p->param);
 	if (l && d && p->n > 0) {
 		bool step = d->kind != MD_KIND_FLOAT;
-		int n = md_auto_thin(p->t, p->v, p->n, md_auto_tolerance(d), step);
+		int n = autorec_thin(p->t, p->v, p->n, autorec_tolerance(d), step);
 		double t0 = p->t[0], t1 = p->t[n - 1];
 		/* where the pass ends, the old lane takes over again at its own value */
-		float after = md_lane_value(l, t1 + 1e-3, step);
+		float after = lanes_value(l, t1 + 1e-3, step);
 		bool had_after = l->npoints && l->t[l->npoints - 1] > t1;
 		int k = 0;
 		for (int i = 0; i < l->npoints; i++)
@@ -610,9 +552,9 @@ static void end_pass(struct md_mixer *m, struct pass *p)
 			}
 		l->npoints = k;
 		for (int i = 0; i < n; i++)
-			lane_add_point(l, p->t[i], p->v[i]);
+			console_lane_add_point(l, p->t[i], p->v[i]);
 		if (had_after && after != p->v[n - 1])
-			lane_add_point(l, t1 + 0.01, after); /* a short glide back rather than a jump */
+			console_lane_add_point(l, t1 + 0.01, after); /* a short glide back rather than a jump */
 	}
 	/* no release to send: the graph built from the new lane starts released */
 	free(p->t);
@@ -739,7 +681,7 @@ static void follow(struct md_mixer *m)
 				if (l->mode != MD_AUTO_READ && l->mode != MD_AUTO_TOUCH && l->mode != MD_AUTO_LATCH)
 					continue;
 				const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
-				float v = md_lane_value(l, now, d->kind != MD_KIND_FLOAT), cur;
+				float v = lanes_value(l, now, d->kind != MD_KIND_FLOAT), cur;
 				console_get(m->con, (enum md_scope)scope, i, l->param, &cur);
 				if (v != cur) {
 					console_set(m->con, (enum md_scope)scope, i, l->param, v, NULL, NULL);
@@ -768,7 +710,7 @@ enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, i
 	enum md_err err = md_param_clamp(md_param_desc(scope, param), v, &cv, NULL);
 	if (err)
 		return err;
-	if ((err = lane_add_point(l, t, cv)))
+	if ((err = console_lane_add_point(l, t, cv)))
 		return err;
 	want_rebuild(m);
 	return MD_OK;
@@ -801,7 +743,7 @@ enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, 
 	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
 	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
 	l->npoints--;
-	if ((err = lane_add_point(l, t, cv)))
+	if ((err = console_lane_add_point(l, t, cv)))
 		return err;
 	want_rebuild(m);
 	return MD_OK;

@@ -5,7 +5,7 @@
  *   low shelf  1 + k (A - 1) BP + (A^2 - 1) LP, corner g / sqrt(A)
  *   high shelf A^2 + k (1 - A) A BP + (1 - A^2) LP, corner g sqrt(A)
  * with A = 10^(gain/40): exactly the RBJ prototypes (docs/DSP.md), bilinear-transformed. */
-#include "biquad.h"
+#include "engine/dsp/biquad.h"
 
 #include <math.h>
 #include <stdbool.h>

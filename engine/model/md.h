@@ -43,4 +43,12 @@ float md_fader_db_to_pos(float db);
 /* Copy a string into a fixed buffer, always terminated; returns 0 when it fitted. [any] */
 int md_strlcpy(char *dst, const char *src, size_t size);
 
+/* A whole number (base 10) or a finite real number, the whole string, within lo..hi: 0, or -1 when it is
+ * not one or out of range (*out is then untouched). For command lines. [any] */
+int md_parse_long(const char *s, long lo, long hi, long *out);
+int md_parse_double(const char *s, double lo, double hi, double *out);
+
+/* Seconds on the monotonic clock. [any] */
+double md_now_s(void);
+
 #endif
