@@ -17,8 +17,5 @@ enum md_err session_parse(const char *text, const char *path, struct md_console 
 /* Write atomically: a temporary file beside path, fsync, the old file kept as path.bak, rename, fsync of
  * the folder. A failed save leaves the old file (and its backup) as they were and says why in err. */
 enum md_err session_save(const char *path, const struct md_console *c, char *err, size_t errlen);
-/* `mixdesk check SESSION.json` (argv[0] is "check"): validate and describe on stdout; exit status 0 when
- * valid, 1 with the error on stderr, 2 for a usage error. */
-int session_check_main(int argc, char **argv);
 
 #endif

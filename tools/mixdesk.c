@@ -3,7 +3,7 @@
 #include "control/control.h"
 #include "tools/jack/jackhost.h"
 #include "sessions/session.h"
-#include "tools/render/render.h"
+#include "tools/mixdesk.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -231,8 +231,8 @@ static int run_live(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
-		return render_main(argc - 1, argv + 1);
+		return mixdesk_render_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
-		return session_check_main(argc - 1, argv + 1);
+		return mixdesk_check_main(argc - 1, argv + 1);
 	return run_live(argc, argv);
 }

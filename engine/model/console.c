@@ -505,3 +505,8 @@ bool console_uses_slot(const struct md_console *c, int16_t slot)
 	return false;
 }
 
+const char *console_auto_mode_name(int mode)
+{
+	static const char *const names[MD_AUTO_COUNT] = {"off", "read", "write", "touch", "latch"};
+	return mode >= 0 && mode < MD_AUTO_COUNT ? names[mode] : NULL;
+}

@@ -118,6 +118,9 @@ enum md_err console_lane_add_point(struct md_lane *l, double t, float v);
 /* Whether any strip, bus or the master uses an I/O slot. [any] */
 bool console_uses_slot(const struct md_console *c, int16_t slot);
 
+/* The session/OSC name of an automation mode ("off", "read", ...), or NULL when out of range. [any] */
+const char *console_auto_mode_name(int mode);
+
 /* A uid for a new object. */
 uint32_t console_new_uid(void);
 

@@ -75,8 +75,5 @@ enum md_err render_console(const struct md_console *c, const char *base_dir, con
 void render_print_report(FILE *f, const struct render_report *r, bool timings);
 enum md_err render_write_report(const char *path, const struct render_report *r, char *err, size_t errlen);
 
-/* `mixdesk render SESSION.json -o MIX.wav [options]`: argv[0] is "render". Exit status 0, 1 (error),
- * 2 (bad command line), 130 (interrupted). */
-int render_main(int argc, char **argv);
 
 #endif
