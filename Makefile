@@ -13,9 +13,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS))
 
-# -fvect-cost-model=cheap: let GCC vectorise loops that need a runtime alias check (the DSP's block loops)
+# -fvect-cost-model=cheap: let GCC vectorise loops that need a runtime alias check (the DSP's block loops);
+# clang (the fuzz build) has no such flag
+VECT_FLAGS = $(if $(findstring clang,$(CC)),,-fvect-cost-model=cheap)
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread \
-	-fno-math-errno -fvect-cost-model=cheap -I. $(PKG_CFLAGS)
+	-fno-math-errno $(VECT_FLAGS) -I. $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lm -ldl -pthread
 
 # the library: the engine (model, mixer, DSP, audio engine), control, sessions and the offline renderer;
@@ -32,6 +34,12 @@ TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
+# fuzz targets (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/NAME/): libFuzzer programs for `make fuzz`, and
+# plain objects for test_fuzz_corpus, which replays every kept input in the normal suite
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJ := $(FUZZ_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -39,7 +47,7 @@ BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 # run, and print its "rm" after the test summary, which must be the run's last line)
 .SECONDARY:
 
-.PHONY: all deps check-pkgs demo-audio run test test-only asan bench format install clean
+.PHONY: all deps check-pkgs demo-audio run test test-only asan bench fuzz fuzz-bins format install clean
 all: check-pkgs $(BUILD)/mixdesk $(TOOLS)
 
 deps:
@@ -65,6 +73,14 @@ $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libmixdesk.a
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(HOST_OBJ) $(BUILD)/libmixdesk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/test_fuzz_corpus.o $(FUZZ_OBJ) $(TESTLIB_OBJ) $(HOST_OBJ) \
+	$(BUILD)/libmixdesk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libmixdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DMD_LIBFUZZER -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(TESTLIB_OBJ) $(BUILD)/libmixdesk.a
 	@mkdir -p $(@D)
@@ -94,6 +110,13 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test-only
 
+# libFuzzer (clang) under ASan and UBSan: each target for FUZZ_SECONDS (default 60), from its seed corpus
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
@@ -106,4 +129,4 @@ install: all
 	install -m 755 $(BUILD)/mixdesk $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -549,11 +549,12 @@ static void test_flood(void **state)
 	assert_non_null(oc_wait(o, "/bus/count", 3.0));
 	oc_send0(o, "/subscribe"); /* feedback flows during the flood too */
 	tl_sleep(0.5);
-	/* An xrun under a flood would mean the audio thread waits for, or works for, the control side. On a
-	 * shared 2-core CI machine without realtime scheduling a period can also be late for reasons of its
-	 * own (the hypervisor takes the CPU for a few ms), so, as with the automation takes, a flood with an
-	 * xrun is repeated, at most three times: one must go through without any. Every attempt must deliver
-	 * every message and keep the master exact. */
+	/* An xrun under a flood would mean the audio thread waits for, or works for, the control side. The
+	 * test server runs realtime where the system allows (tl_realtime_allowed), and the flood's xruns are
+	 * judged against a baseline: the same server, the same engine, for as long as the flood lasted, without
+	 * it, right after. A flood passes when it adds no xrun to what the machine does on its own; one that
+	 * does is repeated, at most three times. Every attempt must deliver every message and keep the master
+	 * exact. */
 	int clean = -1;
 	for (int attempt = 0; attempt < 3 && clean < 0; attempt++) {
 		struct rmsg st = *oc_query(o, "/status");
@@ -581,7 +582,13 @@ static void test_flood(void **state)
 		assert_float_equal(rms[0], -18.01, 0.1);
 		assert_float_equal(rms[1], -18.01, 0.1);
 		assert_float_equal(qf(o, "/ch/4/fader"), -(49994 % 60), 1e-6); /* the flood's last value there */
-		if (xruns == 0)
+		/* the baseline: as long as the flood and its drain took, quiet */
+		int quiet0 = (int)oc_query(o, "/status")->num[1];
+		tl_sleep(f.seconds + 0.9);
+		int baseline = (int)oc_query(o, "/status")->num[1] - quiet0;
+		printf("flood %d: %d xruns with the flood, %d in the same time without it (%s scheduling)\n",
+		       attempt + 1, xruns, baseline, tl_realtime_allowed() ? "realtime" : "normal");
+		if (xruns <= baseline)
 			clean = attempt;
 	}
 	assert_true(clean >= 0);

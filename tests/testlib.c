@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -208,11 +209,25 @@ static bool name_in_use(const char *name)
 	return used;
 }
 
+/* Test servers run realtime (SCHED_FIFO, as a studio's jackd -R does) where the system allows it: as root
+ * or with an RLIMIT_RTPRIO, as CI and the test machines have. Without it a dummy server's periods are
+ * scheduled like any process and come late when the machine is busy: xruns that measure the machine, not
+ * mixdesk. MIXDESK_TEST_RT=0 forces --no-realtime, =1 forces -R. */
+bool tl_realtime_allowed(void)
+{
+	const char *env = getenv("MIXDESK_TEST_RT");
+	if (env && *env)
+		return strcmp(env, "0") != 0;
+	struct rlimit rl;
+	return geteuid() == 0 || (getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_cur > 0);
+}
+
 static bool try_jackd(struct tl_jackd *j, const char *r, const char *p)
 {
 	if (name_in_use(j->name))
 		return false;
-	const char *argv[] = {"jackd", "--no-realtime", "-n", j->name, "-d", "dummy", "-r", r, "-p", p, NULL};
+	const char *rt = tl_realtime_allowed() ? "--realtime" : "--no-realtime";
+	const char *argv[] = {"jackd", rt, "-n", j->name, "-d", "dummy", "-r", r, "-p", p, NULL};
 	char log[128];
 	snprintf(log, sizeof log, "/tmp/%s.log", j->name);
 	unlink(log);

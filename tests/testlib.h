@@ -19,13 +19,15 @@ void tl_rmtree(const char *dir);
 double tl_now(void);
 void tl_sleep(double seconds);
 
-/* A jackd with the dummy backend on its own server name. */
+/* A jackd with the dummy backend on its own server name, realtime where the system allows it. */
 struct tl_jackd {
 	pid_t pid;
 	char name[64];
 };
 int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period);
 void tl_jackd_stop(struct tl_jackd *j);
+/* Whether test servers run realtime (root or RLIMIT_RTPRIO; MIXDESK_TEST_RT=0/1 overrides). */
+bool tl_realtime_allowed(void);
 
 /* Start a program with its output going to logfile (NULL: inherit). argv[0] is the path. */
 pid_t tl_spawn(const char *const argv[], const char *logfile);

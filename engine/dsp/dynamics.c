@@ -95,16 +95,11 @@ static double coef(float rate, float ms)
 	return -expm1(-1000.0 / ((double)ms * rate));
 }
 
-/* max and min through fabs: branch-free for certain (compilers turn a ternary on floats into a branch when
+/* max through fabs: branch-free for certain (compilers turn a ternary on floats into a branch when
  * they must keep NaN semantics, and a branch on noise is mispredicted half the time) */
 static inline float max_f(float a, float b)
 {
 	return 0.5f * (a + b + fabsf(a - b));
-}
-
-static inline float min_f(float a, float b)
-{
-	return 0.5f * (a + b - fabsf(a - b));
 }
 
 /* min(x, 0) and max(x, 0) in one instruction each where there is SSE2 (a compiler keeps a branch for one
