@@ -2,6 +2,7 @@
  * from a controller, point edits and queries, play/stop/locate, and position feedback to subscribers.
  * The mixer does the work (engine/mixer.h); this file checks and answers. Every function is [control]. */
 #include "control/control_int.h"
+#include "control/oscnet.h"
 
 #include <lo/lo.h>
 #include <math.h>
@@ -17,16 +18,16 @@ static int auto_param(struct md_control *c, const struct req *r)
 	int param = md_param_find(scope, r->rest);
 	const struct md_param_desc *d = md_param_desc(scope, param);
 	if (!d) {
-		ctl_error(c, r->path, "unknown parameter '%s' (see docs/OSC.md)", r->rest);
+		oscnet_error(&c->net, r->path, "unknown parameter '%s' (see docs/OSC.md)", r->rest);
 		return -1;
 	}
 	if (!d->automatable) {
-		ctl_error(c, r->path, "'%s' cannot be automated (docs/AUTOMATION.md lists what can)", r->rest);
+		oscnet_error(&c->net, r->path, "'%s' cannot be automated (docs/AUTOMATION.md lists what can)", r->rest);
 		return -1;
 	}
 	if (scope == MD_SCOPE_STRIP && param >= MD_SP_SEND_BASE &&
 	    (param - MD_SP_SEND_BASE) / MD_SEND_NFIELDS >= mixer_console(c->m)->nbuses) {
-		ctl_error(c, r->path, "no bus %d for a send", (param - MD_SP_SEND_BASE) / MD_SEND_NFIELDS + 1);
+		oscnet_error(&c->net, r->path, "no bus %d for a send", (param - MD_SP_SEND_BASE) / MD_SEND_NFIELDS + 1);
 		return -1;
 	}
 	return param;
@@ -39,7 +40,7 @@ static int index_of(const struct req *r)
 
 static void reply_error(struct md_control *c, const struct req *r, enum md_err e, const char *what)
 {
-	ctl_error(c, r->path, "%s: %s", what, md_strerror(e));
+	oscnet_error(&c->net, r->path, "%s: %s", what, md_strerror(e));
 }
 
 void ctl_h_touch(struct md_control *c, const struct req *r)
@@ -64,7 +65,8 @@ void ctl_h_auto(struct md_control *c, const struct req *r)
 			if (strcmp(r->a[0].s, mode_names[i]) == 0)
 				mode = i;
 		if (mode < 0) {
-			ctl_error(c, r->path, "unknown mode '%.32s': expected off, read, write, touch or latch", r->a[0].s);
+			oscnet_error(&c->net, r->path,
+				     "unknown mode '%.32s': expected off, read, write, touch or latch", r->a[0].s);
 			return;
 		}
 		enum md_err e = mixer_set_auto_mode(c->m, scope, index_of(r), param, mode);
@@ -74,7 +76,7 @@ void ctl_h_auto(struct md_control *c, const struct req *r)
 	}
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, mode_names[mixer_auto_mode(c->m, scope, index_of(r), param)]);
-	ctl_reply(c, r->path, m);
+	oscnet_reply(&c->net, r->path, m);
 }
 
 void ctl_h_auto_add(struct md_control *c, const struct req *r)
@@ -83,7 +85,7 @@ void ctl_h_auto_add(struct md_control *c, const struct req *r)
 	if (param < 0)
 		return;
 	if (r->a[0].num < 0) {
-		ctl_error(c, r->path, "time %g s is before the start: expected seconds >= 0", r->a[0].num);
+		oscnet_error(&c->net, r->path, "time %g s is before the start: expected seconds >= 0", r->a[0].num);
 		return;
 	}
 	enum md_err e = mixer_lane_add(c->m, (enum md_scope)r->scope, index_of(r), param, r->a[0].num, (float)r->a[1].num);
@@ -98,7 +100,7 @@ static int point_of(struct md_control *c, const struct req *r, int param, double
 					 index_of(r), param, false);
 	int n = l ? l->npoints : 0;
 	if (num != floor(num) || num < 1 || num > n) {
-		ctl_error(c, r->path, "no point %g: the lane has %d, numbered from 1", num, n);
+		oscnet_error(&c->net, r->path, "no point %g: the lane has %d, numbered from 1", num, n);
 		return -1;
 	}
 	return (int)num - 1;
@@ -110,7 +112,7 @@ void ctl_h_auto_move(struct md_control *c, const struct req *r)
 	if (param < 0 || (point = point_of(c, r, param, r->a[0].num)) < 0)
 		return;
 	if (r->a[1].num < 0) {
-		ctl_error(c, r->path, "time %g s is before the start: expected seconds >= 0", r->a[1].num);
+		oscnet_error(&c->net, r->path, "time %g s is before the start: expected seconds >= 0", r->a[1].num);
 		return;
 	}
 	enum md_err e = mixer_lane_move(c->m, (enum md_scope)r->scope, index_of(r), param, point, r->a[1].num,
@@ -135,12 +137,12 @@ void ctl_h_auto_clear(struct md_control *c, const struct req *r)
 	if (param < 0)
 		return;
 	if (r->argc == 1) {
-		ctl_error(c, r->path, "one time given: expected two (from, to) or none for the whole lane");
+		oscnet_error(&c->net, r->path, "one time given: expected two (from, to) or none for the whole lane");
 		return;
 	}
 	double t0 = r->argc ? r->a[0].num : 1.0, t1 = r->argc ? r->a[1].num : 0.0; /* t0 > t1: everything */
 	if (r->argc && t0 > t1) {
-		ctl_error(c, r->path, "the range %g..%g s is backwards: expected from <= to", t0, t1);
+		oscnet_error(&c->net, r->path, "the range %g..%g s is backwards: expected from <= to", t0, t1);
 		return;
 	}
 	enum md_err e = mixer_lane_clear(c->m, (enum md_scope)r->scope, index_of(r), param, t0, t1);
@@ -162,7 +164,7 @@ void ctl_h_auto_points(struct md_control *c, const struct req *r)
 		lo_message_add_float(m, (float)l->t[i]);
 		lo_message_add_float(m, l->v[i]);
 	}
-	ctl_reply(c, r->path, m);
+	oscnet_reply(&c->net, r->path, m);
 }
 
 static lo_message position_msg(struct md_control *c)
@@ -186,12 +188,12 @@ void ctl_h_transport(struct md_control *c, const struct req *r)
 		e = mixer_transport_cmd(c->m, MD_TRANSPORT_STOP, 0);
 	else if (strcmp(what, "locate") == 0) {
 		if (r->a[0].num < 0) {
-			ctl_error(c, r->path, "%g s is before the start: expected seconds >= 0", r->a[0].num);
+			oscnet_error(&c->net, r->path, "%g s is before the start: expected seconds >= 0", r->a[0].num);
 			return;
 		}
 		e = mixer_transport_cmd(c->m, MD_TRANSPORT_LOCATE, r->a[0].num);
 	} else {
-		ctl_reply(c, "/transport/position", position_msg(c));
+		oscnet_reply(&c->net, "/transport/position", position_msg(c));
 		return;
 	}
 	if (e)
@@ -215,9 +217,9 @@ void ctl_transport_tick(struct md_control *c, double now)
 		if (!c->subs[i].used)
 			continue;
 		struct md_out o;
-		ctl_out_begin(&o, c, &c->subs[i].peer);
-		ctl_out_add(&o, "/transport/position", position_msg(c));
-		ctl_out_flush(&o);
+		oscnet_out_begin(&o, &c->net, &c->subs[i].peer);
+		oscnet_out_add(&o, "/transport/position", position_msg(c));
+		oscnet_out_flush(&o);
 	}
 	c->transport_sent_at = now;
 	c->transport_last_pos = pos;

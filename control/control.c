@@ -1,161 +1,17 @@
-/* mixdesk: the OSC listener. It owns its UDP socket (bound to --osc-bind, IPv4 or IPv6), reads datagrams
- * with recvfrom, drops those whose source the allowlist does not admit (counted, never answered), and
- * hands the rest to liblo for parsing and dispatch; replies are lo_messages serialised by liblo and sent
- * with sendto. No OSC is parsed here. Every function is [control]. */
+/* mixdesk: the OSC server's life and the control loop's hooks: the options checked, the listener opened
+ * (control/oscnet.c: socket, allowlist, dispatcher) with routes.c's dispatcher as its handler, datagrams
+ * read, and the periodic feedback and transport work. Every function is [control]. */
+#include "control/control.h"
 #include "control/control_int.h"
+#include "control/oscnet.h"
 
 #include "engine/mixer/mixer.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-/* [control] liblo reports malformed datagrams here; dispatch's return value tells us too, so stay quiet */
-static void lo_quiet(int num, const char *msg, const char *where)
-{
-}
-
-/* [control] "a.b.c.d/n", "x:y::/n" or a bare address (all bits) */
-static int parse_cidr(const char *s, struct md_cidr *out)
-{
-	char addr[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	if (n == 0 || n >= sizeof addr)
-		return -1;
-	memcpy(addr, s, n);
-	addr[n] = '\0';
-	memset(out, 0, sizeof *out);
-	int maxbits;
-	if (inet_pton(AF_INET, addr, out->addr) == 1) {
-		out->family = AF_INET;
-		maxbits = 32;
-	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
-		out->family = AF_INET6;
-		maxbits = 128;
-	} else {
-		return -1;
-	}
-	out->bits = maxbits;
-	if (slash) {
-		char *end;
-		errno = 0;
-		long b = strtol(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end || b < 0 || b > maxbits)
-			return -1;
-		out->bits = (int)b;
-	}
-	return 0;
-}
-
-/* [control] the source as (family, bytes); IPv4-mapped IPv6 sources count as IPv4 */
-static int peer_bytes(const struct md_peer *p, uint8_t bytes[16])
-{
-	if (p->addr.ss_family == AF_INET) {
-		memcpy(bytes, &((const struct sockaddr_in *)&p->addr)->sin_addr, 4);
-		return AF_INET;
-	}
-	if (p->addr.ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)&p->addr)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			memcpy(bytes, a->s6_addr + 12, 4);
-			return AF_INET;
-		}
-		memcpy(bytes, a->s6_addr, 16);
-		return AF_INET6;
-	}
-	return -1;
-}
-
-static bool cidr_match(const struct md_cidr *c, int family, const uint8_t *b)
-{
-	if (c->family != family)
-		return false;
-	int full = c->bits / 8, rest = c->bits % 8;
-	if (memcmp(c->addr, b, (size_t)full) != 0)
-		return false;
-	if (rest) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rest));
-		if ((c->addr[full] & mask) != (b[full] & mask))
-			return false;
-	}
-	return true;
-}
-
-/* [control] whether a source is answered */
-static bool allowed(const struct md_control *c, const struct md_peer *p)
-{
-	uint8_t b[16];
-	int fam = peer_bytes(p, b);
-	for (int i = 0; i < c->nallow; i++)
-		if (cidr_match(&c->allow[i], fam, b))
-			return true;
-	return false;
-}
-
-bool ctl_peer_equal(const struct md_peer *a, const struct md_peer *b)
-{
-	return a->len == b->len && memcmp(&a->addr, &b->addr, a->len) == 0;
-}
-
-/* [control] liblo needs a lo_server to dispatch with, but liblo 0.31 cannot make one without opening a
- * socket: LO_UDP and LO_TCP bind every interface (a second, unfiltered listener: the very thing the
- * allowlist is there to prevent), and there is no lo_server_config/fd option before 0.32. An LO_UNIX
- * server opens only a local datagram socket at a path we choose: we bind it inside a fresh mkdtemp
- * directory (mode 0700, so only this user could even reach it) and then remove the name and the directory
- * at once, so the socket is unreachable by anyone and nothing is left on disk even after a crash.
- * liblo never reads from it: we only call lo_server_dispatch_data. */
-static lo_server make_dispatcher(char *err, size_t errlen)
-{
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp || strlen(tmp) > 64)
-		tmp = "/tmp";
-	char dir[128], path[160];
-	snprintf(dir, sizeof dir, "%s/mixdesk-osc-XXXXXX", tmp);
-	if (!mkdtemp(dir)) {
-		snprintf(err, errlen, "cannot create a private directory in %s: %s", tmp, strerror(errno));
-		return NULL;
-	}
-	chmod(dir, 0700);
-	snprintf(path, sizeof path, "%s/lo", dir);
-	lo_server s = lo_server_new_with_proto(path, LO_UNIX, lo_quiet);
-	unlink(path);
-	rmdir(dir);
-	if (!s) {
-		snprintf(err, errlen, "liblo could not create its dispatcher");
-		return NULL;
-	}
-	/* dispatch bundles at once whatever their timetag: a queued bundle would wait for lo_server_recv */
-	lo_server_enable_queue(s, 0, 0);
-	return s;
-}
-
-/* [control] the bind address as a socket address; -1 when it is not a numeric IPv4/IPv6 address */
-static int bind_sockaddr(const char *bind_addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, bind_addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof *a4;
-	} else if (inet_pton(AF_INET6, bind_addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *a6;
-	} else {
-		return -1;
-	}
-	return 0;
-}
+_Static_assert(MD_OSC_MAX_ALLOW <= MD_OSCNET_MAX_ALLOW, "the listener holds every --osc-allow entry");
 
 /* [control] the allowlist of o (loopback only when it lists nothing) into allow[]; the count, or -1 with
  * a message */
@@ -164,7 +20,7 @@ static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_O
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (o->bind_addr && bind_sockaddr(o->bind_addr, 0, &ss, &len) != 0) {
+	if (o->bind_addr && oscnet_sockaddr(o->bind_addr, 0, &ss, &len) != 0) {
 		snprintf(err, errlen, "--osc-bind '%s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
 			 o->bind_addr);
 		return -1;
@@ -174,7 +30,7 @@ static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_O
 		return -1;
 	}
 	for (int i = 0; i < o->nallow; i++)
-		if (parse_cidr(o->allow[i], &allow[i]) != 0) {
+		if (oscnet_parse_cidr(o->allow[i], &allow[i]) != 0) {
 			snprintf(err, errlen,
 				 "--osc-allow '%s' is not a network: expected an address with an optional prefix length, "
 				 "e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8",
@@ -183,8 +39,8 @@ static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_O
 		}
 	if (o->nallow > 0)
 		return o->nallow;
-	parse_cidr("127.0.0.0/8", &allow[0]);
-	parse_cidr("::1/128", &allow[1]);
+	oscnet_parse_cidr("127.0.0.0/8", &allow[0]);
+	oscnet_parse_cidr("::1/128", &allow[1]);
 	return 2;
 }
 
@@ -192,40 +48,6 @@ int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen
 {
 	struct md_cidr allow[MD_OSC_MAX_ALLOW];
 	return parse_opts(o, allow, err, errlen) < 0 ? -1 : 0;
-}
-
-/* [control] c->fd: a non-blocking UDP socket bound to bind_addr (checked by parse_opts) */
-static int open_socket(struct md_control *c, const char *bind_addr, int port, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	if (bind_sockaddr(bind_addr, port, &ss, &len) != 0) {
-		snprintf(err, errlen, "--osc-bind '%s' is not an IPv4 or IPv6 address", bind_addr);
-		return -1;
-	}
-	c->family = ss.ss_family;
-	c->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (ss.ss_family == AF_INET6) {
-		int off = 0; /* "::" also takes IPv4 (as mapped addresses): the allowlist sees them as IPv4 */
-		setsockopt(c->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-	}
-	/* room for a burst: a flood waits in the kernel while the loop ticks */
-	int rcv = 4 << 20;
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-	if (bind(c->fd, (struct sockaddr *)&ss, len) != 0) {
-		snprintf(err, errlen, "cannot bind UDP %s port %d: %s", bind_addr, port, strerror(errno));
-		return -1;
-	}
-	struct sockaddr_storage got;
-	socklen_t glen = sizeof got;
-	getsockname(c->fd, (struct sockaddr *)&got, &glen);
-	c->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-						 : ((struct sockaddr_in6 *)&got)->sin6_port);
-	return 0;
 }
 
 struct md_control *control_new(struct md_mixer *m, const struct md_control_opts *o, char *err, size_t errlen)
@@ -236,7 +58,7 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 		return NULL;
 	}
 	c->m = m;
-	c->fd = -1;
+	c->net.fd = -1;
 	c->next_sub_id = 1;
 	c->serial = mixer_structure_serial(m);
 	c->last_strip = calloc((size_t)MD_MAX_STRIPS * MD_SP_COUNT, sizeof *c->last_strip);
@@ -246,18 +68,18 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 	}
 	/* The allowlist: the --osc-allow networks, or loopback only when none is given. It applies whatever
 	 * the bind address, so --osc-bind 0.0.0.0 alone still answers nobody but this machine. */
-	if ((c->nallow = parse_opts(o, c->allow, err, errlen)) < 0)
+	struct md_cidr allow[MD_OSC_MAX_ALLOW];
+	int nallow = parse_opts(o, allow, err, errlen);
+	if (nallow < 0)
 		goto fail;
 	if (o->session_path && !(c->session_path = strdup(o->session_path))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (open_socket(c, o->bind_addr ? o->bind_addr : "127.0.0.1", o->port, err, errlen) != 0)
-		goto fail;
-	if (!(c->lo = make_dispatcher(err, errlen)))
-		goto fail;
 	/* one catch-all handler: routes.c splits the path against its table of routes */
-	lo_server_add_method(c->lo, NULL, NULL, ctl_dispatch, c);
+	if (oscnet_open(&c->net, o->bind_addr ? o->bind_addr : "127.0.0.1", o->port, allow, nallow, ctl_dispatch, c,
+			err, errlen) != 0)
+		goto fail;
 	return c;
 fail:
 	control_free(c);
@@ -271,10 +93,7 @@ void control_free(struct md_control *c)
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->fb[i].b)
 			lo_bundle_free_recursive(c->fb[i].b);
-	if (c->lo)
-		lo_server_free(c->lo);
-	if (c->fd >= 0)
-		close(c->fd);
+	oscnet_close(&c->net);
 	free(c->last_strip);
 	free(c->session_path);
 	free(c);
@@ -282,12 +101,12 @@ void control_free(struct md_control *c)
 
 int control_port(const struct md_control *c)
 {
-	return c->port;
+	return c->net.port;
 }
 
 int control_fd(const struct md_control *c)
 {
-	return c->fd;
+	return c->net.fd;
 }
 
 void control_set_xruns(struct md_control *c, unsigned xruns)
@@ -300,31 +119,18 @@ const char *control_session_path(const struct md_control *c)
 	return c->session_path;
 }
 
+/* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription */
+static void on_peer(void *user, const struct md_peer *p)
+{
+	struct md_control *c = user;
+	c->cur_sub = ctl_find_sub(c, p);
+}
+
 void control_recv(struct md_control *c)
 {
 	c->now = md_now_s();
-	for (int n = 0; n < MD_OSC_RECV_BATCH; n++) {
-		struct md_peer p;
-		p.len = sizeof p.addr;
-		ssize_t r = recvfrom(c->fd, c->buf, sizeof c->buf, MSG_DONTWAIT, (struct sockaddr *)&p.addr, &p.len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN: drained */
-		}
-		c->received++;
-		if (!allowed(c, &p)) {
-			c->rejected++;
-			continue;
-		}
-		if (r == 0)
-			continue;
-		c->cur = p;
-		c->cur_sub = ctl_find_sub(c, &p);
-		if (lo_server_dispatch_data(c->lo, c->buf, (size_t)r) < 0)
-			ctl_error(c, "", "malformed OSC datagram (%zd bytes): expected an OSC message or bundle", r);
-		c->cur_sub = NULL;
-	}
+	oscnet_recv(&c->net, on_peer, c);
+	c->cur_sub = NULL;
 }
 
 void control_tick(struct md_control *c, double now)
@@ -332,90 +138,4 @@ void control_tick(struct md_control *c, double now)
 	c->now = now;
 	ctl_feedback_tick(c, now);
 	ctl_transport_tick(c, now);
-}
-
-/* ---- sending ---- */
-
-static void send_raw(struct md_control *c, const struct md_peer *p, const void *data, size_t len)
-{
-	/* never block the control loop on a slow peer: a datagram that does not fit is dropped */
-	ssize_t r = sendto(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&p->addr, p->len);
-	(void)r;
-}
-
-void ctl_out_begin(struct md_out *o, struct md_control *c, const struct md_peer *peer)
-{
-	o->c = c;
-	o->peer = *peer;
-	o->b = NULL;
-	o->bytes = 0;
-}
-
-void ctl_out_add(struct md_out *o, const char *path, lo_message msg)
-{
-	size_t len = lo_message_length(msg, path) + 4;
-	if (o->b && o->bytes + len > MD_OSC_DGRAM_MAX)
-		ctl_out_flush(o);
-	if (!o->b) {
-		o->b = lo_bundle_new(LO_TT_IMMEDIATE);
-		o->bytes = 16; /* "#bundle\0" and the timetag */
-		if (!o->b) {
-			lo_message_free(msg);
-			return;
-		}
-	}
-	lo_bundle_add_message(o->b, path, msg);
-	o->bytes += len;
-}
-
-void ctl_out_flush(struct md_out *o)
-{
-	if (!o->b)
-		return;
-	size_t size = 0;
-	void *data = NULL;
-	if (lo_bundle_count(o->b) == 1) { /* a lone message goes bare: simpler for simple clients */
-		const char *path = NULL;
-		lo_message m = lo_bundle_get_message(o->b, 0, &path);
-		data = lo_message_serialise(m, path, NULL, &size);
-	} else {
-		data = lo_bundle_serialise(o->b, NULL, &size);
-	}
-	if (data) {
-		send_raw(o->c, &o->peer, data, size);
-		free(data);
-	}
-	lo_bundle_free_recursive(o->b);
-	o->b = NULL;
-	o->bytes = 0;
-}
-
-void ctl_reply(struct md_control *c, const char *path, lo_message msg)
-{
-	size_t size = 0;
-	void *data = lo_message_serialise(msg, path, NULL, &size);
-	if (data) {
-		send_raw(c, &c->cur, data, size);
-		free(data);
-	}
-	lo_message_free(msg);
-}
-
-void ctl_error(struct md_control *c, const char *address, const char *fmt, ...)
-{
-	char what[512], addr[MD_OSC_PATH_MAX + 4];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	size_t n = strlen(address);
-	if (n >= MD_OSC_PATH_MAX) /* an absurd address is quoted shortened */
-		snprintf(addr, sizeof addr, "%.*s...", MD_OSC_PATH_MAX - 4, address);
-	else
-		memcpy(addr, address, n + 1);
-	lo_message m = lo_message_new();
-	lo_message_add_string(m, addr);
-	lo_message_add_string(m, what);
-	ctl_reply(c, "/error", m);
-	c->errors++;
 }

@@ -1,42 +1,26 @@
-/* mixdesk: the OSC control side's private state, shared by control.c (the listener, the allowlist and
- * sending), routes.c (the one table of routes and its handlers) and feedback.c (subscribers, coalesced
- * feedback, dumps and meters). Every function is [control]: the control loop's thread only. */
+/* mixdesk: the OSC control side's private state, shared by control.c (the server's life and its loop
+ * hooks), routes.c (the one table of routes and its handlers), automation.c (automation and the transport)
+ * and feedback.c (subscribers, coalesced feedback, dumps and meters); the socket, the allowlist and sending
+ * are control/oscnet.h's. Every function is [control]: the control loop's thread only. */
 #ifndef MD_CONTROL_INT_H
 #define MD_CONTROL_INT_H
 
-#include "control/control.h"
+#include "control/oscnet.h"
+#include "engine/mixer/mixer.h"
 
 #include <lo/lo.h>
-#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #define MD_OSC_MAX_SUBS 16
 #define MD_OSC_SUB_LIFETIME 10.0        /* seconds a /subscribe lasts without renewal */
 #define MD_OSC_FEEDBACK_HZ 30.0         /* at most this many updates per parameter and second */
 #define MD_OSC_METER_MAX_HZ 60.0
 #define MD_OSC_METER_POLL 0.005         /* the meter poller reads the engine at most this often, seconds */
-#define MD_OSC_DGRAM_MAX 8000           /* a bundle is sent before it would pass this many bytes */
-#define MD_OSC_RECV_MAX 65536           /* the largest datagram read */
-#define MD_OSC_RECV_BATCH 4096          /* datagrams handled per control_recv call, so ticks keep coming */
-#define MD_OSC_PATH_MAX 256             /* longer addresses are answered with /error */
 #define MD_OSC_ARGS_MAX 8
 /* the /meters vector: strips (peak, RMS), buses (peak, RMS), master (peak L, peak R, RMS L, RMS R,
  * correlation), then each strip's compressor gain reduction */
 #define MD_METER_MAX (2 * MD_MAX_STRIPS + 2 * MD_MAX_BUSES + 5 + MD_MAX_STRIPS)
-
-/* a UDP peer */
-struct md_peer {
-	struct sockaddr_storage addr;
-	socklen_t len;
-};
-
-/* one allowlist entry: an IPv4 or IPv6 network */
-struct md_cidr {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	int bits;
-};
 
 struct md_sub {
 	bool used;
@@ -56,31 +40,16 @@ struct md_last {
 	bool pos;
 };
 
-/* an outgoing batch to one peer: messages gathered into a bundle, sent before it passes ~8 KB */
-struct md_out {
-	struct md_control *c;
-	struct md_peer peer;
-	lo_bundle b;
-	size_t bytes;
-};
-
 struct md_control {
 	struct md_mixer *m;
-	int fd;
-	int family;
-	int port;
-	lo_server lo;
-	struct md_cidr allow[MD_OSC_MAX_ALLOW + 2];
-	int nallow;
+	struct md_oscnet net; /* the socket, the allowlist, the current sender, the counts */
 	char *session_path;
 	unsigned xruns;
-	uint32_t received, rejected, errors;
 	double now;
 	double transport_sent_at, transport_last_pos; /* position feedback (control/automation.c) */
 	bool transport_last_rolling;
 
-	/* the datagram being dispatched: liblo's handlers do not see the source address */
-	struct md_peer cur;
+	/* the datagram being dispatched (its sender is net.cur: liblo's handlers do not see it) */
 	struct md_sub *cur_sub; /* the sender's subscription, or NULL */
 
 	struct md_sub subs[MD_OSC_MAX_SUBS];
@@ -97,21 +66,7 @@ struct md_control {
 
 	float meter_cur[MD_METER_MAX]; /* the poller's latest reading (peaks since the previous poll) */
 	int nmeters;
-
-	unsigned char buf[MD_OSC_RECV_MAX];
 };
-
-/* control.c: sending */
-void ctl_out_begin(struct md_out *o, struct md_control *c, const struct md_peer *peer);
-/* Add a message (the batch takes it over); flushes first when the bundle would grow past ~8 KB. */
-void ctl_out_add(struct md_out *o, const char *path, lo_message msg);
-void ctl_out_flush(struct md_out *o);
-/* One message to the current sender, sent at once (the message is freed). */
-void ctl_reply(struct md_control *c, const char *path, lo_message msg);
-/* /error ,ss address what, to the current sender. */
-void ctl_error(struct md_control *c, const char *address, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-bool ctl_peer_equal(const struct md_peer *a, const struct md_peer *b);
 
 /* routes.c */
 /* a request as the route table matched it (control/routes.c), for handlers in other files */

@@ -3,6 +3,7 @@
  * dirty set drained at most 30 times a second, one bundle per subscriber, split under ~8 KB), and meters
  * (one poller reads the engine's meters and keeps a peak hold per subscriber). Every function is [control]. */
 #include "control/control_int.h"
+#include "control/oscnet.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,7 +66,7 @@ static void add_param(struct md_control *c, struct md_out *o, enum md_scope scop
 {
 	char path[MD_OSC_PATH_MAX];
 	ctl_param_path(path, sizeof path, scope, index, param, pos);
-	ctl_out_add(o, path, ctl_param_msg(c, scope, index, param, pos));
+	oscnet_out_add(o, path, ctl_param_msg(c, scope, index, param, pos));
 }
 
 /* a strip's send to a bus that does not exist is not part of the address space */
@@ -93,25 +94,25 @@ void ctl_dump_names(struct md_control *c, struct md_out *o)
 	char path[64];
 	lo_message m = lo_message_new();
 	lo_message_add_int32(m, con->nstrips);
-	ctl_out_add(o, "/ch/count", m);
+	oscnet_out_add(o, "/ch/count", m);
 	m = lo_message_new();
 	lo_message_add_int32(m, con->nbuses);
-	ctl_out_add(o, "/bus/count", m);
+	oscnet_out_add(o, "/bus/count", m);
 	for (int i = 0; i < con->nstrips; i++) {
 		snprintf(path, sizeof path, "/ch/%d/name", i + 1);
 		m = lo_message_new();
 		lo_message_add_string(m, con->strips[i]->name);
-		ctl_out_add(o, path, m);
+		oscnet_out_add(o, path, m);
 		snprintf(path, sizeof path, "/ch/%d/stereo", i + 1);
 		m = lo_message_new();
 		lo_message_add_int32(m, con->strips[i]->stereo ? 1 : 0);
-		ctl_out_add(o, path, m);
+		oscnet_out_add(o, path, m);
 	}
 	for (int i = 0; i < con->nbuses; i++) {
 		snprintf(path, sizeof path, "/bus/%d/name", i + 1);
 		m = lo_message_new();
 		lo_message_add_string(m, con->buses[i]->name);
-		ctl_out_add(o, path, m);
+		oscnet_out_add(o, path, m);
 	}
 }
 
@@ -124,8 +125,8 @@ void ctl_dump(struct md_control *c, struct md_out *o)
 	for (int i = 0; i < con->nbuses; i++)
 		add_object(c, o, MD_SCOPE_BUS, i);
 	add_object(c, o, MD_SCOPE_MASTER, 0);
-	ctl_out_add(o, "/dump/end", lo_message_new());
-	ctl_out_flush(o);
+	oscnet_out_add(o, "/dump/end", lo_message_new());
+	oscnet_out_flush(o);
 }
 
 /* ---- subscriptions ---- */
@@ -133,7 +134,7 @@ void ctl_dump(struct md_control *c, struct md_out *o)
 struct md_sub *ctl_find_sub(struct md_control *c, const struct md_peer *p)
 {
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
-		if (c->subs[i].used && ctl_peer_equal(&c->subs[i].peer, p))
+		if (c->subs[i].used && oscnet_peer_equal(&c->subs[i].peer, p))
 			return &c->subs[i];
 	return NULL;
 }
@@ -252,7 +253,7 @@ static void feedback(struct md_control *c)
 				continue;
 			c->subs[i].nmeters = 0;
 			struct md_out o;
-			ctl_out_begin(&o, c, &c->subs[i].peer);
+			oscnet_out_begin(&o, &c->net, &c->subs[i].peer);
 			ctl_dump(c, &o);
 		}
 		return;
@@ -263,11 +264,11 @@ static void feedback(struct md_control *c)
 	}
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used)
-			ctl_out_begin(&c->fb[i], c, &c->subs[i].peer);
+			oscnet_out_begin(&c->fb[i], &c->net, &c->subs[i].peer);
 	mixer_drain_dirty(c->m, on_dirty, c);
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used)
-			ctl_out_flush(&c->fb[i]);
+			oscnet_out_flush(&c->fb[i]);
 }
 
 /* ---- meters ---- */
@@ -330,11 +331,11 @@ static void send_meters(struct md_control *c, struct md_sub *s)
 {
 	const struct md_console *con = mixer_console(c->m);
 	struct md_out o;
-	ctl_out_begin(&o, c, &s->peer);
+	oscnet_out_begin(&o, &c->net, &s->peer);
 	lo_message m = lo_message_new();
 	for (int k = 0; k < s->nmeters; k++)
 		lo_message_add_float(m, s->hold[k]);
-	ctl_out_add(&o, "/meters", m);
+	oscnet_out_add(&o, "/meters", m);
 	char path[64];
 	int k = 0;
 	for (int i = 0; i < con->nstrips && k + 1 < s->nmeters; i++, k += 2) {
@@ -342,22 +343,22 @@ static void send_meters(struct md_control *c, struct md_sub *s)
 		m = lo_message_new();
 		lo_message_add_float(m, s->hold[k]);
 		lo_message_add_float(m, s->hold[k + 1]);
-		ctl_out_add(&o, path, m);
+		oscnet_out_add(&o, path, m);
 	}
 	for (int i = 0; i < con->nbuses && k + 1 < s->nmeters; i++, k += 2) {
 		snprintf(path, sizeof path, "/bus/%d/meter", i + 1);
 		m = lo_message_new();
 		lo_message_add_float(m, s->hold[k]);
 		lo_message_add_float(m, s->hold[k + 1]);
-		ctl_out_add(&o, path, m);
+		oscnet_out_add(&o, path, m);
 	}
 	if (k + 3 < s->nmeters) {
 		m = lo_message_new();
 		for (int j = 0; j < 4; j++)
 			lo_message_add_float(m, s->hold[k + j]);
-		ctl_out_add(&o, "/master/meter", m);
+		oscnet_out_add(&o, "/master/meter", m);
 	}
-	ctl_out_flush(&o);
+	oscnet_out_flush(&o);
 	/* the next hold starts empty: its peaks are those of the polls to come */
 	for (int j = 0; j < s->nmeters; j++)
 		if (is_peak(con, j))

@@ -4,6 +4,7 @@
  * also fixes each route's accepted arguments, so type and count errors are found in one place.
  * Every function is [control]. */
 #include "control/control_int.h"
+#include "control/oscnet.h"
 #include "control/oscarg.h"
 
 #include "sessions/session.h"
@@ -161,18 +162,18 @@ static bool check_indices(struct md_control *c, const struct req *r, const char 
 {
 	const struct md_console *con = mixer_console(c->m);
 	if (r->scope == MD_SCOPE_STRIP && strncmp(pattern, "/ch/#", 5) == 0 && (r->index < 0 || r->index >= con->nstrips)) {
-		ctl_error(c, r->path, "no strip %d: the console has %d %s, numbered from 1", r->index + 1, con->nstrips,
-			  count_word(con->nstrips, "strip", "strips"));
+		oscnet_error(&c->net, r->path, "no strip %d: the console has %d %s, numbered from 1", r->index + 1,
+			     con->nstrips, count_word(con->nstrips, "strip", "strips"));
 		return false;
 	}
 	if (r->scope == MD_SCOPE_BUS && strncmp(pattern, "/bus/#", 6) == 0 && (r->index < 0 || r->index >= con->nbuses)) {
-		ctl_error(c, r->path, "no bus %d: the console has %d %s, numbered from 1", r->index + 1, con->nbuses,
-			  count_word(con->nbuses, "bus", "buses"));
+		oscnet_error(&c->net, r->path, "no bus %d: the console has %d %s, numbered from 1", r->index + 1,
+			     con->nbuses, count_word(con->nbuses, "bus", "buses"));
 		return false;
 	}
 	if (strstr(pattern, "/send/#") && (r->index2 < 0 || r->index2 >= con->nbuses)) {
-		ctl_error(c, r->path, "no bus %d for a send: the console has %d %s, numbered from 1", r->index2 + 1,
-			  con->nbuses, count_word(con->nbuses, "bus", "buses"));
+		oscnet_error(&c->net, r->path, "no bus %d for a send: the console has %d %s, numbered from 1",
+			     r->index2 + 1, con->nbuses, count_word(con->nbuses, "bus", "buses"));
 		return false;
 	}
 	return true;
@@ -198,7 +199,7 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 	struct md_control *c = user;
 	struct req r = {.path = path, .scope = -1, .argc = argc};
 	if (strlen(path) >= MD_OSC_PATH_MAX) {
-		ctl_error(c, path, "address too long: at most %d bytes", MD_OSC_PATH_MAX - 1);
+		oscnet_error(&c->net, path, "address too long: at most %d bytes", MD_OSC_PATH_MAX - 1);
 		return 0;
 	}
 	const struct route *rt = NULL;
@@ -214,16 +215,18 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 	}
 	if (!rt) {
 		if (strpbrk(path, "*?[]{}"))
-			ctl_error(c, path, "unknown address: patterns are not supported, send one address per message");
+			oscnet_error(&c->net, path,
+				     "unknown address: patterns are not supported, send one address per message");
 		else
-			ctl_error(c, path, "unknown address: see docs/OSC.md (/ch/N/..., /bus/N/..., /master/..., /subscribe, /dump)");
+			oscnet_error(&c->net, path,
+				     "unknown address: see docs/OSC.md (/ch/N/..., /bus/N/..., /master/..., /subscribe, /dump)");
 		return 0;
 	}
 	r.scope = rt->scope;
 	int maxargs = (int)strlen(rt->args);
 	if (argc > maxargs || argc < rt->min_args) {
-		ctl_error(c, path, "%s arguments (%d): expected %s", argc > maxargs ? "too many" : "missing", argc,
-			  rt->expect ? rt->expect : "one value, or none for a query");
+		oscnet_error(&c->net, path, "%s arguments (%d): expected %s", argc > maxargs ? "too many" : "missing",
+			     argc, rt->expect ? rt->expect : "one value, or none for a query");
 		return 0;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -243,13 +246,13 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 		bool ok = (want == 'n' && a->is_num) || (want == 'b' && (a->is_num || a->is_tf)) ||
 			  (want == 's' && a->s) || (want == 'v' && (a->is_num || a->is_tf || a->s));
 		if (!ok) {
-			ctl_error(c, path, "wrong type %s for argument %d: expected %s", type_name(types[i]), i + 1,
-				  rt->expect ? rt->expect : "a value of the parameter's type");
+			oscnet_error(&c->net, path, "wrong type %s for argument %d: expected %s", type_name(types[i]),
+				     i + 1, rt->expect ? rt->expect : "a value of the parameter's type");
 			return 0;
 		}
 		if (a->is_num && !isfinite(a->num)) {
-			ctl_error(c, path, "%s is not a finite number: expected %s", isnan(a->num) ? "NaN" : "infinity",
-				  rt->expect ? rt->expect : "a finite value");
+			oscnet_error(&c->net, path, "%s is not a finite number: expected %s",
+				     isnan(a->num) ? "NaN" : "infinity", rt->expect ? rt->expect : "a finite value");
 			return 0;
 		}
 	}
@@ -295,7 +298,7 @@ static void expect_of(const struct md_param_desc *d, char *buf, size_t len)
 
 static void reply_param(struct md_control *c, const struct req *r, int param, bool pos)
 {
-	ctl_reply(c, r->path, ctl_param_msg(c, (enum md_scope)r->scope, r->index, param, pos));
+	oscnet_reply(&c->net, r->path, ctl_param_msg(c, (enum md_scope)r->scope, r->index, param, pos));
 }
 
 static int scope_index(const struct req *r)
@@ -308,8 +311,8 @@ static void h_param(struct md_control *c, const struct req *r)
 	enum md_scope scope = (enum md_scope)r->scope;
 	int param = md_param_find(scope, r->rest);
 	if (param < 0) {
-		ctl_error(c, r->path, "unknown address: no parameter '%s' on a %s (see docs/OSC.md)", r->rest,
-			  scope_word(r->scope));
+		oscnet_error(&c->net, r->path, "unknown address: no parameter '%s' on a %s (see docs/OSC.md)", r->rest,
+			     scope_word(r->scope));
 		return;
 	}
 	struct req q = *r;
@@ -318,8 +321,8 @@ static void h_param(struct md_control *c, const struct req *r)
 		int bus = (param - MD_SP_SEND_BASE) / MD_SEND_NFIELDS;
 		int nbuses = mixer_console(c->m)->nbuses;
 		if (bus >= nbuses) {
-			ctl_error(c, r->path, "no bus %d for a send: the console has %d %s, numbered from 1", bus + 1,
-				  nbuses, count_word(nbuses, "bus", "buses"));
+			oscnet_error(&c->net, r->path, "no bus %d for a send: the console has %d %s, numbered from 1",
+				     bus + 1, nbuses, count_word(nbuses, "bus", "buses"));
 			return;
 		}
 	}
@@ -336,15 +339,15 @@ static void h_param(struct md_control *c, const struct req *r)
 		if (e < 0) {
 			expect_of(d, expect, sizeof expect);
 			if (d->kind == MD_KIND_ENUM)
-				ctl_error(c, r->path, "unknown name '%.64s': expected %s", a->s, expect);
+				oscnet_error(&c->net, r->path, "unknown name '%.64s': expected %s", a->s, expect);
 			else
-				ctl_error(c, r->path, "wrong type s (string): expected %s", expect);
+				oscnet_error(&c->net, r->path, "wrong type s (string): expected %s", expect);
 			return;
 		}
 		v = (float)e;
 	} else if (a->is_tf && d->kind != MD_KIND_BOOL) {
 		expect_of(d, expect, sizeof expect);
-		ctl_error(c, r->path, "wrong type T/F: expected %s", expect);
+		oscnet_error(&c->net, r->path, "wrong type T/F: expected %s", expect);
 		return;
 	} else {
 		v = to_float(a->num);
@@ -353,7 +356,7 @@ static void h_param(struct md_control *c, const struct req *r)
 	bool changed;
 	enum md_err e = mixer_set(c->m, scope, q.index, param, v, &stored, &changed);
 	if (e) {
-		ctl_error(c, r->path, "cannot set: %s", md_strerror(e));
+		oscnet_error(&c->net, r->path, "cannot set: %s", md_strerror(e));
 		return;
 	}
 	ctl_note_set(c, scope, q.index, param, stored, false);
@@ -381,7 +384,7 @@ static void h_pos(struct md_control *c, const struct req *r)
 	float stored;
 	enum md_err e = mixer_set(c->m, (enum md_scope)r->scope, q.index, param, md_fader_pos_to_db(p), &stored, NULL);
 	if (e) {
-		ctl_error(c, r->path, "cannot set: %s", md_strerror(e));
+		oscnet_error(&c->net, r->path, "cannot set: %s", md_strerror(e));
 		return;
 	}
 	ctl_note_set(c, (enum md_scope)r->scope, q.index, param, stored, true);
@@ -395,16 +398,16 @@ static bool check_name(struct md_control *c, const struct req *r, const char *na
 {
 	size_t n = strlen(name);
 	if (n >= MD_NAME_MAX) {
-		ctl_error(c, r->path, "name too long (%zu bytes): expected 1..%d bytes", n, MD_NAME_MAX - 1);
+		oscnet_error(&c->net, r->path, "name too long (%zu bytes): expected 1..%d bytes", n, MD_NAME_MAX - 1);
 		return false;
 	}
 	enum md_err e = console_check_name(name);
 	if (e == MD_ERR_RANGE) {
-		ctl_error(c, r->path, "empty name: expected 1..%d bytes", MD_NAME_MAX - 1);
+		oscnet_error(&c->net, r->path, "empty name: expected 1..%d bytes", MD_NAME_MAX - 1);
 		return false;
 	}
 	if (e) {
-		ctl_error(c, r->path, "bad name: names may not contain ':' or control characters");
+		oscnet_error(&c->net, r->path, "bad name: names may not contain ':' or control characters");
 		return false;
 	}
 	return true;
@@ -413,11 +416,13 @@ static bool check_name(struct md_control *c, const struct req *r, const char *na
 static void structure_error(struct md_control *c, const struct req *r, enum md_err e, const char *name)
 {
 	if (e == MD_ERR_EXISTS)
-		ctl_error(c, r->path, "a %s named '%s' exists already: names are unique", scope_word(r->scope), name);
+		oscnet_error(&c->net, r->path, "a %s named '%s' exists already: names are unique", scope_word(r->scope),
+			     name);
 	else if (e == MD_ERR_FULL)
-		ctl_error(c, r->path, "the console is full (%d strips, %d buses at most)", MD_MAX_STRIPS, MD_MAX_BUSES);
+		oscnet_error(&c->net, r->path, "the console is full (%d strips, %d buses at most)", MD_MAX_STRIPS,
+			     MD_MAX_BUSES);
 	else
-		ctl_error(c, r->path, "failed: %s", md_strerror(e));
+		oscnet_error(&c->net, r->path, "failed: %s", md_strerror(e));
 }
 
 static void h_name(struct md_control *c, const struct req *r)
@@ -427,7 +432,7 @@ static void h_name(struct md_control *c, const struct req *r)
 		lo_message m = lo_message_new();
 		lo_message_add_string(m, r->scope == MD_SCOPE_STRIP ? con->strips[r->index]->name
 								    : con->buses[r->index]->name);
-		ctl_reply(c, r->path, m);
+		oscnet_reply(&c->net, r->path, m);
 		return;
 	}
 	const char *name = r->a[0].s;
@@ -445,7 +450,7 @@ static void h_stereo(struct md_control *c, const struct req *r)
 	if (r->argc == 0) {
 		lo_message m = lo_message_new();
 		lo_message_add_int32(m, con->strips[r->index]->stereo ? 1 : 0);
-		ctl_reply(c, r->path, m);
+		oscnet_reply(&c->net, r->path, m);
 		return;
 	}
 	bool st = r->a[0].num >= 0.5;
@@ -457,7 +462,7 @@ static void h_stereo(struct md_control *c, const struct req *r)
 	if (r->a[0].num != (st ? 1.0 : 0.0)) {
 		lo_message m = lo_message_new();
 		lo_message_add_int32(m, st ? 1 : 0);
-		ctl_reply(c, r->path, m);
+		oscnet_reply(&c->net, r->path, m);
 	}
 }
 
@@ -465,18 +470,18 @@ static void send_count_and_name(struct md_control *c, int scope, int index)
 {
 	const struct md_console *con = mixer_console(c->m);
 	struct md_out o;
-	ctl_out_begin(&o, c, &c->cur);
+	oscnet_out_begin(&o, &c->net, &c->net.cur);
 	lo_message m = lo_message_new();
 	lo_message_add_int32(m, scope == MD_SCOPE_STRIP ? con->nstrips : con->nbuses);
-	ctl_out_add(&o, scope == MD_SCOPE_STRIP ? "/ch/count" : "/bus/count", m);
+	oscnet_out_add(&o, scope == MD_SCOPE_STRIP ? "/ch/count" : "/bus/count", m);
 	if (index >= 0) {
 		char path[64];
 		snprintf(path, sizeof path, "/%s/%d/name", scope == MD_SCOPE_STRIP ? "ch" : "bus", index + 1);
 		m = lo_message_new();
 		lo_message_add_string(m, scope == MD_SCOPE_STRIP ? con->strips[index]->name : con->buses[index]->name);
-		ctl_out_add(&o, path, m);
+		oscnet_out_add(&o, path, m);
 	}
-	ctl_out_flush(&o);
+	oscnet_out_flush(&o);
 }
 
 static void h_add(struct md_control *c, const struct req *r)
@@ -519,14 +524,14 @@ static void h_subscribe(struct md_control *c, const struct req *r)
 {
 	double hz = r->argc ? r->a[0].num : 0.0;
 	double got = hz < 0 ? 0 : hz > MD_OSC_METER_MAX_HZ ? MD_OSC_METER_MAX_HZ : hz;
-	if (!ctl_subscribe(c, &c->cur, (float)got)) {
-		ctl_error(c, r->path, "too many subscribers (%d): try again when one lapses", MD_OSC_MAX_SUBS);
+	if (!ctl_subscribe(c, &c->net.cur, (float)got)) {
+		oscnet_error(&c->net, r->path, "too many subscribers (%d): try again when one lapses", MD_OSC_MAX_SUBS);
 		return;
 	}
 	if (got != hz) {
 		lo_message m = lo_message_new();
 		lo_message_add_float(m, (float)got);
-		ctl_reply(c, r->path, m);
+		oscnet_reply(&c->net, r->path, m);
 	}
 }
 
@@ -540,7 +545,7 @@ static void h_unsubscribe(struct md_control *c, const struct req *r)
 static void h_dump(struct md_control *c, const struct req *r)
 {
 	struct md_out o;
-	ctl_out_begin(&o, c, &c->cur);
+	oscnet_out_begin(&o, &c->net, &c->net.cur);
 	ctl_dump(c, &o);
 }
 
@@ -553,23 +558,23 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_int32(m, con->nstrips);
 	lo_message_add_int32(m, con->nbuses);
 	lo_message_add_int32(m, ctl_nsubs(c));
-	lo_message_add_int32(m, (int32_t)c->received);
-	lo_message_add_int32(m, (int32_t)c->rejected);
-	lo_message_add_int32(m, (int32_t)c->errors);
+	lo_message_add_int32(m, (int32_t)c->net.received);
+	lo_message_add_int32(m, (int32_t)c->net.rejected);
+	lo_message_add_int32(m, (int32_t)c->net.errors);
 	lo_message_add_int32(m, (int32_t)mixer_rate(c->m));
-	ctl_reply(c, r->path, m);
+	oscnet_reply(&c->net, r->path, m);
 }
 
 static void h_save(struct md_control *c, const struct req *r)
 {
 	const char *path = r->argc ? r->a[0].s : c->session_path;
 	if (!path || !*path) {
-		ctl_error(c, r->path, "no session file was loaded: expected s path");
+		oscnet_error(&c->net, r->path, "no session file was loaded: expected s path");
 		return;
 	}
 	char err[512];
 	if (session_save(path, mixer_snapshot(c->m), err, sizeof err) != MD_OK) {
-		ctl_error(c, r->path, "%s", err);
+		oscnet_error(&c->net, r->path, "%s", err);
 		return;
 	}
 	if (path != c->session_path) {
@@ -581,7 +586,7 @@ static void h_save(struct md_control *c, const struct req *r)
 	}
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, c->session_path);
-	ctl_reply(c, "/session/saved", m);
+	oscnet_reply(&c->net, "/session/saved", m);
 }
 
 static void h_load(struct md_control *c, const struct req *r)
@@ -590,13 +595,14 @@ static void h_load(struct md_control *c, const struct req *r)
 	char err[512];
 	struct md_console *con = NULL;
 	if (session_load(path, &con, err, sizeof err) != MD_OK) {
-		ctl_error(c, r->path, "%s", err);
+		oscnet_error(&c->net, r->path, "%s", err);
 		return;
 	}
 	enum md_err e = mixer_replace(c->m, con);
 	if (e) {
 		console_free(con);
-		ctl_error(c, r->path, "cannot set up the session %s: %s (the console is unchanged)", path, md_strerror(e));
+		oscnet_error(&c->net, r->path, "cannot set up the session %s: %s (the console is unchanged)", path,
+			     md_strerror(e));
 		return;
 	}
 	char *dup = strdup(path);
@@ -606,5 +612,5 @@ static void h_load(struct md_control *c, const struct req *r)
 	}
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, path);
-	ctl_reply(c, "/session/loaded", m);
+	oscnet_reply(&c->net, "/session/loaded", m);
 }

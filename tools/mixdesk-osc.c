@@ -6,11 +6,12 @@
  *   mixdesk-osc dump | status | send /path [args]
  * Replies are printed one per line, "ADDRESS ARG...". Exit status 1 on /error or when no answer came in time.
  *
- * OSC is built and parsed by liblo (lo_message_serialise, lo_server_dispatch_data). The UDP socket is our
- * own, as in the engine: liblo 0.31's UDP server binds every interface, while this one binds loopback when
- * the engine is local (the wildcard of the family otherwise) and is connect()ed to the engine, so the
- * kernel drops datagrams from anyone else. */
+ * OSC is built and parsed by liblo (lo_message_serialise, lo_server_dispatch_data), with the engine's
+ * dispatcher (control/oscnet.h). The UDP socket is our own, as in the engine: liblo 0.31's UDP server binds
+ * every interface, while this one binds loopback when the engine is local (the wildcard of the family
+ * otherwise) and is connect()ed to the engine, so the kernel drops datagrams from anyone else. */
 #include "control/oscarg.h"
+#include "control/oscnet.h"
 #include "engine/model/md.h"
 
 #include <lo/lo.h>
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,10 +40,6 @@ static unsigned char buf[65536];
 static void on_signal(int sig)
 {
 	stop = 1;
-}
-
-static void quiet(int num, const char *msg, const char *where)
-{
 }
 
 
@@ -73,22 +69,14 @@ static int print_msg(const char *path, const char *types, lo_arg **argv, int arg
 	return 0;
 }
 
-/* the same trick as the engine (control/control.c): liblo needs a lo_server to dispatch with; an LO_UNIX
- * one bound in a private directory whose name is removed at once opens nothing anyone can reach */
+/* the engine's dispatcher (control/oscnet.c: an LO_UNIX server that opens nothing anyone can reach), every
+ * message printed */
 static lo_server make_dispatcher(void)
 {
-	char dir[] = "/tmp/mixdesk-osc-cli-XXXXXX", path[64];
-	if (!mkdtemp(dir))
-		return NULL;
-	chmod(dir, 0700);
-	snprintf(path, sizeof path, "%s/lo", dir);
-	lo_server s = lo_server_new_with_proto(path, LO_UNIX, quiet);
-	unlink(path);
-	rmdir(dir);
-	if (s) {
-		lo_server_enable_queue(s, 0, 0);
+	char err[256];
+	lo_server s = oscnet_dispatcher(err, sizeof err);
+	if (s)
 		lo_server_add_method(s, NULL, NULL, print_msg, NULL);
-	}
 	return s;
 }
 
@@ -219,45 +207,9 @@ static void usage(FILE *f)
 		   "defaults: -H 127.0.0.1 -p 9000 -t 1\n");
 }
 
-int main(int argc, char **argv)
+/* one command, once the socket is open: its exit status (1 when it failed or no answer came in time) */
+static int run_command(const char *cmd, char **rest, int nrest, double timeout)
 {
-	const char *host = "127.0.0.1", *port = "9000";
-	double timeout = 1.0;
-	int opt;
-	while ((opt = getopt(argc, argv, "+H:p:t:h")) != -1) {
-		switch (opt) {
-		case 'H': host = optarg; break;
-		case 'p': port = optarg; break;
-		case 't': timeout = atof(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind];
-	char **rest = argv + optind + 1;
-	int nrest = argc - optind - 1;
-	if ((strcmp(cmd, "get") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "send") == 0) &&
-	    (nrest < 1 || rest[0][0] != '/')) {
-		fprintf(stderr, "mixdesk-osc: %s needs an OSC address starting with '/'\n", cmd);
-		return 2;
-	}
-	if (strcmp(cmd, "set") == 0 && nrest < 2) {
-		fprintf(stderr, "mixdesk-osc: set needs a value (mixdesk-osc set /ch/1/fader -6)\n");
-		return 2;
-	}
-	if ((sock = open_socket(host, port)) < 0 || !(dispatcher = make_dispatcher())) {
-		fprintf(stderr, "mixdesk-osc: cannot set up OSC\n");
-		return 1;
-	}
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	int status = 0;
 	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "status") == 0) {
 		want = strcmp(cmd, "get") == 0 ? rest[0] : "/status";
@@ -300,6 +252,49 @@ int main(int argc, char **argv)
 		usage(stderr);
 		status = 2;
 	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *host = "127.0.0.1", *port = "9000";
+	double timeout = 1.0;
+	int opt;
+	while ((opt = getopt(argc, argv, "+H:p:t:h")) != -1) {
+		switch (opt) {
+		case 'H': host = optarg; break;
+		case 'p': port = optarg; break;
+		case 't': timeout = atof(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	char **rest = argv + optind + 1;
+	int nrest = argc - optind - 1;
+	if ((strcmp(cmd, "get") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "send") == 0) &&
+	    (nrest < 1 || rest[0][0] != '/')) {
+		fprintf(stderr, "mixdesk-osc: %s needs an OSC address starting with '/'\n", cmd);
+		return 2;
+	}
+	if (strcmp(cmd, "set") == 0 && nrest < 2) {
+		fprintf(stderr, "mixdesk-osc: set needs a value (mixdesk-osc set /ch/1/fader -6)\n");
+		return 2;
+	}
+	if ((sock = open_socket(host, port)) < 0 || !(dispatcher = make_dispatcher())) {
+		fprintf(stderr, "mixdesk-osc: cannot set up OSC\n");
+		return 1;
+	}
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int status = run_command(cmd, rest, nrest, timeout);
 	if (!done && !failed && status == 1)
 		fprintf(stderr, "mixdesk-osc: no answer from %s:%s within %g s\n", host, port, timeout);
 	lo_server_free(dispatcher);

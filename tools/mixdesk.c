@@ -1,5 +1,6 @@
 /* mixdesk: the program. `mixdesk [options] [SESSION.json]` runs the console as a JACK client under OSC
- * control; `mixdesk render` bounces a session offline; `mixdesk check` validates one. */
+ * control (options, opening, the control loop, shutting down); `mixdesk render` bounces a session offline;
+ * `mixdesk check` validates one. */
 #include "control/control.h"
 #include "tools/jack/jackhost.h"
 #include "sessions/session.h"
@@ -50,12 +51,27 @@ static void usage(FILE *f)
 		"  -V, --version           print the version\n");
 }
 
-static int run_live(int argc, char **argv)
+/* the live console's command line */
+struct live_opts {
+	struct md_jackhost_opts jo;
+	struct md_control_opts co;
+	long channels;
+	bool autosave;
+	const char *session;
+};
+
+/* the live console: the JACK client (which holds the mixer) and the OSC listener */
+struct live {
+	struct md_jackhost *host;
+	struct md_mixer *mixer;
+	struct md_control *ctl;
+};
+
+/* [control] the command line into o: -1 to run the console, or the exit status (0 after --help or
+ * --version, 2 for a wrong command line, checked before the JACK server is contacted) */
+static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 {
-	struct md_jackhost_opts jo = {0};
-	struct md_control_opts co = {.bind_addr = "127.0.0.1", .port = 9000};
-	long channels = 8;
-	bool autosave = false;
+	*o = (struct live_opts){.co = {.bind_addr = "127.0.0.1", .port = 9000}, .channels = 8};
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, 'n'},     {"server", required_argument, NULL, 's'},
 		{"channels", required_argument, NULL, 'c'}, {"osc-port", required_argument, NULL, 'p'},
@@ -68,32 +84,32 @@ static int run_live(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":n:s:c:p:b:a:hV", longopts, NULL)) != -1) {
 		long v;
 		switch (opt) {
-		case 'n': jo.client_name = optarg; break;
-		case 's': jo.server_name = optarg; break;
+		case 'n': o->jo.client_name = optarg; break;
+		case 's': o->jo.server_name = optarg; break;
 		case 'c':
 			if (md_parse_long(optarg, 0, MD_MAX_STRIPS, &v)) {
 				fprintf(stderr, "mixdesk: --channels takes a number from 0 to %d, not '%s'\n", MD_MAX_STRIPS,
 					optarg);
 				return 2;
 			}
-			channels = v;
+			o->channels = v;
 			break;
 		case 'p':
 			if (md_parse_long(optarg, 0, 65535, &v)) {
 				fprintf(stderr, "mixdesk: --osc-port takes a UDP port from 0 to 65535, not '%s'\n", optarg);
 				return 2;
 			}
-			co.port = (int)v;
+			o->co.port = (int)v;
 			break;
-		case 'b': co.bind_addr = optarg; break;
+		case 'b': o->co.bind_addr = optarg; break;
 		case 'a':
-			if (co.nallow >= MD_OSC_MAX_ALLOW) {
+			if (o->co.nallow >= MD_OSC_MAX_ALLOW) {
 				fprintf(stderr, "mixdesk: at most %d --osc-allow entries\n", MD_OSC_MAX_ALLOW);
 				return 2;
 			}
-			co.allow[co.nallow++] = optarg;
+			o->co.allow[o->co.nallow++] = optarg;
 			break;
-		case 'A': autosave = true; break;
+		case 'A': o->autosave = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
 		case ':':
@@ -108,30 +124,70 @@ static int run_live(int argc, char **argv)
 		fprintf(stderr, "mixdesk: one session file at most, got '%s' and '%s'\n", argv[optind], argv[optind + 1]);
 		return 2;
 	}
-	const char *session = optind < argc ? argv[optind] : NULL;
-	co.session_path = session;
+	o->session = optind < argc ? argv[optind] : NULL;
+	o->co.session_path = o->session;
 
 	char err[512];
-	if (control_check_opts(&co, err, sizeof err) != 0) {
+	if (control_check_opts(&o->co, err, sizeof err) != 0) {
 		fprintf(stderr, "mixdesk: %s\n", err);
 		return 2;
 	}
-	struct md_console *loaded = NULL;
-	if (session && session_load(session, &loaded, err, sizeof err) != MD_OK) {
-		fprintf(stderr, "mixdesk: %s\n", err);
-		return 1;
-	}
+	return -1;
+}
 
+/* [control] the self-pipe the signal handler writes to, and the handlers: 0, or -1 after a message */
+static int install_signals(void)
+{
 	if (pipe(sig_pipe) != 0) {
 		perror("mixdesk: pipe");
-		console_free(loaded);
-		return 1;
+		return -1;
 	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* [control] the mixer's first console: the loaded session (the mixer takes it over; freed when it cannot),
+ * or o->channels mono strips Ch1..ChN without one. 0, or 1 after a message. */
+static int fill_console(struct md_mixer *mixer, struct md_console *loaded, const struct live_opts *o)
+{
+	if (loaded) {
+		enum md_err e = mixer_replace(mixer, loaded);
+		if (e) {
+			fprintf(stderr, "mixdesk: cannot set up the session %s: %s\n", o->session, md_strerror(e));
+			console_free(loaded);
+			return 1;
+		}
+		return 0;
+	}
+	for (long i = 1; i <= o->channels; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "Ch%ld", i);
+		if (mixer_add_strip(mixer, name, false, NULL) != MD_OK) {
+			fprintf(stderr, "mixdesk: cannot add strip %s\n", name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* [control] the session loaded, the JACK client opened with its console, the OSC listener opened and the
+ * client activated, into l: 0, or the exit status after a message (then nothing is left open) */
+static int open_live(const struct live_opts *o, struct live *l)
+{
+	char err[512];
+	struct md_console *loaded = NULL;
+	if (o->session && session_load(o->session, &loaded, err, sizeof err) != MD_OK) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		return 1;
+	}
+	if (install_signals() != 0) {
+		console_free(loaded);
+		return 1;
+	}
 
 	/* JACK's threads inherit this mask: signals are for the control loop only */
 	sigset_t block, old;
@@ -139,93 +195,110 @@ static int run_live(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	struct md_jackhost *host = jackhost_open(&jo, err, sizeof err);
-	if (!host) {
+	l->host = jackhost_open(&o->jo, err, sizeof err);
+	if (!l->host) {
 		fprintf(stderr, "mixdesk: %s\n", err);
 		console_free(loaded);
 		return 1;
 	}
-	struct md_mixer *mixer = jackhost_mixer(host);
-	int status = 0;
-	if (loaded) {
-		enum md_err e = mixer_replace(mixer, loaded);
-		if (e) {
-			fprintf(stderr, "mixdesk: cannot set up the session %s: %s\n", session, md_strerror(e));
-			console_free(loaded);
-			jackhost_close(host);
-			return 1;
-		}
-	} else {
-		for (long i = 1; i <= channels; i++) {
-			char name[32];
-			snprintf(name, sizeof name, "Ch%ld", i);
-			if (mixer_add_strip(mixer, name, false, NULL) != MD_OK) {
-				fprintf(stderr, "mixdesk: cannot add strip %s\n", name);
-				jackhost_close(host);
-				return 1;
-			}
-		}
-	}
-	struct md_control *ctl = control_new(mixer, &co, err, sizeof err);
-	if (!ctl) {
-		fprintf(stderr, "mixdesk: OSC: %s\n", err);
-		jackhost_close(host);
+	l->mixer = jackhost_mixer(l->host);
+	if (fill_console(l->mixer, loaded, o) != 0) {
+		jackhost_close(l->host);
 		return 1;
 	}
-	if (jackhost_activate(host, err, sizeof err) != MD_OK) {
+	l->ctl = control_new(l->mixer, &o->co, err, sizeof err);
+	if (!l->ctl) {
+		fprintf(stderr, "mixdesk: OSC: %s\n", err);
+		jackhost_close(l->host);
+		return 1;
+	}
+	if (jackhost_activate(l->host, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "mixdesk: %s\n", err);
-		control_free(ctl);
-		jackhost_close(host);
+		control_free(l->ctl);
+		jackhost_close(l->host);
 		return 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+/* [control] the control thread put below the audio, and the console announced on stdout */
+static void announce(const struct live_opts *o, const struct live *l)
+{
 	/* The control loop must never compete with audio: when JACK runs without realtime scheduling (or the
 	 * machine is loaded), a flood of OSC would otherwise take the CPU from the process callback. On Linux
 	 * setpriority on a thread id renices that thread only; JACK's threads keep their priority. */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
 		fprintf(stderr, "mixdesk: could not lower the control thread's priority: %s\n", strerror(errno));
-	const struct md_console *c = mixer_console(mixer);
+	const struct md_console *c = mixer_console(l->mixer);
 	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
-	       jackhost_client_name(host), mixer_rate(mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
-	       c->nbuses == 1 ? "" : "es", co.bind_addr, control_port(ctl));
+	       jackhost_client_name(l->host), mixer_rate(l->mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
+	       c->nbuses == 1 ? "" : "es", o->co.bind_addr, control_port(l->ctl));
 	fflush(stdout);
+}
 
+/* [control] the control loop: OSC, the host and the mixer's periodic work, until a signal or the JACK
+ * server's end. 0, or 1 when the server shut down. */
+static int control_loop(const struct live *l)
+{
+	int status = 0;
 	const char *why = NULL;
 	while (!got_signal) {
-		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0}, {jackhost_wake_fd(host), POLLIN, 0},
-					{control_fd(ctl), POLLIN, 0}};
-		int r = poll(fds, control_fd(ctl) >= 0 ? 3 : 2, 5);
+		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0}, {jackhost_wake_fd(l->host), POLLIN, 0},
+					{control_fd(l->ctl), POLLIN, 0}};
+		int r = poll(fds, control_fd(l->ctl) >= 0 ? 3 : 2, 5);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (!jackhost_alive(host, &why)) {
+		if (!jackhost_alive(l->host, &why)) {
 			fprintf(stderr, "mixdesk: the JACK server shut down (%s); exiting\n", why);
 			status = 1;
 			break;
 		}
 		if (r > 0 && fds[2].revents & POLLIN)
-			control_recv(ctl);
-		jackhost_tick(host);
-		mixer_tick(mixer);
-		control_set_xruns(ctl, jackhost_xruns(host));
-		control_tick(ctl, md_now_s());
+			control_recv(l->ctl);
+		jackhost_tick(l->host);
+		mixer_tick(l->mixer);
+		control_set_xruns(l->ctl, jackhost_xruns(l->host));
+		control_tick(l->ctl, md_now_s());
 	}
+	return status;
+}
+
+/* [control] the signal told, the session saved when --autosave asked it (after a loop that ended well),
+ * everything closed: the exit status */
+static int shut_down(const struct live_opts *o, struct live *l, int status)
+{
 	if (got_signal)
 		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n", got_signal == SIGINT ? "interrupted" : "terminated",
-			jackhost_xruns(host));
-	if (autosave && status == 0) {
-		const char *path = control_session_path(ctl);
+			jackhost_xruns(l->host));
+	if (o->autosave && status == 0) {
+		char err[512];
+		const char *path = control_session_path(l->ctl);
 		if (!path)
 			path = "mixdesk-session.json";
-		if (session_save(path, mixer_snapshot(mixer), err, sizeof err) != MD_OK) {
+		if (session_save(path, mixer_snapshot(l->mixer), err, sizeof err) != MD_OK) {
 			fprintf(stderr, "mixdesk: autosave failed: %s\n", err);
 			status = 1;
 		} else {
 			fprintf(stderr, "mixdesk: saved %s\n", path);
 		}
 	}
-	control_free(ctl);
-	jackhost_close(host);
+	control_free(l->ctl);
+	jackhost_close(l->host);
 	return status;
+}
+
+static int run_live(int argc, char **argv)
+{
+	struct live_opts o;
+	int status = parse_live_opts(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	struct live l = {0};
+	if ((status = open_live(&o, &l)) != 0)
+		return status;
+	announce(&o, &l);
+	return shut_down(&o, &l, control_loop(&l));
 }
 
 int main(int argc, char **argv)

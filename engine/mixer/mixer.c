@@ -1,63 +1,10 @@
-/* mixdesk: the mixer (control side): console model + engine + host ports. */
-#include "engine/mixer/autorec.h"
-#include "engine/lanes.h"
+/* mixdesk: the mixer (control side): console model + engine + host ports: parameters, structural edits,
+ * graph rebuilds, resends and feedback marks. Automation (passes, modes, lanes, the transport) is autorec.c's. */
 #include "engine/mixer/mixer.h"
+#include "engine/mixer/mixer_int.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define WORDS(n) (((n) + 63) / 64)
-
-struct bits {
-	uint64_t strip[MD_MAX_STRIPS][WORDS(MD_SP_COUNT)];
-	uint64_t bus[MD_MAX_BUSES][WORDS(MD_BP_COUNT)];
-	uint64_t master[WORDS(MD_MP_COUNT)];
-	bool any;
-};
-
-#define MAX_PASSES 32
-
-/* one recording pass of a held (or written) control */
-struct pass {
-	bool active;
-	uint8_t scope;
-	int index, param;
-	bool held;     /* the controller still holds it */
-	int n, cap;
-	double *t;
-	float *v;
-};
-
-struct md_mixer {
-	struct md_console *con;
-	struct md_engine *eng;
-	struct md_mixer_host *host;
-	uint32_t rate;
-	bool held[MD_MAX_SLOTS]; /* slots a submitted graph may still use */
-	bool rebuild_pending;
-	uint32_t serial;
-	struct bits dirty, pending;
-	struct pass passes[MAX_PASSES];
-	bool was_rolling;
-	double follow_pos; /* the position lanes were last followed at */
-};
-
-static uint64_t *bitword(struct bits *b, enum md_scope scope, int index, int param)
-{
-	switch (scope) {
-	case MD_SCOPE_STRIP: return &b->strip[index][param / 64];
-	case MD_SCOPE_BUS: return &b->bus[index][param / 64];
-	case MD_SCOPE_MASTER: return &b->master[param / 64];
-	}
-	return NULL;
-}
-
-static void bit_set(struct bits *b, enum md_scope scope, int index, int param)
-{
-	*bitword(b, scope, index, param) |= 1ull << (param % 64);
-	b->any = true;
-}
 
 struct md_mixer *mixer_new(uint32_t rate, struct md_mixer_host *host)
 {
@@ -81,10 +28,7 @@ void mixer_free(struct md_mixer *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < MAX_PASSES; i++) {
-		free(m->passes[i].t);
-		free(m->passes[i].v);
-	}
+	mx_free_passes(m);
 	engine_free(m->eng);
 	console_free(m->con);
 	free(m);
@@ -158,9 +102,7 @@ static enum md_err rebuild(struct md_mixer *m)
 	struct md_graph *g = engine_build(m->eng, m->con, m->rate);
 	if (!g)
 		return MD_ERR_NOMEM;
-	for (int i = 0; i < MAX_PASSES; i++) /* held controls stay held in the new graph from its first period */
-		if (m->passes[i].active)
-			engine_graph_hold(g, m->passes[i].scope, m->passes[i].index, m->passes[i].param);
+	mx_hold_passes(m, g); /* held controls stay held in the new graph from its first period */
 	if (engine_submit(m->eng, g) != MD_OK) {
 		engine_graph_free(g);
 		m->rebuild_pending = true;
@@ -178,8 +120,6 @@ static void structure_changed(struct md_mixer *m)
 	memset(&m->dirty, 0, sizeof m->dirty);
 }
 
-static void record(struct md_mixer *m, enum md_scope scope, int index, int param, float v);
-
 enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int param, float v, float *stored,
 		      bool *changed)
 {
@@ -190,9 +130,9 @@ enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int pa
 	if (stored)
 		*stored = out;
 	if (m->rebuild_pending || !engine_send_param(m->eng, scope, index, param, out))
-		bit_set(&m->pending, scope, index, param);
-	bit_set(&m->dirty, scope, index, param);
-	record(m, scope, index, param, out);
+		mx_bit_set(&m->pending, scope, index, param);
+	mx_bit_set(&m->dirty, scope, index, param);
+	mx_record(m, scope, index, param, out);
 	return MD_OK;
 }
 
@@ -204,17 +144,15 @@ enum md_err mixer_get(const struct md_mixer *m, enum md_scope scope, int index, 
 void mixer_mark_dirty(struct md_mixer *m, enum md_scope scope, int index, int param)
 {
 	if (index >= 0 && index < console_count(m->con, scope) && param >= 0 && param < md_param_count(scope))
-		bit_set(&m->dirty, scope, index, param);
+		mx_bit_set(&m->dirty, scope, index, param);
 }
 
 /* Apply a structural edit to a copy of the console, rebuild, and keep the copy only when that worked. */
 typedef enum md_err (*edit_fn)(struct md_console *c, void *arg);
 
-static void end_all_passes(struct md_mixer *m);
-
 static enum md_err edit(struct md_mixer *m, edit_fn fn, void *arg)
 {
-	end_all_passes(m); /* indices may move: write what was recorded first */
+	mx_end_all_passes(m); /* indices may move: write what was recorded first */
 	struct md_console *copy = console_clone(m->con);
 	if (!copy)
 		return MD_ERR_NOMEM;
@@ -341,7 +279,7 @@ enum md_err mixer_rename_bus(struct md_mixer *m, int index, const char *name)
 
 enum md_err mixer_replace(struct md_mixer *m, struct md_console *c)
 {
-	end_all_passes(m);
+	mx_end_all_passes(m);
 	/* keep the ports (and so the user's wiring) of strips and buses that carry over by name and width */
 	int16_t saved_master[2];
 	memcpy(saved_master, c->master.out_slot, sizeof saved_master);
@@ -403,8 +341,6 @@ static void resend(struct md_mixer *m, enum md_scope scope, int index, int npara
 	}
 }
 
-static void follow(struct md_mixer *m);
-
 void mixer_tick(struct md_mixer *m)
 {
 	if (m->rebuild_pending)
@@ -420,7 +356,7 @@ void mixer_tick(struct md_mixer *m)
 			any |= ((uint64_t *)&m->pending)[w] != 0;
 		m->pending.any = any;
 	}
-	follow(m);
+	mx_follow(m);
 	/* ports go only once the graph playing is the console's own: not while its rebuild still waits */
 	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng) && !m->rebuild_pending) {
 		for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
@@ -435,7 +371,7 @@ static void drain_words(md_dirty_fn fn, void *ctx, enum md_scope scope, int inde
 	for (int p = 0; p < nparams; p++)
 		if (words[p / 64] & (1ull << (p % 64)))
 			fn(ctx, scope, index, p);
-	memset(words, 0, (size_t)WORDS(nparams) * sizeof *words);
+	memset(words, 0, (size_t)MX_WORDS(nparams) * sizeof *words);
 }
 
 void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx)
@@ -453,315 +389,4 @@ void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx)
 uint32_t mixer_structure_serial(const struct md_mixer *m)
 {
 	return m->serial;
-}
-
-/* ---- automation ---- */
-
-void mixer_transport(struct md_mixer *m, bool *rolling, double *seconds)
-{
-	*rolling = false;
-	*seconds = 0.0;
-	if (m->host && m->host->transport)
-		m->host->transport(m->host, rolling, seconds);
-}
-
-enum md_err mixer_transport_cmd(struct md_mixer *m, int cmd, double seconds)
-{
-	if (!m->host || !m->host->transport_cmd)
-		return MD_ERR_NOTFOUND;
-	/* JACK positions are 32-bit frame counts */
-	if (cmd == MD_TRANSPORT_LOCATE && !(seconds >= 0.0 && seconds * (double)m->rate < 4294967295.0))
-		return MD_ERR_RANGE;
-	m->host->transport_cmd(m->host, cmd, seconds);
-	return MD_OK;
-}
-
-/* Lane edits and passes change the model now and the engine at the next tick: one graph per tick however
- * many edits a burst brings, and a rebuild that fails is retried there. */
-static void want_rebuild(struct md_mixer *m)
-{
-	m->rebuild_pending = true;
-}
-
-static struct pass *find_pass(struct md_mixer *m, enum md_scope scope, int index, int param)
-{
-	for (int i = 0; i < MAX_PASSES; i++) {
-		struct pass *p = &m->passes[i];
-		if (p->active && p->scope == scope && p->index == index && p->param == param)
-			return p;
-	}
-	return NULL;
-}
-
-static void pass_append(struct pass *p, double t, float v)
-{
-	if (p->n && t <= p->t[p->n - 1]) { /* same instant: the newest value wins */
-		p->v[p->n - 1] = v;
-		return;
-	}
-	if (p->n == p->cap) {
-		int cap = p->cap ? p->cap * 2 : 256;
-		double *nt = realloc(p->t, (size_t)cap * sizeof *nt);
-		if (!nt)
-			return;
-		p->t = nt;
-		float *nv = realloc(p->v, (size_t)cap * sizeof *nv);
-		if (!nv)
-			return;
-		p->v = nv;
-		p->cap = cap;
-	}
-	p->t[p->n] = t;
-	p->v[p->n] = v;
-	p->n++;
-}
-
-static struct pass *start_pass(struct md_mixer *m, enum md_scope scope, int index, int param)
-{
-	struct pass *p = find_pass(m, scope, index, param);
-	if (p)
-		return p;
-	for (int i = 0; i < MAX_PASSES; i++)
-		if (!m->passes[i].active) {
-			p = &m->passes[i];
-			*p = (struct pass){.active = true, .scope = (uint8_t)scope, .index = index, .param = param};
-			engine_send_override(m->eng, scope, index, param, true);
-			return p;
-		}
-	return NULL;
-}
-
-/* Thin the pass and write it over the lane's points in the pass's time range, then rebuild. */
-static void end_pass(struct md_mixer *m, struct pass *p)
-{
-	struct md_lane *l = console_lane(m->con, (enum md_scope)p->scope, p->index, p->param, true);
-	const struct md_param_desc *d = md_param_desc((enum md_scope)p->scope, p->param);
-	if (l && d && p->n > 0) {
-		bool step = d->kind != MD_KIND_FLOAT;
-		int n = autorec_thin(p->t, p->v, p->n, autorec_tolerance(d), step);
-		double t0 = p->t[0], t1 = p->t[n - 1];
-		/* where the pass ends, the old lane takes over again at its own value */
-		float after = lanes_value(l, t1 + 1e-3, step);
-		bool had_after = l->npoints && l->t[l->npoints - 1] > t1;
-		int k = 0;
-		for (int i = 0; i < l->npoints; i++)
-			if (l->t[i] < t0 || l->t[i] > t1) {
-				l->t[k] = l->t[i];
-				l->v[k] = l->v[i];
-				k++;
-			}
-		l->npoints = k;
-		for (int i = 0; i < n; i++)
-			console_lane_add_point(l, p->t[i], p->v[i]);
-		if (had_after && after != p->v[n - 1])
-			console_lane_add_point(l, t1 + 0.01, after); /* a short glide back rather than a jump */
-	}
-	/* no release to send: the graph built from the new lane starts released */
-	free(p->t);
-	free(p->v);
-	*p = (struct pass){0};
-	want_rebuild(m);
-}
-
-static void end_all_passes(struct md_mixer *m)
-{
-	for (int i = 0; i < MAX_PASSES; i++)
-		if (m->passes[i].active)
-			end_pass(m, &m->passes[i]);
-}
-
-static void record(struct md_mixer *m, enum md_scope scope, int index, int param, float v)
-{
-	bool rolling;
-	double now;
-	struct md_lane *l = console_lane(m->con, scope, index, param, false);
-	if (!l || l->mode == MD_AUTO_OFF || l->mode == MD_AUTO_READ)
-		return;
-	struct pass *p = find_pass(m, scope, index, param);
-	if (!p && l->mode != MD_AUTO_WRITE)
-		return; /* touch and latch record only while the control is held */
-	mixer_transport(m, &rolling, &now);
-	if (!rolling)
-		return;
-	if (!p && !(p = start_pass(m, scope, index, param)))
-		return;
-	pass_append(p, now, v);
-}
-
-enum md_err mixer_set_auto_mode(struct md_mixer *m, enum md_scope scope, int index, int param, int mode)
-{
-	if (mode < 0 || mode >= MD_AUTO_COUNT)
-		return MD_ERR_RANGE;
-	const struct md_param_desc *d = md_param_desc(scope, param);
-	if (!d || index < 0 || index >= console_count(m->con, scope))
-		return MD_ERR_NOTFOUND;
-	if (!d->automatable)
-		return MD_ERR_TYPE;
-	struct md_lane *l = console_lane(m->con, scope, index, param, true);
-	if (!l)
-		return MD_ERR_NOMEM;
-	struct pass *p = find_pass(m, scope, index, param);
-	if (p)
-		end_pass(m, p);
-	l->mode = mode;
-	want_rebuild(m);
-	return MD_OK;
-}
-
-int mixer_auto_mode(const struct md_mixer *m, enum md_scope scope, int index, int param)
-{
-	struct md_lane *l = console_lane(m->con, scope, index, param, false);
-	return l ? l->mode : MD_AUTO_OFF;
-}
-
-enum md_err mixer_touch(struct md_mixer *m, enum md_scope scope, int index, int param, bool held)
-{
-	const struct md_param_desc *d = md_param_desc(scope, param);
-	if (!d || index < 0 || index >= console_count(m->con, scope))
-		return MD_ERR_NOTFOUND;
-	struct md_lane *l = console_lane(m->con, scope, index, param, false);
-	if (!l || (l->mode != MD_AUTO_TOUCH && l->mode != MD_AUTO_LATCH))
-		return MD_OK; /* nothing to record: touch only matters to touch and latch lanes */
-	struct pass *p = find_pass(m, scope, index, param);
-	if (held) {
-		bool rolling;
-		double now;
-		if (!p && !(p = start_pass(m, scope, index, param)))
-			return MD_ERR_FULL;
-		p->held = true;
-		mixer_transport(m, &rolling, &now);
-		float v;
-		console_get(m->con, scope, index, param, &v);
-		if (rolling)
-			pass_append(p, now, v);
-		return MD_OK;
-	}
-	if (p) {
-		p->held = false;
-		if (l->mode == MD_AUTO_TOUCH)
-			end_pass(m, p); /* latch keeps writing the last value until the transport stops */
-	}
-	return MD_OK;
-}
-
-/* [control] each tick: latch and write passes end when the transport stops; playing lanes move the
- * console's values (for feedback), without sending them: the engine plays the lanes itself */
-static void follow(struct md_mixer *m)
-{
-	bool rolling;
-	double now;
-	mixer_transport(m, &rolling, &now);
-	for (int i = 0; i < MAX_PASSES; i++) {
-		struct pass *p = &m->passes[i];
-		if (!p->active)
-			continue;
-		if (!rolling && m->was_rolling) {
-			end_pass(m, p);
-			continue;
-		}
-		if (rolling && !p->held && p->n) /* latched: keep the last value going */
-			pass_append(p, now, p->v[p->n - 1]);
-	}
-	m->was_rolling = rolling;
-	/* like the engine: lanes move the values while rolling, and once after a locate; when stopped, a
-	 * manual move stays (the model must say what the audio does) */
-	bool moved = rolling || now != m->follow_pos;
-	m->follow_pos = now;
-	if (!moved)
-		return;
-	for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
-		for (int i = 0; i < console_count(m->con, (enum md_scope)scope); i++) {
-			struct md_lane *lanes;
-			int n;
-			console_lanes(m->con, (enum md_scope)scope, i, &lanes, &n);
-			for (int k = 0; k < n; k++) {
-				struct md_lane *l = &lanes[k];
-				if (!l->npoints || find_pass(m, (enum md_scope)scope, i, l->param))
-					continue;
-				if (l->mode != MD_AUTO_READ && l->mode != MD_AUTO_TOUCH && l->mode != MD_AUTO_LATCH)
-					continue;
-				const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
-				float v = lanes_value(l, now, d->kind != MD_KIND_FLOAT), cur;
-				console_get(m->con, (enum md_scope)scope, i, l->param, &cur);
-				if (v != cur) {
-					console_set(m->con, (enum md_scope)scope, i, l->param, v, NULL, NULL);
-					bit_set(&m->dirty, (enum md_scope)scope, i, l->param);
-				}
-			}
-		}
-}
-
-static struct md_lane *edit_lane(struct md_mixer *m, enum md_scope scope, int index, int param, bool create)
-{
-	const struct md_param_desc *d = md_param_desc(scope, param);
-	if (!d || !d->automatable || index < 0 || index >= console_count(m->con, scope))
-		return NULL;
-	return console_lane(m->con, scope, index, param, create);
-}
-
-enum md_err mixer_lane_add(struct md_mixer *m, enum md_scope scope, int index, int param, double t, float v)
-{
-	if (!(t >= 0.0 && isfinite(t)))
-		return MD_ERR_RANGE;
-	struct md_lane *l = edit_lane(m, scope, index, param, true);
-	if (!l)
-		return MD_ERR_NOTFOUND;
-	float cv;
-	enum md_err err = md_param_clamp(md_param_desc(scope, param), v, &cv, NULL);
-	if (err)
-		return err;
-	if ((err = console_lane_add_point(l, t, cv)))
-		return err;
-	want_rebuild(m);
-	return MD_OK;
-}
-
-enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index, int param, int point)
-{
-	struct md_lane *l = edit_lane(m, scope, index, param, false);
-	if (!l || point < 0 || point >= l->npoints)
-		return MD_ERR_NOTFOUND;
-	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
-	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
-	l->npoints--;
-	want_rebuild(m);
-	return MD_OK;
-}
-
-enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t,
-			    float v)
-{
-	struct md_lane *l = edit_lane(m, scope, index, param, false);
-	if (!l || point < 0 || point >= l->npoints)
-		return MD_ERR_NOTFOUND;
-	if (!(t >= 0.0 && isfinite(t)))
-		return MD_ERR_RANGE;
-	float cv;
-	enum md_err err = md_param_clamp(md_param_desc(scope, param), v, &cv, NULL);
-	if (err)
-		return err;
-	memmove(&l->t[point], &l->t[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->t);
-	memmove(&l->v[point], &l->v[point + 1], (size_t)(l->npoints - point - 1) * sizeof *l->v);
-	l->npoints--;
-	if ((err = console_lane_add_point(l, t, cv)))
-		return err;
-	want_rebuild(m);
-	return MD_OK;
-}
-
-enum md_err mixer_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int param, double t0, double t1)
-{
-	struct md_lane *l = edit_lane(m, scope, index, param, false);
-	if (!l)
-		return MD_ERR_NOTFOUND;
-	int k = 0;
-	for (int i = 0; i < l->npoints; i++)
-		if (t0 <= t1 && (l->t[i] < t0 || l->t[i] > t1)) {
-			l->t[k] = l->t[i];
-			l->v[k] = l->v[i];
-			k++;
-		}
-	l->npoints = k;
-	want_rebuild(m);
-	return MD_OK;
 }
