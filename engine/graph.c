@@ -1,0 +1,218 @@
+/* mixdesk: the audio graph: built from a console model off the audio thread [control], freed there, and the
+ * running state a new graph takes over from the one it replaces [rt]. */
+#include "engine/graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void engine_graph_free(struct md_graph *g)
+{
+	if (!g)
+		return;
+	free(g->strips);
+	free(g->buses);
+	free(g->lanes);
+	free(g->flanes);
+	free(g->forder);
+	free(g->lane_t);
+	free(g->lane_v);
+	free(g);
+}
+
+static void add_slot(int16_t *list, int *n, int16_t slot)
+{
+	if (slot >= 0 && *n < MD_MAX_SLOTS)
+		list[(*n)++] = slot;
+}
+
+/* [control] copy every lane that can play (not off, with points) into the graph */
+static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
+{
+	int nl = 0, np = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		nl = np = 0;
+		for (int scope = MD_SCOPE_STRIP; scope <= MD_SCOPE_MASTER; scope++)
+			for (int i = 0; i < console_count(c, (enum md_scope)scope); i++) {
+				struct md_lane *lanes;
+				int n;
+				console_lanes((struct md_console *)c, (enum md_scope)scope, i, &lanes, &n);
+				for (int k = 0; k < n; k++) {
+					const struct md_lane *l = &lanes[k];
+					const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
+					if (l->mode == MD_AUTO_OFF || l->npoints == 0 || !d)
+						continue;
+					if (pass == 1) {
+						struct glane *gl = &g->lanes[nl];
+						gl->scope = (uint8_t)scope;
+						gl->index = (uint16_t)i;
+						gl->param = (uint16_t)l->param;
+						gl->mode = (uint8_t)l->mode;
+						gl->step = d->kind != MD_KIND_FLOAT;
+						gl->n = l->npoints;
+						memcpy(&g->lane_t[np], l->t, (size_t)l->npoints * sizeof *l->t);
+						memcpy(&g->lane_v[np], l->v, (size_t)l->npoints * sizeof *l->v);
+						gl->t = &g->lane_t[np];
+						gl->v = &g->lane_v[np];
+					}
+					nl++;
+					np += l->npoints;
+				}
+			}
+		if (pass == 0) {
+			if (nl == 0)
+				return MD_OK;
+			g->lanes = calloc((size_t)nl, sizeof *g->lanes);
+			g->lane_t = calloc((size_t)np, sizeof *g->lane_t);
+			g->lane_v = calloc((size_t)np, sizeof *g->lane_v);
+			if (!g->lanes || !g->lane_t || !g->lane_v)
+				return MD_ERR_NOMEM;
+		}
+	}
+	g->nlanes = nl;
+	return MD_OK;
+}
+
+/* [control] strip s of graph g from its model; it inherits from the strip of `prev` with its uid and width */
+static void build_strip(struct md_graph *g, struct gstrip *s, const struct md_strip_model *m,
+			const struct md_graph *prev, uint32_t rate)
+{
+	s->uid = m->uid;
+	s->nch = m->stereo ? 2 : 1;
+	s->in_slot[0] = m->in_slot[0];
+	s->in_slot[1] = m->stereo ? m->in_slot[1] : -1;
+	memcpy(s->stem_slot, m->stem_slot, sizeof s->stem_slot);
+	for (int ch = 0; ch < 2; ch++) {
+		add_slot(g->out_slots, &g->nout, s->stem_slot[ch]);
+		g->stems |= s->stem_slot[ch] >= 0;
+	}
+	memcpy(s->p, m->p, sizeof s->p);
+	s->inherit = -1;
+	for (int k = 0; prev && k < prev->nstrips; k++)
+		if (prev->strips[k].uid == m->uid && prev->strips[k].nch == s->nch && prev->rate == rate)
+			s->inherit = k;
+	strip_dsp_init(&s->dsp, (float)rate, s->p);
+	meter_init(&s->meter);
+	atomic_init(&s->gr, 0.0f);
+	/* a new strip fades in from silence; the others start at their targets */
+	smooth_init(&s->mgate, 0.0f);
+	s->dirty = s->dsp_dirty = true;
+	add_slot(g->in_slots, &g->nin, s->in_slot[0]);
+	add_slot(g->in_slots, &g->nin, s->in_slot[1]);
+}
+
+/* [control] bus b of graph g from its model; it inherits from the bus of `prev` with its uid */
+static void build_bus(struct md_graph *g, struct gbus *b, const struct md_bus_model *m, const struct md_graph *prev)
+{
+	b->uid = m->uid;
+	memcpy(b->out_slot, m->out_slot, sizeof b->out_slot);
+	memcpy(b->ret_slot, m->ret_slot, sizeof b->ret_slot);
+	memcpy(b->stem_slot, m->stem_slot, sizeof b->stem_slot);
+	for (int ch = 0; ch < 2; ch++) {
+		add_slot(g->out_slots, &g->nout, b->stem_slot[ch]);
+		g->stems |= b->stem_slot[ch] >= 0;
+	}
+	memcpy(b->p, m->p, sizeof b->p);
+	b->inherit = -1;
+	for (int k = 0; prev && k < prev->nbuses; k++)
+		if (prev->buses[k].uid == m->uid)
+			b->inherit = k;
+	meter_init(&b->meter);
+	b->dirty = true;
+	for (int ch = 0; ch < 2; ch++) {
+		add_slot(g->in_slots, &g->nin, b->ret_slot[ch]);
+		add_slot(g->out_slots, &g->nout, b->out_slot[ch]);
+	}
+}
+
+struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, uint32_t rate)
+{
+	struct md_graph *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->rate = rate;
+	g->ramp = (uint32_t)(MD_RAMP_SECONDS * (float)rate);
+	g->rms_coef = 1.0f - expf(-1.0f / (RMS_SECONDS * (float)rate));
+	g->rms_block_coef = 1.0f - powf(1.0f - g->rms_coef, (float)MD_BLOCK);
+	g->metering = atomic_load(&e->metering);
+	g->nstrips = c->nstrips;
+	g->nbuses = c->nbuses;
+	g->strips = calloc((size_t)(c->nstrips ? c->nstrips : 1), sizeof *g->strips);
+	g->buses = calloc((size_t)(c->nbuses ? c->nbuses : 1), sizeof *g->buses);
+	g->flanes = calloc((size_t)(2 * c->nstrips + 1), sizeof *g->flanes);
+	g->forder = calloc((size_t)(2 * c->nstrips + 1), sizeof *g->forder);
+	if (!g->strips || !g->buses || !g->flanes || !g->forder) {
+		engine_graph_free(g);
+		return NULL;
+	}
+	const struct md_graph *prev = e->submitted;
+	g->prev = prev;
+	for (int i = 0; i < c->nstrips; i++)
+		build_strip(g, &g->strips[i], c->strips[i], prev, rate);
+	for (int i = 0; i < c->nbuses; i++)
+		build_bus(g, &g->buses[i], c->buses[i], prev);
+	if (build_lanes(g, c) != MD_OK) {
+		engine_graph_free(g);
+		return NULL;
+	}
+	memcpy(g->master.p, c->master.p, sizeof g->master.p);
+	memcpy(g->master.out_slot, c->master.out_slot, sizeof g->master.out_slot);
+	meter_init(&g->master.meter);
+	atomic_init(&g->master.corr, 0.0f);
+	g->master.dirty = true;
+	g->solo_dirty = true;
+	add_slot(g->out_slots, &g->nout, g->master.out_slot[0]);
+	add_slot(g->out_slots, &g->nout, g->master.out_slot[1]);
+	return g;
+}
+
+void engine_graph_hold(struct md_graph *g, enum md_scope scope, int index, int param)
+{
+	for (int i = 0; i < g->nlanes; i++) {
+		struct glane *l = &g->lanes[i];
+		if (l->scope == scope && l->index == index && l->param == param)
+			l->override = true;
+	}
+}
+
+/* [rt] take over the running state of strips and buses that exist in both graphs */
+void graph_inherit(struct md_graph *g, struct md_graph *prev)
+{
+	for (int i = 0; i < g->nstrips; i++) {
+		struct gstrip *s = &g->strips[i];
+		if (s->inherit < 0)
+			continue;
+		struct gstrip *o = &prev->strips[s->inherit];
+		s->pre = o->pre;
+		s->mgate = o->mgate;
+		s->fader = o->fader;
+		s->pan[0] = o->pan[0];
+		s->pan[1] = o->pan[1];
+		/* a send follows its bus (buses after a removed one move down an index) */
+		for (int b = 0; b < MD_MAX_BUSES; b++) {
+			int ob = b < g->nbuses ? g->buses[b].inherit : -1;
+			if (ob >= 0)
+				s->send[b] = o->send[ob];
+			else
+				smooth_init(&s->send[b], 0.0f);
+		}
+		s->dsp = o->dsp;
+		meter_copy(&s->meter, &o->meter);
+	}
+	for (int i = 0; i < g->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		if (b->inherit < 0)
+			continue;
+		struct gbus *o = &prev->buses[b->inherit];
+		b->gain[0] = o->gain[0];
+		b->gain[1] = o->gain[1];
+		meter_copy(&b->meter, &o->meter);
+	}
+	g->master.gain[0] = prev->master.gain[0];
+	g->master.gain[1] = prev->master.gain[1];
+	g->master.mono = prev->master.mono;
+	g->master.lr = prev->master.lr;
+	g->master.ll = prev->master.ll;
+	g->master.rr = prev->master.rr;
+	meter_copy(&g->master.meter, &prev->master.meter);
+}
