@@ -1,0 +1,70 @@
+/* mixdesk: what the files of sessions/ share (load.c, json_in.c, save.c, file.c); not for use outside sessions/.
+ * Every function is [control]. */
+#ifndef MD_SESSION_INT_H
+#define MD_SESSION_INT_H
+
+#include "sessions/session.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SESS_FORMAT_NAME "mixdesk-session"
+#define SESS_WHERE_MAX 320
+
+/* One load in progress: the file named in messages, where the message goes, the console being filled. */
+struct sess_ld {
+	const char *file;
+	char *err;
+	size_t errlen;
+	struct md_console *c;
+};
+
+/* ---- typed readers (json_in.c): on a problem, each writes "file: where: message" to x->err and returns
+ * its code; where is a field path such as "strips[2].eq.bands[0].gain" ---- */
+
+enum md_err sess_fail(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A field path for messages (every such buffer is SESS_WHERE_MAX long; a longer path is cut). */
+void sess_at(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What a value is, for messages: "null", "true", "a number", "an object"... */
+const char *sess_type_desc(json_object *v);
+/* v is of type t (a whole number also passes for json_type_double); what names the expected value. */
+enum md_err sess_want(struct sess_ld *x, json_object *v, enum json_type t, const char *where, const char *what);
+enum md_err sess_want_string(struct sess_ld *x, json_object *v, const char *where, const char *what, const char **out);
+enum md_err sess_want_number(struct sess_ld *x, json_object *v, const char *where, const char *what, double *out);
+enum md_err sess_check_number(struct sess_ld *x, const struct md_param_desc *d, double v, const char *where,
+			      float *out);
+/* The value of parameter d in the file's form (a number, true/false or a name) into *out. */
+enum md_err sess_load_value(struct sess_ld *x, const struct md_param_desc *d, json_object *v, const char *where,
+			    float *out);
+
+/* ---- the parameter tree (json_in.c) ---- */
+
+bool sess_excluded(enum md_scope sc, const char *path);
+/* Read the object o at group ("" for the strip, bus or master itself) into the values p; keys in own are left
+ * to the caller, "x-" keys go to *ex. */
+enum md_err sess_load_group(struct sess_ld *x, enum md_scope sc, const char *group, json_object *o, const char *where,
+			    float *p, json_object **ex, const char *const *own);
+
+/* ---- "x-" keys (json_in.c keeps them while loading, save.c puts them back) ----
+ *
+ * "x-" keys are kept in the `extra` field of the strip, bus, master or console they belong to, as the JSON
+ * text of one object. Keys found directly in that object are stored as they are ("x-color"); keys found in
+ * a nested object are stored under "<where>/<key>", where <where> is the nested object's place in the
+ * parameter space: "hpf", "eq", "eq/2" (bands[1]), "send/1" (the send to bus 1), "automation/fader" (the
+ * lane of a parameter), "render". Saving puts each back into the object it came from. */
+
+/* Add key (found at loc, "" for the object itself) with its value v to the collection *ex. */
+enum md_err sess_keep_extra(json_object **ex, const char *loc, const char *key, json_object *v);
+/* Store the collection as JSON text in *out (left as it is when nothing was collected) and release it. */
+enum md_err sess_finish_extra(json_object **ex, char **out);
+
+/* ---- files (file.c): messages start with the path ---- */
+
+/* Read a whole file; *len gets its size. NULL (err says why) on failure. */
+char *sess_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Replace path with text and a newline, atomically (see session_save in sessions/session.h). */
+enum md_err sess_write_file(const char *path, const char *text, char *err, size_t errlen);
+
+#endif
