@@ -109,9 +109,26 @@ int control_fd(const struct md_control *c)
 	return c->net.fd;
 }
 
-void control_set_xruns(struct md_control *c, unsigned xruns)
+void control_set_host(struct md_control *c, const struct md_host_status *s)
 {
-	c->xruns = xruns;
+	bool changed = !c->host_known || s->jack_alive != c->host.jack_alive;
+	if (!c->host_known)
+		c->xruns_sent = s->xruns;
+	c->host = *s;
+	c->host_known = true;
+	if (changed) {
+		lo_message m = lo_message_new();
+		lo_message_add_string(m, s->jack_alive ? "running" : "gone");
+		ctl_broadcast(c, "/jack", m);
+	}
+	if (s->xruns > c->xruns_sent && c->now - c->xrun_sent_at >= 0.5) {
+		lo_message m = lo_message_new();
+		lo_message_add_int32(m, (int32_t)s->xruns);
+		lo_message_add_int32(m, (int32_t)(s->xruns - c->xruns_sent));
+		ctl_broadcast(c, "/xrun", m);
+		c->xruns_sent = s->xruns;
+		c->xrun_sent_at = c->now;
+	}
 }
 
 const char *control_session_path(const struct md_control *c)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MD_OSC_MAX_ALLOW 32
 
@@ -36,8 +37,18 @@ int control_fd(const struct md_control *c);
 void control_recv(struct md_control *c);
 /* Periodic work: feedback to subscribers, meters, expiry of subscriptions. now is CLOCK_MONOTONIC seconds. */
 void control_tick(struct md_control *c, double now);
-/* Live figures the host reports (xruns), answered on /status. */
-void control_set_xruns(struct md_control *c, unsigned xruns);
+/* What the host (the JACK client) reports, for /status and subscribers. */
+struct md_host_status {
+	bool jack_alive; /* a server runs and the console is its client */
+	bool realtime;   /* the server schedules the process callback realtime */
+	uint32_t period; /* frames per JACK period (0 without a server) */
+	float load;      /* JACK's DSP load, percent */
+	unsigned xruns;  /* since start, over every server */
+	unsigned reconnects;
+};
+/* The host's figures, every control tick: subscribers get `/jack s running|gone` when the server comes or
+ * goes and `/xrun i total i new` (at most twice a second) when xruns happen; /status answers them. */
+void control_set_host(struct md_control *c, const struct md_host_status *s);
 /* The session path after a load or save-as. */
 const char *control_session_path(const struct md_control *c);
 

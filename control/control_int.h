@@ -5,6 +5,7 @@
 #ifndef MD_CONTROL_INT_H
 #define MD_CONTROL_INT_H
 
+#include "control/control.h"
 #include "control/oscnet.h"
 #include "engine/mixer/mixer.h"
 
@@ -44,7 +45,10 @@ struct md_control {
 	struct md_mixer *m;
 	struct md_oscnet net; /* the socket, the allowlist, the current sender, the counts */
 	char *session_path;
-	unsigned xruns;
+	struct md_host_status host;
+	bool host_known;      /* a first report came (before it, no /jack message is due) */
+	unsigned xruns_sent;  /* the xrun count subscribers were last told */
+	double xrun_sent_at;
 	double now;
 	double transport_sent_at, transport_last_pos; /* position feedback (control/automation.c) */
 	bool transport_last_rolling;
@@ -66,6 +70,7 @@ struct md_control {
 
 	float meter_cur[MD_METER_MAX]; /* the poller's latest reading (peaks since the previous poll) */
 	int nmeters;
+	struct md_sub query; /* the hold that meter queries (/ch/N/meter with no argument) read and reset */
 };
 
 /* routes.c */
@@ -122,5 +127,9 @@ int ctl_nsubs(const struct md_control *c);
 /* Note that the current sender set a parameter to value, so its echo can be spared. */
 void ctl_note_set(struct md_control *c, enum md_scope scope, int index, int param, float value, bool pos);
 void ctl_feedback_tick(struct md_control *c, double now);
+/* Send one message to every subscriber (the message is freed). */
+void ctl_broadcast(struct md_control *c, const char *path, lo_message m);
+/* Answer a meter query with the object's current peak (highest since the previous query) and RMS. */
+void ctl_meter_query(struct md_control *c, enum md_scope scope, int index);
 
 #endif

@@ -365,17 +365,65 @@ static void send_meters(struct md_control *c, struct md_sub *s)
 			s->hold[j] = MD_SILENCE_DB;
 }
 
+/* Read the engine's meters into every hold that keeps them: the metering subscribers' and the queries'. */
+static void poll_and_fold(struct md_control *c)
+{
+	poll_meters(c);
+	fold_meters(c, &c->query);
+	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
+		if (c->subs[i].used && c->subs[i].meter_hz > 0)
+			fold_meters(c, &c->subs[i]);
+}
+
+void ctl_meter_query(struct md_control *c, enum md_scope scope, int index)
+{
+	const struct md_console *con = mixer_console(c->m);
+	poll_and_fold(c);
+	c->last_poll = c->now;
+	int k = scope == MD_SCOPE_STRIP ? 2 * index
+		: scope == MD_SCOPE_BUS ? 2 * (con->nstrips + index)
+					  : 2 * (con->nstrips + con->nbuses);
+	int n = scope == MD_SCOPE_MASTER ? 4 : 2;
+	lo_message m = lo_message_new();
+	for (int j = 0; j < n; j++)
+		lo_message_add_float(m, k + j < c->query.nmeters ? c->query.hold[k + j] : MD_SILENCE_DB);
+	char path[32];
+	if (scope == MD_SCOPE_MASTER)
+		snprintf(path, sizeof path, "/master/meter");
+	else
+		snprintf(path, sizeof path, "/%s/%d/meter", scope == MD_SCOPE_STRIP ? "ch" : "bus", index + 1);
+	oscnet_reply(&c->net, path, m);
+	/* the next query's peaks start from here */
+	for (int j = k; j < k + n && j < c->query.nmeters; j++)
+		if (is_peak(con, j))
+			c->query.hold[j] = MD_SILENCE_DB;
+}
+
+void ctl_broadcast(struct md_control *c, const char *path, lo_message m)
+{
+	for (int i = 0; i < MD_OSC_MAX_SUBS; i++) {
+		if (!c->subs[i].used)
+			continue;
+		struct md_out o;
+		oscnet_out_begin(&o, &c->net, &c->subs[i].peer);
+		lo_message copy = lo_message_clone(m);
+		if (copy)
+			oscnet_out_add(&o, path, copy);
+		oscnet_out_flush(&o);
+	}
+	lo_message_free(m);
+}
+
 static void meters(struct md_control *c, double now)
 {
 	if (!any_meters(c) || now - c->last_poll < MD_OSC_METER_POLL)
 		return;
 	c->last_poll = now;
-	poll_meters(c);
+	poll_and_fold(c);
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++) {
 		struct md_sub *s = &c->subs[i];
 		if (!s->used || !(s->meter_hz > 0))
 			continue;
-		fold_meters(c, s);
 		if (now >= s->next_meter) {
 			send_meters(c, s);
 			s->next_meter += 1.0 / s->meter_hz;

@@ -39,6 +39,7 @@ static void h_subscribe(struct md_control *c, const struct req *r);
 static void h_unsubscribe(struct md_control *c, const struct req *r);
 static void h_dump(struct md_control *c, const struct req *r);
 static void h_status(struct md_control *c, const struct req *r);
+static void h_meter(struct md_control *c, const struct req *r);
 static void h_save(struct md_control *c, const struct req *r);
 static void h_load(struct md_control *c, const struct req *r);
 
@@ -63,6 +64,9 @@ static const struct route routes[] = {
 	{"/unsubscribe", -1, "", 0, "no arguments", h_unsubscribe},
 	{"/dump", -1, "", 0, "no arguments", h_dump},
 	{"/status", -1, "", 0, "no arguments", h_status},
+	{"/ch/#/meter", S, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
+	{"/bus/#/meter", B, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
+	{"/master/meter", M, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/session/save", -1, "s", 0, "[s path]", h_save},
 	{"/session/load", -1, "s", 1, "s path", h_load},
 	/* automation (docs/AUTOMATION.md): PARAM is any automatable parameter path */
@@ -549,12 +553,17 @@ static void h_dump(struct md_control *c, const struct req *r)
 	ctl_dump(c, &o);
 }
 
+static void h_meter(struct md_control *c, const struct req *r)
+{
+	ctl_meter_query(c, r->scope, scope_index(r));
+}
+
 static void h_status(struct md_control *c, const struct req *r)
 {
 	const struct md_console *con = mixer_console(c->m);
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, MD_VERSION);
-	lo_message_add_int32(m, (int32_t)c->xruns);
+	lo_message_add_int32(m, (int32_t)c->host.xruns);
 	lo_message_add_int32(m, con->nstrips);
 	lo_message_add_int32(m, con->nbuses);
 	lo_message_add_int32(m, ctl_nsubs(c));
@@ -562,6 +571,11 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_int32(m, (int32_t)c->net.rejected);
 	lo_message_add_int32(m, (int32_t)c->net.errors);
 	lo_message_add_int32(m, (int32_t)mixer_rate(c->m));
+	lo_message_add_string(m, c->host.jack_alive ? "running" : "gone");
+	lo_message_add_int32(m, (int32_t)c->host.period);
+	lo_message_add_int32(m, c->host.realtime ? 1 : 0);
+	lo_message_add_float(m, c->host.load);
+	lo_message_add_int32(m, (int32_t)c->host.reconnects);
 	oscnet_reply(&c->net, r->path, m);
 }
 

@@ -195,13 +195,20 @@ static void test_every_kind(void **state)
 	assert_int_equal(oc_count(o, from, "/ch/1/send/2/pre"), 0); /* no bus 2 */
 	assert_int_equal(oc_count(o, from, "/master/pan_law"), 1);
 	assert_int_equal(oc_count(o, from, "/bus/1/balance"), 1);
-	/* status: version, xruns, strips, buses, subscribers, received, rejected, errors, rate */
+	/* status: version, xruns, strips, buses, subscribers, received, rejected, errors, rate, then JACK:
+	 * running|gone, period, realtime, DSP load %, reconnects */
 	r = oc_query(o, "/status");
-	assert_int_equal(r->argc, 9);
+	assert_int_equal(r->argc, 14);
+	assert_string_equal(r->types, "siiiiiiiisiifi");
 	assert_int_equal((int)r->num[2], 2);
 	assert_int_equal((int)r->num[3], 1);
 	assert_int_equal((int)r->num[7], 0);
 	assert_int_equal((int)r->num[8], 48000);
+	assert_string_equal(r->str[1], "running");
+	assert_int_equal((int)r->num[10], 256);
+	assert_int_equal((int)r->num[11], tl_realtime_allowed() ? 1 : 0);
+	assert_true(r->num[12] >= 0.0 && r->num[12] < 100.0);
+	assert_int_equal((int)r->num[13], 0);
 	oc_close(o);
 	stop_engine();
 }
@@ -483,6 +490,26 @@ static void test_meters_and_pan(void **state)
 	int nm = oc_count(o, from, "/meters");
 	printf("/meters at 25 Hz: %d in 1 s\n", nm);
 	assert_true(nm >= 20 && nm <= 27);
+	/* a controller that polls instead of subscribing gets the meters it asks for, while the subscriber's
+	 * keep coming (a query takes no peak from them) */
+	struct oc *poller = oc_open("127.0.0.1", F->port);
+	struct rmsg q = *oc_query(poller, "/ch/1/meter");
+	assert_int_equal(q.argc, 2);
+	assert_float_equal(q.num[0], -12.0, 0.1);
+	assert_float_equal(q.num[1], -15.01, 0.1);
+	q = *oc_query(poller, "/ch/2/meter");
+	assert_true(q.num[0] <= -119.0);
+	q = *oc_query(poller, "/master/meter");
+	assert_int_equal(q.argc, 4);
+	assert_float_equal(q.num[0], -15.0, 0.1);
+	assert_float_equal(q.num[3], -18.01, 0.1);
+	oc_send0(poller, "/ch/3/meter");
+	expect_error(poller, "/ch/3/meter", "no strip 3");
+	oc_send0(poller, "/bus/1/meter");
+	expect_error(poller, "/bus/1/meter", "no bus 1");
+	oc_close(poller);
+	meters_now(o, 0.5, &vec, &strip, &master);
+	assert_float_equal(strip.num[0], -12.0, 0.1);
 
 	/* pan hard left: the tone fully left at its own level, silence right (measured at the master ports) */
 	oc_sendf(o, "/ch/1/pan", -1.0f);

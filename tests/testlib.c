@@ -275,6 +275,21 @@ int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period)
 	return -1;
 }
 
+int tl_jackd_restart(struct tl_jackd *j, unsigned rate, unsigned period)
+{
+	char r[16], p[16];
+	snprintf(r, sizeof r, "%u", rate);
+	snprintf(p, sizeof p, "%u", period);
+	tl_jackd_stop(j);
+	/* a killed server's process may still be in the kernel's hands for a moment: its name is taken
+	 * until then */
+	for (double end = tl_now() + 10.0; tl_now() < end; tl_sleep(0.2))
+		if (try_jackd(j, r, p))
+			return 0;
+	fprintf(stderr, "tl_jackd_restart: %s could not start again (see /tmp/%s.log)\n", j->name, j->name);
+	return -1;
+}
+
 void tl_jackd_stop(struct tl_jackd *j)
 {
 	if (j->pid > 0)

@@ -26,6 +26,8 @@ struct tl_jackd {
 };
 int tl_jackd_start(struct tl_jackd *j, unsigned rate, unsigned period);
 void tl_jackd_stop(struct tl_jackd *j);
+/* Start the server again under the same name (after it was stopped or killed), at this rate and period. */
+int tl_jackd_restart(struct tl_jackd *j, unsigned rate, unsigned period);
 /* Whether test servers run realtime (root or RLIMIT_RTPRIO; MIXDESK_TEST_RT=0/1 overrides). */
 bool tl_realtime_allowed(void);
 

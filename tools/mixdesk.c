@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"  -p, --osc-port PORT     OSC UDP port (default 9000; 0 picks a free one)\n"
 		"  -b, --osc-bind ADDR     OSC listen address (default 127.0.0.1: this machine only)\n"
 		"  -a, --osc-allow CIDR    with --osc-bind: a network answered (repeatable, e.g. 192.168.1.0/24)\n"
-		"      --autosave          save the session on SIGINT/SIGTERM (to SESSION.json, or ./mixdesk-session.json)\n"
+		"      --autosave          save the session on SIGINT/SIGTERM and when the JACK server goes away\n"
+		"                          (to SESSION.json, or ./mixdesk-session.json)\n"
 		"  -h, --help              this help\n"
 		"  -V, --version           print the version\n");
 }
@@ -65,6 +66,10 @@ struct live {
 	struct md_jackhost *host;
 	struct md_mixer *mixer;
 	struct md_control *ctl;
+	bool lost;             /* the server went away and has not come back yet */
+	double next_reconnect; /* when to try a server again */
+	unsigned xruns_said;   /* the xruns the last stderr line counted */
+	double next_xrun_line;
 };
 
 /* [control] the command line into o: -1 to run the console, or the exit status (0 after --help or
@@ -239,50 +244,92 @@ static void announce(const struct live_opts *o, const struct live *l)
 
 /* [control] the control loop: OSC, the host and the mixer's periodic work, until a signal or the JACK
  * server's end. 0, or 1 when the server shut down. */
-static int control_loop(const struct live *l)
+/* [control] save the session where it came from (or ./mixdesk-session.json); 0, or 1 when it failed */
+static int autosave(struct live *l)
 {
-	int status = 0;
+	char err[512];
+	const char *path = control_session_path(l->ctl);
+	if (!path)
+		path = "mixdesk-session.json";
+	if (session_save(path, mixer_snapshot(l->mixer), err, sizeof err) != MD_OK) {
+		fprintf(stderr, "mixdesk: autosave failed: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "mixdesk: saved %s\n", path);
+	return 0;
+}
+
+/* [control] the JACK side of one tick: a lost server is said once (and the session autosaved when asked),
+ * then a server of the same name is tried every second; xruns are said at most every 2 s */
+static void watch_jack(const struct live_opts *o, struct live *l, double now)
+{
 	const char *why = NULL;
+	if (!jackhost_alive(l->host, &why)) {
+		if (!l->lost) {
+			l->lost = true;
+			fprintf(stderr,
+				"mixdesk: the JACK server shut down (%s); the console keeps running (OSC on port %d) and "
+				"reconnects when the server comes back\n",
+				why, control_port(l->ctl));
+			if (o->autosave)
+				autosave(l);
+		}
+		if (now >= l->next_reconnect) {
+			l->next_reconnect = now + 1.0;
+			char err[512];
+			if (jackhost_reconnect(l->host, err, sizeof err) == MD_OK) {
+				struct md_jack_info ji;
+				jackhost_info(l->host, &ji);
+				fprintf(stderr, "mixdesk: reconnected to the JACK server as '%s' at %u Hz, %u frames\n",
+					jackhost_client_name(l->host), ji.rate, ji.period);
+				l->lost = false;
+			}
+		}
+	}
+	struct md_jack_info ji;
+	jackhost_info(l->host, &ji);
+	if (ji.xruns > l->xruns_said && now >= l->next_xrun_line) {
+		fprintf(stderr, "mixdesk: %u xrun%s (%u since start)\n", ji.xruns - l->xruns_said,
+			ji.xruns - l->xruns_said == 1 ? "" : "s", ji.xruns);
+		l->xruns_said = ji.xruns;
+		l->next_xrun_line = now + 2.0;
+	}
+	struct md_host_status hs = {.jack_alive = ji.alive, .realtime = ji.realtime, .period = ji.period,
+				    .load = ji.load, .xruns = ji.xruns, .reconnects = ji.reconnects};
+	control_set_host(l->ctl, &hs);
+}
+
+static int control_loop(const struct live_opts *o, struct live *l)
+{
 	while (!got_signal) {
 		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0}, {jackhost_wake_fd(l->host), POLLIN, 0},
 					{control_fd(l->ctl), POLLIN, 0}};
 		int r = poll(fds, control_fd(l->ctl) >= 0 ? 3 : 2, 5);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (!jackhost_alive(l->host, &why)) {
-			fprintf(stderr, "mixdesk: the JACK server shut down (%s); exiting\n", why);
-			status = 1;
-			break;
+		if (r > 0 && fds[1].revents & POLLIN) {
+			char b[16];
+			while (read(jackhost_wake_fd(l->host), b, sizeof b) > 0) /* noted: jackhost_alive says why */
+				;
 		}
 		if (r > 0 && fds[2].revents & POLLIN)
 			control_recv(l->ctl);
+		double now = md_now_s();
+		watch_jack(o, l, now);
 		jackhost_tick(l->host);
 		mixer_tick(l->mixer);
-		control_set_xruns(l->ctl, jackhost_xruns(l->host));
-		control_tick(l->ctl, md_now_s());
+		control_tick(l->ctl, now);
 	}
-	return status;
+	return 0;
 }
 
-/* [control] the signal told, the session saved when --autosave asked it (after a loop that ended well),
- * everything closed: the exit status */
 static int shut_down(const struct live_opts *o, struct live *l, int status)
 {
 	if (got_signal)
 		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n", got_signal == SIGINT ? "interrupted" : "terminated",
 			jackhost_xruns(l->host));
-	if (o->autosave && status == 0) {
-		char err[512];
-		const char *path = control_session_path(l->ctl);
-		if (!path)
-			path = "mixdesk-session.json";
-		if (session_save(path, mixer_snapshot(l->mixer), err, sizeof err) != MD_OK) {
-			fprintf(stderr, "mixdesk: autosave failed: %s\n", err);
-			status = 1;
-		} else {
-			fprintf(stderr, "mixdesk: saved %s\n", path);
-		}
-	}
+	if (o->autosave && status == 0)
+		status = autosave(l);
 	control_free(l->ctl);
 	jackhost_close(l->host);
 	return status;
@@ -298,7 +345,7 @@ static int run_live(int argc, char **argv)
 	if ((status = open_live(&o, &l)) != 0)
 		return status;
 	announce(&o, &l);
-	return shut_down(&o, &l, control_loop(&l));
+	return shut_down(&o, &l, control_loop(&o, &l));
 }
 
 int main(int argc, char **argv)

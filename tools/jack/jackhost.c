@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@ enum slot_role { ROLE_NONE, ROLE_IN, ROLE_OUT };
 
 struct md_jackhost {
 	struct md_mixer_host hooks; /* first: the mixer calls back through it */
-	jack_client_t *client;
+	jack_client_t *client;      /* NULL while there is no server (after a shutdown, before a reconnect) */
+	char client_name[MD_NAME_MAX + 1], server_name[256];
+	bool has_server_name;
 	struct md_mixer *mixer;
 	struct md_engine *engine;
 	jack_port_t *ports[MD_MAX_SLOTS];
@@ -25,9 +29,16 @@ struct md_jackhost {
 	atomic_uint xruns;
 	atomic_uint new_rate;
 	atomic_bool dead;
+	atomic_bool conns_changed; /* a port of ours was connected or disconnected: refresh the cache */
 	char why[256];
 	int wake[2];
 	bool active;
+	/* each slot's connections as last seen while the server ran: what a save records and a reconnect
+	 * restores once the server is gone (there is nobody to ask then) */
+	struct md_conns cache[MD_MAX_SLOTS];
+	bool last_rolling;
+	double last_seconds;
+	unsigned reconnects;
 };
 
 /* ---- callbacks from JACK's threads ---- */
@@ -64,6 +75,13 @@ static int on_rate(jack_nframes_t rate, void *arg)
 	return 0;
 }
 
+static void on_connect(jack_port_id_t a, jack_port_id_t b, int connect, void *arg)
+{
+	struct md_jackhost *h = arg;
+	(void)a, (void)b, (void)connect;
+	atomic_store(&h->conns_changed, true);
+}
+
 static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 {
 	struct md_jackhost *h = arg;
@@ -76,6 +94,16 @@ static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 	atomic_store(&h->dead, true);
 	ssize_t r = write(h->wake[1], "x", 1);
 	(void)r;
+}
+
+static void quiet_jack(const char *msg)
+{
+	(void)msg;
+}
+
+static void jack_to_stderr(const char *msg) /* what libjack does by default */
+{
+	fprintf(stderr, "%s\n", msg);
 }
 
 /* ---- ports ---- */
@@ -160,6 +188,8 @@ static enum md_err sync_one(struct md_jackhost *h, int16_t slot, enum slot_role 
 static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_console *c)
 {
 	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	if (!h->client || atomic_load(&h->dead))
+		return MD_OK; /* no server: the ports are made when one comes back (jackhost_reconnect) */
 	enum md_err err = MD_OK;
 	int order = 0;
 	for (int i = 0; i < c->nstrips && !err; i++) {
@@ -193,23 +223,51 @@ static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_
 static void hook_release_ports(struct md_mixer_host *hooks, const struct md_console *c)
 {
 	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	bool alive = h->client && !atomic_load(&h->dead);
 	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
-		if (h->ports[s] && !console_uses_slot(c, s)) {
-			jack_port_unregister(h->client, h->ports[s]);
+		if (!console_uses_slot(c, s)) {
+			if (h->ports[s] && alive)
+				jack_port_unregister(h->client, h->ports[s]);
 			h->ports[s] = NULL;
 			h->port_names[s][0] = '\0';
+			console_conns_clear(&h->cache[s]);
 		}
 }
 
+/* A slot's connections: asked from the server while it runs, the cache once it is gone. */
 static void read_list(struct md_jackhost *h, int16_t slot, struct md_conns *l)
 {
-	if (slot < 0 || !h->ports[slot])
+	if (slot < 0)
+		return;
+	if (!h->client || atomic_load(&h->dead)) {
+		if (h->cache[slot].n) {
+			console_conns_clear(l);
+			for (int i = 0; i < h->cache[slot].n; i++)
+				console_conns_add(l, h->cache[slot].names[i]);
+		}
+		return;
+	}
+	if (!h->ports[slot])
 		return;
 	console_conns_clear(l);
 	const char **names = jack_port_get_all_connections(h->client, h->ports[slot]);
 	for (int i = 0; names && names[i]; i++)
 		console_conns_add(l, names[i]);
 	jack_free(names);
+}
+
+/* [control] after a connection changed: every port's connections into the cache */
+static void refresh_cache(struct md_jackhost *h)
+{
+	for (int16_t s = 0; s < MD_MAX_SLOTS; s++) {
+		console_conns_clear(&h->cache[s]);
+		if (!h->ports[s])
+			continue;
+		const char **names = jack_port_get_all_connections(h->client, h->ports[s]);
+		for (int i = 0; names && names[i]; i++)
+			console_conns_add(&h->cache[s], names[i]);
+		jack_free(names);
+	}
 }
 
 static void hook_read_conns(struct md_mixer_host *hooks, struct md_console *c)
@@ -230,15 +288,23 @@ static void hook_read_conns(struct md_mixer_host *hooks, struct md_console *c)
 static void hook_transport(struct md_mixer_host *hooks, bool *rolling, double *seconds)
 {
 	struct md_jackhost *h = (struct md_jackhost *)hooks;
-	jack_position_t pos;
-	jack_transport_state_t ts = jack_transport_query(h->client, &pos);
-	*rolling = ts == JackTransportRolling;
-	*seconds = pos.frame_rate ? (double)pos.frame / (double)pos.frame_rate : 0.0;
+	if (h->client && !atomic_load(&h->dead)) {
+		jack_position_t pos;
+		jack_transport_state_t ts = jack_transport_query(h->client, &pos);
+		h->last_rolling = ts == JackTransportRolling;
+		h->last_seconds = pos.frame_rate ? (double)pos.frame / (double)pos.frame_rate : 0.0;
+	} else {
+		h->last_rolling = false; /* no server: the timeline stands where it was */
+	}
+	*rolling = h->last_rolling;
+	*seconds = h->last_seconds;
 }
 
 static void hook_transport_cmd(struct md_mixer_host *hooks, int cmd, double seconds)
 {
 	struct md_jackhost *h = (struct md_jackhost *)hooks;
+	if (!h->client || atomic_load(&h->dead))
+		return;
 	switch (cmd) {
 	case MD_TRANSPORT_PLAY: jack_transport_start(h->client); break;
 	case MD_TRANSPORT_STOP: jack_transport_stop(h->client); break;
@@ -249,6 +315,27 @@ static void hook_transport_cmd(struct md_mixer_host *hooks, int cmd, double seco
 }
 
 /* ---- life cycle ---- */
+
+/* Open a client on the server and set its callbacks (not activated). */
+static enum md_err connect_client(struct md_jackhost *h, char *err, size_t errlen)
+{
+	jack_status_t status;
+	jack_options_t opts = JackNoStartServer | (h->has_server_name ? JackServerName : 0);
+	h->client = h->has_server_name ? jack_client_open(h->client_name, opts, &status, h->server_name)
+				       : jack_client_open(h->client_name, opts, &status);
+	if (!h->client) {
+		snprintf(err, errlen, "cannot connect to the JACK server%s%s%s (status 0x%x): is jackd running?",
+			 h->has_server_name ? " '" : "", h->has_server_name ? h->server_name : "",
+			 h->has_server_name ? "'" : "", (unsigned)status);
+		return MD_ERR_JACK;
+	}
+	jack_set_process_callback(h->client, on_process, h);
+	jack_set_xrun_callback(h->client, on_xrun, h);
+	jack_set_sample_rate_callback(h->client, on_rate, h);
+	jack_set_port_connect_callback(h->client, on_connect, h);
+	jack_on_info_shutdown(h->client, on_shutdown, h);
+	return MD_OK;
+}
 
 struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, size_t errlen)
 {
@@ -270,21 +357,12 @@ struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, s
 	h->hooks.transport = hook_transport;
 	h->hooks.transport_cmd = hook_transport_cmd;
 
-	jack_status_t status;
-	jack_options_t opts = JackNoStartServer | (o->server_name ? JackServerName : 0);
-	const char *name = o->client_name ? o->client_name : "mixdesk";
-	h->client = o->server_name ? jack_client_open(name, opts, &status, o->server_name)
-				   : jack_client_open(name, opts, &status);
-	if (!h->client) {
-		snprintf(err, errlen, "cannot connect to the JACK server%s%s%s (status 0x%x): is jackd running?",
-			 o->server_name ? " '" : "", o->server_name ? o->server_name : "", o->server_name ? "'" : "",
-			 (unsigned)status);
+	md_strlcpy(h->client_name, o->client_name ? o->client_name : "mixdesk", sizeof h->client_name);
+	h->has_server_name = o->server_name != NULL;
+	if (o->server_name)
+		md_strlcpy(h->server_name, o->server_name, sizeof h->server_name);
+	if (connect_client(h, err, errlen) != MD_OK)
 		goto fail;
-	}
-	jack_set_process_callback(h->client, on_process, h);
-	jack_set_xrun_callback(h->client, on_xrun, h);
-	jack_set_sample_rate_callback(h->client, on_rate, h);
-	jack_on_info_shutdown(h->client, on_shutdown, h);
 	h->mixer = mixer_new(jack_get_sample_rate(h->client), &h->hooks);
 	if (!h->mixer) {
 		snprintf(err, errlen, "out of memory creating the mixer");
@@ -303,22 +381,34 @@ struct md_mixer *jackhost_mixer(struct md_jackhost *h)
 	return h->mixer;
 }
 
+/* A slot's connections: the console's list, and after a reconnect also what the cache saw last. */
+static void connect_slot(struct md_jackhost *h, int16_t slot, const struct md_conns *l, bool is_input)
+{
+	if (slot < 0 || !h->ports[slot])
+		return;
+	connect_list(h, slot, l, is_input);
+	struct md_conns *seen = &h->cache[slot];
+	for (int i = 0; i < seen->n; i++)
+		if (!console_conns_has(l, seen->names[i])) {
+			struct md_conns one = {0};
+			if (console_conns_add(&one, seen->names[i]) == MD_OK)
+				connect_list(h, slot, &one, is_input);
+			console_conns_clear(&one);
+		}
+}
+
 static void connect_all(struct md_jackhost *h, const struct md_console *c)
 {
 	for (int i = 0; i < c->nstrips; i++)
 		for (int k = 0; k < 2; k++)
-			if (c->strips[i]->in_slot[k] >= 0 && h->ports[c->strips[i]->in_slot[k]])
-				connect_list(h, c->strips[i]->in_slot[k], &c->strips[i]->inputs[k], true);
+			connect_slot(h, c->strips[i]->in_slot[k], &c->strips[i]->inputs[k], true);
 	for (int i = 0; i < c->nbuses; i++)
 		for (int k = 0; k < 2; k++) {
-			if (c->buses[i]->out_slot[k] >= 0 && h->ports[c->buses[i]->out_slot[k]])
-				connect_list(h, c->buses[i]->out_slot[k], &c->buses[i]->outputs[k], false);
-			if (c->buses[i]->ret_slot[k] >= 0 && h->ports[c->buses[i]->ret_slot[k]])
-				connect_list(h, c->buses[i]->ret_slot[k], &c->buses[i]->returns[k], true);
+			connect_slot(h, c->buses[i]->out_slot[k], &c->buses[i]->outputs[k], false);
+			connect_slot(h, c->buses[i]->ret_slot[k], &c->buses[i]->returns[k], true);
 		}
 	for (int k = 0; k < 2; k++)
-		if (c->master.out_slot[k] >= 0 && h->ports[c->master.out_slot[k]])
-			connect_list(h, c->master.out_slot[k], &c->master.outputs[k], false);
+		connect_slot(h, c->master.out_slot[k], &c->master.outputs[k], false);
 }
 
 enum md_err jackhost_activate(struct md_jackhost *h, char *err, size_t errlen)
@@ -334,9 +424,85 @@ enum md_err jackhost_activate(struct md_jackhost *h, char *err, size_t errlen)
 
 void jackhost_tick(struct md_jackhost *h)
 {
+	if (!h->client || atomic_load(&h->dead))
+		return;
 	unsigned rate = atomic_exchange(&h->new_rate, 0);
 	if (rate && rate != mixer_rate(h->mixer))
 		mixer_set_rate(h->mixer, rate);
+	if (atomic_exchange(&h->conns_changed, false))
+		refresh_cache(h);
+}
+
+static enum md_err restore_client(struct md_jackhost *h, char *err, size_t errlen);
+
+enum md_err jackhost_reconnect(struct md_jackhost *h, char *err, size_t errlen)
+{
+	if (h->client && !atomic_load(&h->dead))
+		return MD_OK;
+	/* the dead client is not closed: libjack already cleaned it up when its server went away, and a
+	 * close would talk to a dead socket. Its ports went with it. */
+	h->client = NULL;
+	h->active = false;
+	for (int s = 0; s < MD_MAX_SLOTS; s++) {
+		h->ports[s] = NULL;
+		h->port_names[s][0] = '\0';
+	}
+	/* the threads the new client starts inherit this thread's signal mask: they must not take the program's
+	 * signals (they are the control loop's); the mask is put back once the client runs (without this, the
+	 * control thread was found with SIGINT and SIGTERM blocked after a reconnect, deaf to Ctrl-C) */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	jack_set_error_function(quiet_jack); /* one line per attempt from libjack would flood stderr */
+	enum md_err e = connect_client(h, err, errlen);
+	jack_set_error_function(jack_to_stderr);
+	if (!e)
+		e = restore_client(h, err, errlen);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
+/* the rest of a reconnect: the console at the new rate, its ports, activation, the connections */
+static enum md_err restore_client(struct md_jackhost *h, char *err, size_t errlen)
+{
+	atomic_store(&h->dead, false);
+	h->why[0] = '\0';
+	char c;
+	while (read(h->wake[0], &c, 1) == 1) /* the shutdown's wake-up is spent */
+		;
+	uint32_t rate = jack_get_sample_rate(h->client);
+	atomic_store(&h->new_rate, 0);
+	if (rate != mixer_rate(h->mixer) && mixer_set_rate(h->mixer, rate) != MD_OK)
+		fprintf(stderr, "mixdesk: could not rebuild the console at %u Hz\n", rate);
+	enum md_err e = hook_sync_ports(&h->hooks, mixer_console(h->mixer));
+	if (!e)
+		e = jackhost_activate(h, err, errlen);
+	else
+		snprintf(err, errlen, "could not register the ports again");
+	if (e) { /* give up on this server for now: the next attempt starts afresh */
+		jack_client_close(h->client);
+		h->client = NULL;
+		atomic_store(&h->dead, true);
+		return e;
+	}
+	h->reconnects++;
+	return MD_OK;
+}
+
+void jackhost_info(struct md_jackhost *h, struct md_jack_info *out)
+{
+	bool alive = h->client && !atomic_load(&h->dead);
+	out->alive = alive;
+	out->rate = alive ? jack_get_sample_rate(h->client) : 0;
+	out->period = alive ? jack_get_buffer_size(h->client) : 0;
+	out->realtime = alive && jack_is_realtime(h->client);
+	out->load = alive ? jack_cpu_load(h->client) : 0.0f;
+	out->xruns = atomic_load(&h->xruns);
+	out->reconnects = h->reconnects;
 }
 
 bool jackhost_alive(struct md_jackhost *h, const char **why)
@@ -356,7 +522,7 @@ unsigned jackhost_xruns(struct md_jackhost *h)
 
 const char *jackhost_client_name(struct md_jackhost *h)
 {
-	return jack_get_client_name(h->client);
+	return h->client && !atomic_load(&h->dead) ? jack_get_client_name(h->client) : h->client_name;
 }
 
 int jackhost_wake_fd(struct md_jackhost *h)
@@ -387,6 +553,8 @@ void jackhost_close(struct md_jackhost *h)
 		 * talk to a dead socket, so it is left to process exit */
 	}
 	mixer_free(h->mixer);
+	for (int s = 0; s < MD_MAX_SLOTS; s++)
+		console_conns_clear(&h->cache[s]);
 	if (h->wake[0] >= 0)
 		close(h->wake[0]);
 	if (h->wake[1] >= 0)

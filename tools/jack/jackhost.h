@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct md_jackhost;
 
@@ -24,6 +25,20 @@ enum md_err jackhost_activate(struct md_jackhost *h, char *err, size_t errlen);
 void jackhost_tick(struct md_jackhost *h);
 /* False once the server has shut the client down; *why gets JACK's reason. [control] */
 bool jackhost_alive(struct md_jackhost *h, const char **why);
+/* After a shutdown: connect to a server of the same name again, if one runs: same client name, every port
+ * registered again with its pretty name, the connections seen before the shutdown (and the session's)
+ * restored, the console rebuilt at the new server's rate. MD_OK when connected (also when it never went
+ * away); otherwise the reason in err, and the console goes on without a server. [control] */
+enum md_err jackhost_reconnect(struct md_jackhost *h, char *err, size_t errlen);
+
+/* What /status tells of JACK. */
+struct md_jack_info {
+	bool alive, realtime;
+	uint32_t rate, period; /* 0 without a server */
+	float load;            /* JACK's DSP load, percent */
+	unsigned xruns, reconnects;
+};
+void jackhost_info(struct md_jackhost *h, struct md_jack_info *out); /* [control] */
 /* Xruns reported by the server since start. [any] */
 unsigned jackhost_xruns(struct md_jackhost *h);
 /* The name JACK gave the client (it may differ from the one asked for). [control] */
