@@ -198,25 +198,12 @@ static int write_wav(const char *dir, const char *name, float *l, float *r)
 	return rc;
 }
 
-int main(int argc, char **argv)
-{
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: mkdemo DIR   (writes the demo session's sources into DIR)\n");
-		return 2;
-	}
-	const char *dir = argv[1];
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mkdemo: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
-	float *a = calloc(FRAMES, sizeof *a), *b = calloc(FRAMES, sizeof *b);
-	if (!a || !b) {
-		fprintf(stderr, "mkdemo: out of memory\n");
-		return 1;
-	}
-	int bars = (int)(SECONDS / BAR), fails = 0;
 #define CLEAR() (memset(a, 0, sizeof *a * FRAMES), memset(b, 0, sizeof *b * FRAMES))
 
+/* kick, snare, overheads; returns the number of files that could not be written */
+static int make_drums(const char *dir, float *a, float *b, int bars)
+{
+	int fails = 0;
 	rng_state = 0x1234567u;
 	for (int bar = 0; bar < bars; bar++) {
 		double t = bar * BAR;
@@ -246,7 +233,13 @@ int main(int argc, char **argv)
 			hat_at(a, b, bar * BAR, 0.6, 1.8, -0.3); /* a crash */
 	}
 	fails += write_wav(dir, "overheads.wav", a, b) != 0;
+	return fails;
+}
 
+/* bass, two guitars, keys */
+static int make_band(const char *dir, float *a, float *b, int bars)
+{
+	int fails = 0;
 	CLEAR();
 	for (int bar = 0; bar < bars; bar++) {
 		int c = bar % 4;
@@ -283,8 +276,13 @@ int main(int argc, char **argv)
 		}
 	}
 	fails += write_wav(dir, "keys.wav", a, b) != 0;
+	return fails;
+}
 
-	/* the lead "sings" an "ah" line from bar 2, the backing "oo" harmonies from bar 5 */
+/* the lead "sings" an "ah" line from bar 2, the backing "oo" harmonies from bar 5 */
+static int make_vocals(const char *dir, float *a, float *b, int bars)
+{
+	int fails = 0;
 	CLEAR();
 	rng_state = 0x456789au;
 	{
@@ -314,7 +312,29 @@ int main(int argc, char **argv)
 		voice(a, notes, starts, n, bars * BAR - 0.3, oo, 0.8);
 	}
 	fails += write_wav(dir, "backing.wav", a, NULL) != 0;
+	return fails;
+}
 
+int main(int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: mkdemo DIR   (writes the demo session's sources into DIR)\n");
+		return 2;
+	}
+	const char *dir = argv[1];
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "mkdemo: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	float *a = calloc(FRAMES, sizeof *a), *b = calloc(FRAMES, sizeof *b);
+	if (!a || !b) {
+		fprintf(stderr, "mkdemo: out of memory\n");
+		return 1;
+	}
+	int bars = (int)(SECONDS / BAR);
+	int fails = make_drums(dir, a, b, bars);
+	fails += make_band(dir, a, b, bars);
+	fails += make_vocals(dir, a, b, bars);
 	free(a);
 	free(b);
 	return fails ? 1 : 0;
