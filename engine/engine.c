@@ -108,29 +108,29 @@ void graph_retire(struct md_engine *e, struct md_graph *g)
 		e->retire_pending = g; /* the control side is behind: try again next period */
 }
 
-void graph_update_io(struct md_engine *e)
+/* [rt] the slots of two graphs' lists (either may be NULL), each once, in order: into dst, returns the count */
+static int union_slots(const int16_t *a, int na, const int16_t *b, int nb, int16_t *dst)
 {
 	uint8_t seen[MD_MAX_SLOTS / 8];
-	e->nio_in = e->nio_out = 0;
-	struct md_graph *gs[2] = {e->cur, e->old};
 	memset(seen, 0, sizeof seen);
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; gs[k] && i < gs[k]->nin; i++) {
-			int16_t s = gs[k]->in_slots[i];
-			if (!(seen[s >> 3] & (1 << (s & 7)))) {
-				seen[s >> 3] |= (uint8_t)(1 << (s & 7));
-				e->io_in[e->nio_in++] = s;
-			}
+	int n = 0;
+	for (int k = 0; k < na + nb; k++) {
+		int16_t s = k < na ? a[k] : b[k - na];
+		if (!(seen[s >> 3] & (1 << (s & 7)))) {
+			seen[s >> 3] |= (uint8_t)(1 << (s & 7));
+			dst[n++] = s;
 		}
-	memset(seen, 0, sizeof seen);
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; gs[k] && i < gs[k]->nout; i++) {
-			int16_t s = gs[k]->out_slots[i];
-			if (!(seen[s >> 3] & (1 << (s & 7)))) {
-				seen[s >> 3] |= (uint8_t)(1 << (s & 7));
-				e->io_out[e->nio_out++] = s;
-			}
-		}
+	}
+	return n;
+}
+
+void graph_update_io(struct md_engine *e)
+{
+	const struct md_graph *c = e->cur, *o = e->old;
+	e->nio_in = union_slots(c ? c->in_slots : NULL, c ? c->nin : 0, o ? o->in_slots : NULL, o ? o->nin : 0,
+				e->io_in);
+	e->nio_out = union_slots(c ? c->out_slots : NULL, c ? c->nout : 0, o ? o->out_slots : NULL, o ? o->nout : 0,
+				 e->io_out);
 }
 
 static void install(struct md_engine *e, struct md_graph *g)

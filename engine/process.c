@@ -291,30 +291,30 @@ static void bus_block(struct md_graph *g, struct gbus *b, float *const *bufs, ui
 
 /* [rt] the master section over the master sum: mono fold, then the gains; what it used per sample is kept for
  * the stems */
+/* [rt] one sample of the master section */
+static inline void master_sample(struct gmaster *m, uint32_t i, float mono, float gl, float gr)
+{
+	float l = m->acc[0][i], r = m->acc[1][i];
+	float sum = 0.5f * (l + r);
+	m->acc[0][i] = (l + mono * (sum - l)) * gl;
+	m->acc[1][i] = (r + mono * (sum - r)) * gr;
+	m->mono_used[i] = mono;
+	m->gain_used[0][i] = gl;
+	m->gain_used[1][i] = gr;
+}
+
 static void master_section(struct gmaster *m, uint32_t n)
 {
 	if (!smooth_active(&m->mono) && !smooth_active(&m->gain[0]) && !smooth_active(&m->gain[1])) {
 		const float mono = m->mono.cur, gl = m->gain[0].cur, gr = m->gain[1].cur;
-		for (uint32_t i = 0; i < n; i++) {
-			float l = m->acc[0][i], r = m->acc[1][i];
-			float sum = 0.5f * (l + r);
-			m->acc[0][i] = (l + mono * (sum - l)) * gl;
-			m->acc[1][i] = (r + mono * (sum - r)) * gr;
-			m->mono_used[i] = mono;
-			m->gain_used[0][i] = gl;
-			m->gain_used[1][i] = gr;
-		}
+		for (uint32_t i = 0; i < n; i++) /* settled: a loop that vectorises */
+			master_sample(m, i, mono, gl, gr);
 	} else {
 		for (uint32_t i = 0; i < n; i++) {
 			float mono = smooth_next(&m->mono);
-			float gl = smooth_next(&m->gain[0]), gr = smooth_next(&m->gain[1]);
-			float l = m->acc[0][i], r = m->acc[1][i];
-			float sum = 0.5f * (l + r);
-			m->acc[0][i] = (l + mono * (sum - l)) * gl;
-			m->acc[1][i] = (r + mono * (sum - r)) * gr;
-			m->mono_used[i] = mono;
-			m->gain_used[0][i] = gl;
-			m->gain_used[1][i] = gr;
+			float gl = smooth_next(&m->gain[0]);
+			float gr = smooth_next(&m->gain[1]);
+			master_sample(m, i, mono, gl, gr);
 		}
 	}
 }
