@@ -89,7 +89,9 @@ void ctl_h_auto_add(struct md_control *c, const struct req *r)
 		return;
 	}
 	enum md_err e = mixer_lane_add(c->m, (enum md_scope)r->scope, index_of(r), param, r->a[0].num, (float)r->a[1].num);
-	if (e)
+	if (e == MD_ERR_FULL)
+		oscnet_error(&c->net, r->path, "cannot add the point: a lane holds at most %d points", MD_LANE_POINTS_MAX);
+	else if (e)
 		reply_error(c, r, e, "cannot add the point");
 }
 

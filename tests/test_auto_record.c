@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct clock_host {
@@ -206,6 +208,54 @@ static void test_thin_function(void **state)
 	assert_int_equal(autorec_thin(t, v, 100, 0.1f, false), 3);
 }
 
+/* A controller that streams moves for a long held pass stays bounded in memory: the pass is thinned on the way
+ * (MD_PASS_POINTS_MAX raw points at most) and still plays back within the tolerance; a lane holds at most
+ * MD_LANE_POINTS_MAX points, and a point at an existing time can still be replaced then. */
+static void test_limits(void **state)
+{
+	(void)state;
+	struct clock_host h;
+	struct md_mixer *m = setup_mixer(&h);
+	assert_int_equal(mixer_set_auto_mode(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, MD_AUTO_TOUCH), MD_OK);
+	h.rolling = true;
+	h.now = 1.0;
+	mixer_tick(m);
+	assert_int_equal(mixer_touch(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, true), MD_OK);
+	struct mallinfo2 mi = mallinfo2();
+	size_t before = mi.uordblks + mi.hblkhd; /* small blocks and mmapped ones */
+	const int moves = 3 * MD_PASS_POINTS_MAX; /* 3.1 M moves, 1 ms apart: 52 minutes held */
+	size_t peak = 0;
+	for (int k = 0; k < moves; k++) {
+		h.now = 1.0 + k * 0.001;
+		mixer_set(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, ride(h.now), NULL, NULL);
+		if (k % 65536 == 0) {
+			mixer_tick(m);
+			mi = mallinfo2();
+			size_t used = mi.uordblks + mi.hblkhd;
+			peak = used > peak ? used : peak;
+		}
+	}
+	size_t grown = peak - before;
+	printf("%d moves in one pass: at most %.1f MB held while recording\n", moves, (double)grown / 1e6);
+	/* unbounded, the pass would hold 4 M points (48 MB); thinned on the way, at most MD_PASS_POINTS_MAX */
+	assert_true(grown < (size_t)MD_PASS_POINTS_MAX * 13 + (4u << 20));
+	assert_int_equal(mixer_touch(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, false), MD_OK);
+	const struct md_lane *l = lane(m, MD_SP_FADER);
+	assert_non_null(l);
+	for (double t = 1.0; t < 1.0 + moves * 0.001; t += 0.737)
+		assert_float_equal(lanes_value(l, t, false), ride(t), 0.1 + 1e-3);
+	mixer_free(m);
+
+	struct md_lane big = {0};
+	for (int k = 0; k < MD_LANE_POINTS_MAX; k++)
+		assert_int_equal(console_lane_add_point(&big, k * 0.01, -10.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(&big, MD_LANE_POINTS_MAX * 0.01, -10.0f), MD_ERR_FULL);
+	assert_int_equal(console_lane_add_point(&big, 5.0, -3.0f), MD_OK); /* replaces the point at 5 s */
+	assert_int_equal(big.npoints, MD_LANE_POINTS_MAX);
+	assert_float_equal(lanes_value(&big, 5.0, false), -3.0, 1e-6);
+	console_lane_clear(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_point_edits),
 		cmocka_unit_test(test_follow_for_feedback),
 		cmocka_unit_test(test_thin_function),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

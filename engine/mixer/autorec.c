@@ -108,6 +108,18 @@ static void pass_append(struct mx_pass *p, double t, float v)
 		p->v[p->n - 1] = v;
 		return;
 	}
+	if (p->n >= MD_PASS_POINTS_MAX) {
+		/* a controller that streams moves for hours: thin what was recorded so far (what end_pass would
+		 * keep anyway) so the pass stays bounded; a pass that cannot be thinned stops growing */
+		const struct md_param_desc *d = md_param_desc((enum md_scope)p->scope, p->param);
+		if (d)
+			p->n = autorec_thin(p->t, p->v, p->n, autorec_tolerance(d), d->kind != MD_KIND_FLOAT);
+		if (p->n > MD_PASS_POINTS_MAX - MD_PASS_POINTS_MAX / 4) {
+			p->t[p->n - 1] = t;
+			p->v[p->n - 1] = v;
+			return;
+		}
+	}
 	if (p->n == p->cap) {
 		int cap = p->cap ? p->cap * 2 : 256;
 		double *nt = realloc(p->t, (size_t)cap * sizeof *nt);

@@ -84,6 +84,14 @@ void console_lane_clear(struct md_lane *l)
 
 enum md_err console_lane_add_point(struct md_lane *l, double t, float v)
 {
+	if (l->npoints >= MD_LANE_POINTS_MAX) {
+		for (int i = 0; i < l->npoints; i++)
+			if (l->t[i] == t) { /* replacing a point is still allowed */
+				l->v[i] = v;
+				return MD_OK;
+			}
+		return MD_ERR_FULL;
+	}
 	if (l->npoints == l->cap) {
 		int cap = l->cap ? l->cap * 2 : 16;
 		double *nt = realloc(l->t, (size_t)cap * sizeof *nt);

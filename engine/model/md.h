@@ -12,6 +12,9 @@
 #define MD_MAX_SLOTS 1024   /* audio I/O slots (JACK ports or render buffers) */
 #define MD_EQ_BANDS 4
 #define MD_NAME_MAX 64      /* strip and bus names, including the NUL */
+#define MD_LANE_POINTS_MAX 100000 /* breakpoints in one automation lane (1.2 MB; a 1-hour ride thinned to 0.1 dB
+				   * keeps a few thousand) */
+#define MD_PASS_POINTS_MAX (1 << 20) /* raw points of one recording pass before it is thinned on the way */
 #define MD_BLOCK 64         /* the engine works in sub-blocks of at most this many frames */
 #define MD_SILENCE_DB (-120.0f) /* a level at or below this is silence */
 
