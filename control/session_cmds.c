@@ -8,7 +8,7 @@
  * One save at a time: another one meanwhile is refused.
  *
  * Every function here is [control], but save_worker, which runs on the save's thread and touches nothing
- * but its job. */
+ * but its job (until it sets the job's done flag). */
 #include "control/control_int.h"
 #include "control/oscnet.h"
 
@@ -25,14 +25,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SAVE_NICE 15 /* the save thread's niceness: below the control loop (10), which is below the audio */
 
 /* one save being written */
 struct ctl_save {
-	pthread_t thread;
-	atomic_bool done;         /* set by the worker when result and err are final */
+	atomic_bool done;         /* the worker's last touch: result and err are final, the job is the loop's */
 	struct md_console *copy;  /* the console as it was when asked; the worker reads it until done */
 	char *path;               /* as it was asked for: the answer, and the session file after a save-as */
 	char *target;             /* where it is written (its folder resolved) */
@@ -211,12 +211,11 @@ static void save_free(struct ctl_save *s)
 	free(s);
 }
 
-/* The save is done (or is waited for): the session file follows a save-as (unless a session was loaded
- * meanwhile), and the sender is answered. */
+/* The save is done: the session file follows a save-as (unless a session was loaded meanwhile), and the
+ * sender is answered. */
 static void save_finish(struct md_control *c)
 {
 	struct ctl_save *s = c->save;
-	pthread_join(s->thread, NULL);
 	c->save = NULL;
 	if (s->result == MD_OK && s->loads == c->loads && (!c->session_path || strcmp(c->session_path, s->path))) {
 		char *dup = strdup(s->path);
@@ -256,12 +255,19 @@ static bool save_start(struct md_control *c, const struct req *r, const char *pa
 	s->peer = c->net.cur;
 	s->loads = c->loads;
 	atomic_init(&s->done, false);
-	/* the thread takes no signal: SIGINT and SIGTERM are the control loop's */
+	/* The thread takes no signal (SIGINT and SIGTERM are the control loop's), and is detached: the done flag
+	 * says when the job is the loop's again, so the loop never waits for the thread's own exit (a thread at
+	 * nice 15 on a loaded machine can take tens of milliseconds to get there). */
 	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t thread;
 	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int e = pthread_create(&s->thread, NULL, save_worker, s);
+	int e = pthread_create(&thread, &attr, save_worker, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		save_free(s);
 		oscnet_error(&c->net, r->path, "cannot start the save: %s; the session was not saved", strerror(e));
@@ -302,8 +308,11 @@ void ctl_save_tick(struct md_control *c)
 
 void control_save_wait(struct md_control *c)
 {
-	if (c->save)
-		save_finish(c);
+	if (!c->save)
+		return;
+	while (!atomic_load_explicit(&c->save->done, memory_order_acquire))
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	save_finish(c);
 }
 
 enum md_err control_save_now(struct md_control *c, const char *path, char *err, size_t errlen)
