@@ -57,8 +57,10 @@ check-pkgs:
 	@for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p || { \
 	  echo "mixdesk: pkg-config cannot find '$$p'; run 'make deps' (or: sh tools/deps.sh --print)" >&2; exit 1; }; done
 
+# made afresh each time: `ar r` into the old archive would keep the objects of files that were removed
 $(BUILD)/libmixdesk.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/%.o: %.c $(HEADERS)

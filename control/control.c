@@ -76,6 +76,9 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* the folders /session/load and /session/save may use */
+	if (ctl_sessions_init(c, o, err, errlen) != 0)
+		goto fail;
 	/* one catch-all handler: routes.c splits the path against its table of routes */
 	if (oscnet_open(&c->net, o->bind_addr ? o->bind_addr : "127.0.0.1", o->port, allow, nallow, ctl_dispatch, c,
 			err, errlen) != 0)
@@ -90,6 +93,7 @@ void control_free(struct md_control *c)
 {
 	if (!c)
 		return;
+	ctl_sessions_free(c); /* a save being written is finished and answered first */
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->fb[i].b)
 			lo_bundle_free_recursive(c->fb[i].b);
@@ -153,6 +157,7 @@ void control_recv(struct md_control *c)
 void control_tick(struct md_control *c, double now)
 {
 	c->now = now;
+	ctl_save_tick(c);
 	ctl_feedback_tick(c, now);
 	ctl_transport_tick(c, now);
 }

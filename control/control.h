@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define MD_OSC_MAX_ALLOW 32
+#define MD_OSC_MAX_SESSION_DIRS 16
 
 struct md_control;
 
@@ -20,6 +21,10 @@ struct md_control_opts {
 	const char *allow[MD_OSC_MAX_ALLOW];   /* CIDRs answered when bound to a network address */
 	int nallow;
 	const char *session_path;              /* the loaded session file, for /session/save without a path */
+	/* folders where OSC may load and save sessions (and their subfolders), besides the loaded session's folder
+	 * (the current folder when no session was loaded) */
+	const char *session_dirs[MD_OSC_MAX_SESSION_DIRS];
+	int nsession_dirs;
 };
 
 /* Open the listener. NULL with a message in err when the address cannot be bound or an allow entry is
@@ -51,5 +56,10 @@ struct md_host_status {
 void control_set_host(struct md_control *c, const struct md_host_status *s);
 /* The session path after a load or save-as. */
 const char *control_session_path(const struct md_control *c);
+/* Wait until a save asked for over OSC (written on a thread of its own) has finished, and answer it. */
+void control_save_wait(struct md_control *c);
+/* Save the console to path now, on this thread, after a save in progress (--autosave). Messages as
+ * session_save's. */
+enum md_err control_save_now(struct md_control *c, const char *path, char *err, size_t errlen);
 
 #endif

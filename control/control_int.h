@@ -1,7 +1,8 @@
 /* mixdesk: the OSC control side's private state, shared by control.c (the server's life and its loop
- * hooks), routes.c (the one table of routes and its handlers), automation.c (automation and the transport)
- * and feedback.c (subscribers, coalesced feedback, dumps and meters); the socket, the allowlist and sending
- * are control/oscnet.h's. Every function is [control]: the control loop's thread only. */
+ * hooks), routes.c (the one table of routes and its handlers), automation.c (automation and the transport),
+ * feedback.c (subscribers, coalesced feedback, dumps and meters) and session_cmds.c (/session/load and
+ * /session/save, the folders they may use, the save worker); the socket, the allowlist and sending are
+ * control/oscnet.h's. Every function is [control]: the control loop's thread only. */
 #ifndef MD_CONTROL_INT_H
 #define MD_CONTROL_INT_H
 
@@ -41,10 +42,17 @@ struct md_last {
 	bool pos;
 };
 
+struct ctl_save;
+
 struct md_control {
 	struct md_mixer *m;
 	struct md_oscnet net; /* the socket, the allowlist, the current sender, the counts */
 	char *session_path;
+	char *session_base;   /* the file the console's relative paths (sources) are relative to: the one loaded */
+	char *session_dirs[MD_OSC_MAX_SESSION_DIRS + 1]; /* real folders OSC may load from and save to */
+	int nsession_dirs;
+	struct ctl_save *save; /* the save being written (control/session_cmds.c), or NULL */
+	unsigned loads;        /* sessions loaded: a save-as that ends after a load leaves the session file */
 	struct md_host_status host;
 	bool host_known;      /* a first report came (before it, no /jack message is due) */
 	unsigned xruns_sent;  /* the xrun count subscribers were last told */
@@ -108,6 +116,17 @@ void ctl_h_transport(struct md_control *c, const struct req *r);
 void ctl_transport_tick(struct md_control *c, double now);
 
 int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user);
+
+/* sessions (control/session_cmds.c) */
+void ctl_h_save(struct md_control *c, const struct req *r);
+void ctl_h_load(struct md_control *c, const struct req *r);
+/* The folders OSC may use (o's session's, or the current one, and o's session_dirs) and the session's base:
+ * 0, or -1 with a message. */
+int ctl_sessions_init(struct md_control *c, const struct md_control_opts *o, char *err, size_t errlen);
+/* A save that has finished is answered (its sender gets /session/saved or /error). */
+void ctl_save_tick(struct md_control *c);
+/* A save in progress is waited for and answered; the folders are freed. */
+void ctl_sessions_free(struct md_control *c);
 
 /* feedback.c */
 /* The address of a parameter ("/ch/3/eq/2/gain"), with "/pos" appended when pos. */

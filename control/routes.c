@@ -7,8 +7,6 @@
 #include "control/oscnet.h"
 #include "control/oscarg.h"
 
-#include "sessions/session.h"
-
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,8 +38,6 @@ static void h_unsubscribe(struct md_control *c, const struct req *r);
 static void h_dump(struct md_control *c, const struct req *r);
 static void h_status(struct md_control *c, const struct req *r);
 static void h_meter(struct md_control *c, const struct req *r);
-static void h_save(struct md_control *c, const struct req *r);
-static void h_load(struct md_control *c, const struct req *r);
 
 #define S MD_SCOPE_STRIP
 #define B MD_SCOPE_BUS
@@ -67,8 +63,8 @@ static const struct route routes[] = {
 	{"/ch/#/meter", S, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/bus/#/meter", B, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/master/meter", M, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
-	{"/session/save", -1, "s", 0, "[s path]", h_save},
-	{"/session/load", -1, "s", 1, "s path", h_load},
+	{"/session/save", -1, "s", 0, "[s path]", ctl_h_save},
+	{"/session/load", -1, "s", 1, "s path", ctl_h_load},
 	/* automation (docs/AUTOMATION.md): PARAM is any automatable parameter path */
 	{"/ch/#/*/touch", S, "b", 1, "i 1 (the control is held) or 0 (released)", ctl_h_touch},
 	{"/bus/#/*/touch", B, "b", 1, "i 1 (the control is held) or 0 (released)", ctl_h_touch},
@@ -522,7 +518,7 @@ static void h_count(struct md_control *c, const struct req *r)
 	send_count_and_name(c, r->scope, -1);
 }
 
-/* ---- feedback, status, sessions ---- */
+/* ---- feedback and status (the session commands are control/session_cmds.c's) ---- */
 
 static void h_subscribe(struct md_control *c, const struct req *r)
 {
@@ -577,54 +573,4 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_float(m, c->host.load);
 	lo_message_add_int32(m, (int32_t)c->host.reconnects);
 	oscnet_reply(&c->net, r->path, m);
-}
-
-static void h_save(struct md_control *c, const struct req *r)
-{
-	const char *path = r->argc ? r->a[0].s : c->session_path;
-	if (!path || !*path) {
-		oscnet_error(&c->net, r->path, "no session file was loaded: expected s path");
-		return;
-	}
-	char err[512];
-	if (session_save(path, mixer_snapshot(c->m), err, sizeof err) != MD_OK) {
-		oscnet_error(&c->net, r->path, "%s", err);
-		return;
-	}
-	if (path != c->session_path) {
-		char *dup = strdup(path);
-		if (dup) {
-			free(c->session_path);
-			c->session_path = dup;
-		}
-	}
-	lo_message m = lo_message_new();
-	lo_message_add_string(m, c->session_path);
-	oscnet_reply(&c->net, "/session/saved", m);
-}
-
-static void h_load(struct md_control *c, const struct req *r)
-{
-	const char *path = r->a[0].s;
-	char err[512];
-	struct md_console *con = NULL;
-	if (session_load(path, &con, err, sizeof err) != MD_OK) {
-		oscnet_error(&c->net, r->path, "%s", err);
-		return;
-	}
-	enum md_err e = mixer_replace(c->m, con);
-	if (e) {
-		console_free(con);
-		oscnet_error(&c->net, r->path, "cannot set up the session %s: %s (the console is unchanged)", path,
-			     md_strerror(e));
-		return;
-	}
-	char *dup = strdup(path);
-	if (dup) {
-		free(c->session_path);
-		c->session_path = dup;
-	}
-	lo_message m = lo_message_new();
-	lo_message_add_string(m, path);
-	oscnet_reply(&c->net, "/session/loaded", m);
 }

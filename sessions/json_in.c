@@ -16,16 +16,74 @@
 
 /* ---- typed readers ---- */
 
-enum md_err sess_fail(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
+/* What is wrong, in words that quote nothing of the file (for session_load_remote's public message). */
+static const char *public_phrase(enum md_err code, const char *fmt)
+{
+	if (strncmp(fmt, "unknown key", 11) == 0)
+		return "unknown key";
+	if (strstr(fmt, "not a mixdesk session"))
+		return "not a mixdesk session file";
+	if (strstr(fmt, "newer mixdesk"))
+		return "made by a newer mixdesk";
+	if (strstr(fmt, "out of memory"))
+		return "out of memory";
+	if (strncmp(fmt, "no \"", 4) == 0)
+		return "a required key is missing";
+	switch (code) {
+	case MD_ERR_TYPE: return "a value of the wrong type";
+	case MD_ERR_RANGE: return "a value out of range";
+	case MD_ERR_NAN: return "a number that is not finite";
+	case MD_ERR_NOTFOUND: return "a name that the session does not define";
+	case MD_ERR_EXISTS: return "a name, send or lane given twice";
+	case MD_ERR_FULL: return "too many strips or buses";
+	default: return "a value that is not valid there";
+	}
+}
+
+/* The public message: the file, where the field is as a line and column (never its key: an unknown key's
+ * name is the file's), and what is wrong. */
+static void set_public(struct sess_ld *x, enum md_err code, const char *where, const char *fmt)
+{
+	if (!x->pub || !x->publen)
+		return;
+	size_t off = where && *where && x->text ? sess_scan_locate(x->text, x->len, where) : SESS_NOWHERE;
+	const char *phrase = public_phrase(code, fmt);
+	if (off == SESS_NOWHERE) {
+		snprintf(x->pub, x->publen, "%s: %s", x->file, phrase);
+		return;
+	}
+	int line, col;
+	sess_line_col(x->text, x->len, off, &line, &col);
+	snprintf(x->pub, x->publen, "%s: line %d, column %d: %s", x->file, line, col, phrase);
+}
+
+static void vfail(struct sess_ld *x, const char *where, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (x->errlen)
 		snprintf(x->err, x->errlen, "%s: %s%s%s", x->file, where ? where : "", where && *where ? ": " : "",
 			 msg);
+}
+
+enum md_err sess_fail(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(x, where, fmt, ap);
+	va_end(ap);
+	set_public(x, code, where, fmt);
+	return code;
+}
+
+enum md_err sess_fail_safe(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(x, where, fmt, ap);
+	va_end(ap);
+	if (x->pub && x->publen)
+		snprintf(x->pub, x->publen, "%s", x->errlen ? x->err : "");
 	return code;
 }
 

@@ -421,30 +421,16 @@ out:
 	return e;
 }
 
-static void line_col(const char *text, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-			(*col)++; /* count characters, not UTF-8 continuation bytes */
-		}
-	}
-}
-
 static enum md_err parse_json(struct sess_ld *x, const char *text, size_t len, json_object **root)
 {
 	*root = NULL;
 	if (strlen(text) != len)
-		return sess_fail(x, MD_ERR_FORMAT, NULL, "broken JSON: a NUL byte at offset %zu", strlen(text));
+		return sess_fail_safe(x, MD_ERR_FORMAT, NULL, "broken JSON: a NUL byte at offset %zu", strlen(text));
 	if (len > INT32_MAX)
-		return sess_fail(x, MD_ERR_FORMAT, NULL, "the file is too large");
+		return sess_fail_safe(x, MD_ERR_FORMAT, NULL, "the file is too large");
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return sess_fail(x, MD_ERR_NOMEM, NULL, "out of memory");
+		return sess_fail_safe(x, MD_ERR_NOMEM, NULL, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	json_object *o = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error je = json_tokener_get_error(tok);
@@ -453,13 +439,18 @@ static enum md_err parse_json(struct sess_ld *x, const char *text, size_t len, j
 	int line, col;
 	if (!o || je != json_tokener_success) {
 		json_object_put(o);
-		line_col(text, end, &line, &col);
+		sess_line_col(text, len, end, &line, &col);
+		/* file:line:column, the way compilers say it; json-c's words and ours quote nothing of the file */
+		char msg[160];
 		if (je == json_tokener_continue)
-			snprintf(x->err, x->errlen, "%s:%d:%d: broken JSON: the file ends too early%s", x->file, line,
-				 col, strspn(text, " \t\r\n") == len ? " (it is empty)" : " (unclosed { or [?)");
-		else /* file:line:column, the way compilers say it */
-			snprintf(x->err, x->errlen, "%s:%d:%d: broken JSON: %s", x->file, line, col,
-				 json_tokener_error_desc(je));
+			snprintf(msg, sizeof msg, "broken JSON: the file ends too early%s",
+				 strspn(text, " \t\r\n") == len ? " (it is empty)" : " (unclosed { or [?)");
+		else
+			snprintf(msg, sizeof msg, "broken JSON: %s", json_tokener_error_desc(je));
+		if (x->errlen)
+			snprintf(x->err, x->errlen, "%s:%d:%d: %s", x->file, line, col, msg);
+		if (x->pub && x->publen)
+			snprintf(x->pub, x->publen, "%s: line %d, column %d: %s", x->file, line, col, msg);
 		return MD_ERR_FORMAT;
 	}
 	*root = o;
@@ -586,16 +577,19 @@ out:
 	return e;
 }
 
-static enum md_err session_parse_len(const char *text, size_t len, const char *path, struct md_console **out, char *err,
-			      size_t errlen)
+/* The text (len bytes) as a session; pub (may be NULL) gets the message that quotes nothing of the file. */
+static enum md_err session_parse_len(const char *text, size_t len, const char *path, struct md_console **out,
+				     char *err, size_t errlen, char *pub, size_t publen)
 {
-	struct sess_ld x = {path ? path : "session", err, errlen, NULL};
+	struct sess_ld x = {path ? path : "session", err, errlen, pub, publen, text, len, NULL};
 	json_object *root = NULL;
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
+	if (pub && publen)
+		pub[0] = '\0';
 	if (!text)
-		return sess_fail(&x, MD_ERR_FORMAT, NULL, "no text");
+		return sess_fail_safe(&x, MD_ERR_FORMAT, NULL, "no text");
 	enum md_err e = parse_json(&x, text, len, &root);
 	if (e)
 		return e;
@@ -608,17 +602,27 @@ static enum md_err session_parse_len(const char *text, size_t len, const char *p
 
 enum md_err session_parse(const char *text, const char *path, struct md_console **out, char *err, size_t errlen)
 {
-	return session_parse_len(text, text ? strlen(text) : 0, path, out, err, errlen);
+	return session_parse_len(text, text ? strlen(text) : 0, path, out, err, errlen, NULL, 0);
+}
+
+enum md_err session_load_remote(const char *path, struct md_console **out, char *err, size_t errlen, char *pub,
+				size_t publen)
+{
+	*out = NULL;
+	size_t len = 0;
+	char *text = sess_read_file(path, MD_SESSION_MAX_BYTES, &len, err, errlen);
+	if (!text) {
+		/* the file's name, its kind and size: nothing of what it holds */
+		if (pub && publen)
+			snprintf(pub, publen, "%s", errlen ? err : "");
+		return MD_ERR_IO;
+	}
+	enum md_err e = session_parse_len(text, len, path, out, err, errlen, pub, publen);
+	free(text);
+	return e;
 }
 
 enum md_err session_load(const char *path, struct md_console **out, char *err, size_t errlen)
 {
-	*out = NULL;
-	size_t len = 0;
-	char *text = sess_read_file(path, &len, err, errlen);
-	if (!text)
-		return MD_ERR_IO;
-	enum md_err e = session_parse_len(text, len, path, out, err, errlen);
-	free(text);
-	return e;
+	return session_load_remote(path, out, err, errlen, NULL, 0);
 }

@@ -1,8 +1,10 @@
 /* mixdesk: saving a session (docs/SESSION.md) on json-c: the console as JSON in the file's layout, numbers in
  * their shortest exact form, short lists on one line, and the "x-" keys put back where they were found. The
- * parameter keys come from the descriptor table (engine/model/param.c); sessions/file.c writes the text.
+ * parameter keys come from the descriptor table (engine/model/param.c); relative paths are rebased for a file
+ * in another folder (sessions/paths.c); sessions/file.c writes the text.
  *
- * Every function here is [control]. */
+ * Every function here is [any]: it reads the console it is given and builds its own objects (the save worker
+ * of control/ serializes a copy of the console while the control loop goes on). */
 #include "sessions/session_int.h"
 
 #include <ctype.h>
@@ -47,9 +49,11 @@ static json_object *num_d(double v)
 	return json_object_new_double_s(v, b);
 }
 
-/* One save in progress: whether an allocation failed on the way (then nothing is written). */
+/* One save in progress: whether an allocation failed on the way (then nothing is written), and how relative
+ * paths move to the new file's folder. */
 struct sv {
 	bool nomem;
+	const struct sess_rebase *rb;
 };
 
 /* Short arrays of plain values (a point, a list of ports, an empty list) on one line: [2.5, -3]. */
@@ -100,9 +104,9 @@ static void push(struct sv *s, json_object *arr, json_object *v)
 /* The object of the parameter tree at path prefix segs (e.g. "eq/2"): created on the way when create. */
 static json_object *navigate(struct sv *s, json_object *o, const char *group, bool create)
 {
-	char buf[128];
+	char buf[128], *save = NULL;
 	snprintf(buf, sizeof buf, "%s", group);
-	for (char *seg = strtok(buf, "/"); seg && o; seg = strtok(NULL, "/")) {
+	for (char *seg = strtok_r(buf, "/", &save); seg && o; seg = strtok_r(NULL, "/", &save)) {
 		json_object *next;
 		if (isdigit((unsigned char)seg[0])) {
 			int n = atoi(seg);
@@ -313,8 +317,11 @@ static void strip_json(struct sv *s, json_object *o, const struct md_console *c,
 {
 	put(s, o, "name", json_object_new_string(st->name));
 	put(s, o, "stereo", json_object_new_boolean(st->stereo));
-	if (st->source)
-		put(s, o, "source", json_object_new_string(st->source));
+	if (st->source) {
+		char *src = sess_rebase_path(s->rb, st->source);
+		put(s, o, "source", src ? json_object_new_string(src) : NULL);
+		free(src);
+	}
 	put(s, o, "inputs", conns_json(s, st->inputs, st->stereo ? 2 : 1, false));
 	save_params(s, o, MD_SCOPE_STRIP, st->p);
 	json_object *sends = chk(s, json_object_new_array());
@@ -389,23 +396,53 @@ static json_object *console_json(struct sv *s, const struct md_console *c)
 	return root;
 }
 
-enum md_err session_save(const char *path, const struct md_console *c, char *err, size_t errlen)
+enum md_err session_serialize(const struct md_console *c, const char *from, const char *path, char **text,
+			      char *err, size_t errlen)
 {
-	struct sv s = {false};
-	enum md_err e;
+	struct sess_rebase rb;
+	struct sv s = {false, &rb};
+	*text = NULL;
 	if (errlen)
 		err[0] = '\0';
-	json_object *root = console_json(&s, c);
-	const char *text = root && !s.nomem ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-										       JSON_C_TO_STRING_SPACED |
-										       JSON_C_TO_STRING_NOSLASHESCAPE)
-					    : NULL;
-	if (text) {
-		e = sess_write_file(path, text, err, errlen);
-	} else {
+	if (sess_rebase_init(&rb, from, path) != MD_OK) {
 		snprintf(err, errlen, "%s: out of memory while building the session", path);
-		e = MD_ERR_NOMEM;
+		return MD_ERR_NOMEM;
 	}
+	json_object *root = console_json(&s, c);
+	const char *t = root && !s.nomem ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+										    JSON_C_TO_STRING_SPACED |
+										    JSON_C_TO_STRING_NOSLASHESCAPE)
+					 : NULL;
+	if (t)
+		*text = strdup(t);
 	json_object_put(root);
+	sess_rebase_free(&rb);
+	if (!*text) {
+		snprintf(err, errlen, "%s: out of memory while building the session", path);
+		return MD_ERR_NOMEM;
+	}
+	return MD_OK;
+}
+
+enum md_err session_write(const char *path, const char *text, char *err, size_t errlen)
+{
+	if (errlen)
+		err[0] = '\0';
+	return sess_write_file(path, text, err, errlen);
+}
+
+enum md_err session_save_as(const char *path, const struct md_console *c, const char *from, char *err,
+			    size_t errlen)
+{
+	char *text;
+	enum md_err e = session_serialize(c, from, path, &text, err, errlen);
+	if (!e)
+		e = session_write(path, text, err, errlen);
+	free(text);
 	return e;
+}
+
+enum md_err session_save(const char *path, const struct md_console *c, char *err, size_t errlen)
+{
+	return session_save_as(path, c, NULL, err, errlen);
 }

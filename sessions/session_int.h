@@ -1,5 +1,5 @@
-/* mixdesk: what the files of sessions/ share (load.c, json_in.c, save.c, file.c); not for use outside sessions/.
- * Every function is [control]. */
+/* mixdesk: what the files of sessions/ share (load.c, json_in.c, save.c, file.c, paths.c, scan.c); not for use
+ * outside sessions/. Every function is [control] unless marked otherwise. */
 #ifndef MD_SESSION_INT_H
 #define MD_SESSION_INT_H
 
@@ -11,12 +11,19 @@
 
 #define SESS_FORMAT_NAME "mixdesk-session"
 #define SESS_WHERE_MAX 320
+#define SESS_NOWHERE ((size_t)-1)
 
-/* One load in progress: the file named in messages, where the message goes, the console being filled. */
+/* One load in progress: the file named in messages, where the message goes (and, when pub is not NULL, the
+ * message that quotes nothing of the file: see session_load_remote), the text (to find a field's line and
+ * column), the console being filled. */
 struct sess_ld {
 	const char *file;
 	char *err;
 	size_t errlen;
+	char *pub;
+	size_t publen;
+	const char *text;
+	size_t len;
 	struct md_console *c;
 };
 
@@ -24,6 +31,9 @@ struct sess_ld {
  * its code; where is a field path such as "strips[2].eq.bands[0].gain" ---- */
 
 enum md_err sess_fail(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same for a message that quotes nothing of the file: the public message is the message itself. */
+enum md_err sess_fail_safe(struct sess_ld *x, enum md_err code, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A field path for messages (every such buffer is SESS_WHERE_MAX long; a longer path is cut). */
 void sess_at(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,11 +70,40 @@ enum md_err sess_keep_extra(json_object **ex, const char *loc, const char *key, 
 /* Store the collection as JSON text in *out (left as it is when nothing was collected) and release it. */
 enum md_err sess_finish_extra(json_object **ex, char **out);
 
-/* ---- files (file.c): messages start with the path ---- */
+/* ---- files (file.c): messages start with the path; [any] ---- */
 
-/* Read a whole file; *len gets its size. NULL (err says why) on failure. */
-char *sess_read_file(const char *path, size_t *len, char *err, size_t errlen);
-/* Replace path with text and a newline, atomically (see session_save in sessions/session.h). */
+/* Read a whole regular file of at most max bytes (opened without blocking: a FIFO or a device is refused, and
+ * so is a larger file, unread); *len gets its size. NULL (err says why) on failure. */
+char *sess_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* Replace path with text and a newline, atomically (see session_write in sessions/session.h). */
 enum md_err sess_write_file(const char *path, const char *text, char *err, size_t errlen);
+/* strerror, safe on any thread */
+const char *sess_strerror(int e, char *buf, size_t len);
+
+/* ---- the raw text (scan.c); [any] ---- */
+
+/* Whether t is a JSON object whose top-level "format" is "mixdesk-session" (its other keys unread). */
+bool sess_scan_is_session(const char *t, size_t n);
+/* The offset of the field at where ("strips[2].eq.bands[1]", its key for an object member) in the valid JSON
+ * text t, or SESS_NOWHERE. */
+size_t sess_scan_locate(const char *t, size_t n, const char *where);
+/* The line and column (from 1, counting characters) of offset off. */
+void sess_line_col(const char *text, size_t len, size_t off, int *line, int *col);
+
+/* ---- relative paths (paths.c); [any] ---- */
+
+/* How the relative paths of a console move from one session file's folder to another's. */
+struct sess_rebase {
+	bool same;  /* both files are in one folder: nothing changes */
+	char *from; /* the real (absolute, canonical) folders */
+	char *to;
+};
+
+/* For a console loaded from from (NULL: already relative to to's folder) to be saved as to. MD_OK or
+ * MD_ERR_NOMEM. */
+enum md_err sess_rebase_init(struct sess_rebase *rb, const char *from, const char *to);
+void sess_rebase_free(struct sess_rebase *rb);
+/* The path p as it is to be written (a malloc'd copy, NULL when out of memory). */
+char *sess_rebase_path(const struct sess_rebase *rb, const char *p);
 
 #endif

@@ -215,7 +215,8 @@ static void test_every_kind(void **state)
 
 static void test_sessions(void **state)
 {
-	assert_int_equal(start_engine((const char *[]){"--channels", "3", NULL}), 0);
+	/* no session: OSC may use the current folder, and the test's (tests/test_osc_sessions.c has the rest) */
+	assert_int_equal(start_engine((const char *[]){"--channels", "3", "--session-dir", F->dir, NULL}), 0);
 	struct oc *o = oc_open("127.0.0.1", F->port);
 	char path[600];
 	snprintf(path, sizeof path, "%s/osc-session.json", F->dir);

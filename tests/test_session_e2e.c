@@ -1,7 +1,8 @@
 /* mixdesk tests: sessions through the real binary. `mixdesk check` on every malformed session of the corpus
  * (tests/sessions/bad: NAME.json and NAME.expect, the text its error must contain) gives exit status 1 and
- * that message, never a crash; `mixdesk check` describes a valid session and knows its usage; and JACK
- * connections made with jack_connect are saved by --autosave and restored on a fresh server. */
+ * that message, never a crash; `mixdesk check` describes a valid session and knows its usage; `mixdesk check`
+ * and the engine refuse a device, a FIFO and an oversized file at once, and a --session-dir that is not a
+ * folder; and JACK connections made with jack_connect are saved by --autosave and restored on a fresh server. */
 #include "sessions/session.h"
 #include "testlib.h"
 
@@ -11,9 +12,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -101,6 +104,48 @@ static void test_check_cli(void **state)
 	fclose(f);
 	assert_int_equal(tl_run((const char *[]){"--server", "no-such-server", bad, NULL}, out, sizeof out), 1);
 	assert_non_null(strstr(out, "strips[0].fader: 99 is out of range (-120 .. 10 dB)"));
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* `mixdesk ARGS...` ends within 5 s with status want, saying what */
+static void expect_quick(const char *const args[], int want, const char *what)
+{
+	char out[4096];
+	double t0 = tl_now();
+	int st = tl_run(args, out, sizeof out);
+	double took = tl_now() - t0;
+	if (st != want || !strstr(out, what) || took > 5.0)
+		fail_msg("mixdesk %s %s: status %d after %.1f s, said: %s (expected %d and '%s')", args[0],
+			 args[1] ? args[1] : "", st, took, out, want, what);
+}
+
+/* A session file that is a device, a FIFO (nobody writes to it: a plain open would wait forever) or larger
+ * than 64 MiB is refused at once, by `mixdesk check` and by the engine before it contacts JACK. */
+static void test_refuses_what_is_not_a_session_file(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), fifo[600], big[600];
+	snprintf(fifo, sizeof fifo, "%s/fifo.json", dir);
+	snprintf(big, sizeof big, "%s/big.json", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int fd = open(big, O_CREAT | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 80L << 20), 0);
+	close(fd);
+	expect_quick((const char *[]){"check", "/dev/zero", NULL}, 1,
+		     "/dev/zero: not a regular file (a character device): a session file is a regular file");
+	expect_quick((const char *[]){"check", fifo, NULL}, 1, "fifo.json: not a regular file (a FIFO)");
+	expect_quick((const char *[]){"check", big, NULL}, 1, "big.json is 80 MiB: a session file is at most 64 MiB");
+	expect_quick((const char *[]){"--server", "no-such-server", fifo, NULL}, 1, "not a regular file (a FIFO)");
+	expect_quick((const char *[]){"--server", "no-such-server", "/dev/zero", NULL}, 1,
+		     "not a regular file (a character device)");
+	expect_quick((const char *[]){"render", fifo, "-o", big, NULL}, 1, "not a regular file (a FIFO)");
+	/* --session-dir names a folder, checked before anything else */
+	expect_quick((const char *[]){"--server", "no-such-server", "--session-dir", big, NULL}, 2,
+		     "--session-dir '");
+	expect_quick((const char *[]){"--server", "no-such-server", "--session-dir", "/nonexistent/x", NULL}, 2,
+		     "is not a folder: No such file or directory");
 	tl_rmtree(dir);
 	free(dir);
 }
@@ -250,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_check_cli),
+		cmocka_unit_test(test_refuses_what_is_not_a_session_file),
 		cmocka_unit_test(test_connections_saved_and_restored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <pthread.h>
 #include <signal.h>
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 		"  -p, --osc-port PORT     OSC UDP port (default 9000; 0 picks a free one)\n"
 		"  -b, --osc-bind ADDR     OSC listen address (default 127.0.0.1: this machine only)\n"
 		"  -a, --osc-allow CIDR    with --osc-bind: a network answered (repeatable, e.g. 192.168.1.0/24)\n"
+		"      --session-dir DIR   a folder where OSC may also load and save sessions (repeatable; always:\n"
+		"                          the session's folder, or the current one without a session)\n"
 		"      --autosave          save the session on SIGINT/SIGTERM and when the JACK server goes away\n"
 		"                          (to SESSION.json, or ./mixdesk-session.json)\n"
 		"  -h, --help              this help\n"
@@ -82,7 +85,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		{"channels", required_argument, NULL, 'c'}, {"osc-port", required_argument, NULL, 'p'},
 		{"osc-bind", required_argument, NULL, 'b'}, {"osc-allow", required_argument, NULL, 'a'},
 		{"autosave", no_argument, NULL, 'A'},       {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},        {"session-dir", required_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
 	int opt;
@@ -114,6 +118,21 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			}
 			o->co.allow[o->co.nallow++] = optarg;
 			break;
+		case 'D': {
+			struct stat st;
+			if (o->co.nsession_dirs >= MD_OSC_MAX_SESSION_DIRS) {
+				fprintf(stderr, "mixdesk: at most %d --session-dir folders\n", MD_OSC_MAX_SESSION_DIRS);
+				return 2;
+			}
+			int r = stat(optarg, &st);
+			if (r != 0 || !S_ISDIR(st.st_mode)) {
+				fprintf(stderr, "mixdesk: --session-dir '%s' is not a folder%s%s\n", optarg, r ? ": " : "",
+					r ? strerror(errno) : "");
+				return 2;
+			}
+			o->co.session_dirs[o->co.nsession_dirs++] = optarg;
+			break;
+		}
 		case 'A': o->autosave = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
@@ -247,11 +266,12 @@ static void announce(const struct live_opts *o, const struct live *l)
 /* [control] save the session where it came from (or ./mixdesk-session.json); 0, or 1 when it failed */
 static int autosave(struct live *l)
 {
-	char err[512];
+	char err[640];
+	control_save_wait(l->ctl); /* a save-as over OSC may still be changing the session file */
 	const char *path = control_session_path(l->ctl);
 	if (!path)
 		path = "mixdesk-session.json";
-	if (session_save(path, mixer_snapshot(l->mixer), err, sizeof err) != MD_OK) {
+	if (control_save_now(l->ctl, path, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "mixdesk: autosave failed: %s\n", err);
 		return 1;
 	}
