@@ -58,10 +58,10 @@ check-pkgs:
 	  echo "mixdesk: pkg-config cannot find '$$p'; run 'make deps' (or: sh tools/deps.sh --print)" >&2; exit 1; }; done
 
 # made afresh each time: `ar r` into the old archive would keep the objects of files that were removed
-$(BUILD)/libmixdesk.a: $(CORE_OBJ)
+$(BUILD)/libmixdesk.a: $(CORE_OBJ) Makefile
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(CORE_OBJ)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
