@@ -259,7 +259,9 @@ static void test_server_restart(void **state)
 	assert_true(tl_jc_wait_port(jc, "mdk:master_out_R", 1.0));
 	/* the pretty names, set again: the new server numbers the ports afresh (in another order than at the
 	 * start, where the master's came first), and the metadata of the killed server's ports is still in
-	 * JACK's database under those numbers */
+	 * JACK's database under those numbers. (JACK2 keeps one metadata database per user, shared by every
+	 * server, keyed by port numbers each server hands out from the same start: two servers with clients
+	 * running at once overwrite each other's pretty names. The suite runs one server at a time.) */
 	jack_client_t *probe = jack_client_open("probe4", JackNoStartServer | JackServerName, NULL, f->jackd.name);
 	assert_non_null(probe);
 	static const char *const pretty[][2] = {{"mdk:Ch1_in", "Ch1 in"}, {"mdk:Ch2_in", "Ch2 in"},

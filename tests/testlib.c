@@ -550,22 +550,32 @@ pid_t tl_mixdesk_start(const char *server, const char *client, const char *const
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	pid_t pid = tl_spawn(argv, logfile);
-	/* wait for the master ports */
-	struct tl_jc *probe = tl_jc_open(server, "waiter", 0, 0);
-	char port[160];
-	snprintf(port, sizeof port, "%s:master_out_L", client);
-	bool ok = probe && tl_jc_wait_port(probe, port, 20.0);
-	tl_jc_close(probe);
-	/* and for the line it prints once it is active and listening */
+	/* First the line it prints once it is active and listening: by then every port and its metadata is
+	 * made. Only then a probe client looks for the master port. A JACK client closed while the server is
+	 * still sending it notifications (a new console sets two properties per port: 260 for 128 strips)
+	 * deadlocks JACK2: the server's request thread blocks writing to the closing client's socket while
+	 * that client waits for the server to answer its close. */
+	bool ok = true;
 	double end = tl_now() + 20.0;
-	while (ok && logfile) {
+	while (logfile) {
 		char *log = tl_read_file(logfile);
 		bool ready = log && strstr(log, "OSC on ");
 		free(log);
 		if (ready)
 			break;
-		if (tl_now() > end || tl_wait_exit(pid, 0.02, NULL) == 0)
+		if (tl_now() > end || tl_wait_exit(pid, 0.02, NULL) == 0) {
 			ok = false;
+			break;
+		}
+	}
+	if (ok) {
+		struct tl_jc *probe = tl_jc_open(server, "waiter", 0, 0);
+		char port[160];
+		snprintf(port, sizeof port, "%s:master_out_L", client);
+		ok = probe && tl_jc_wait_port(probe, port, 20.0);
+		if (probe && !logfile)
+			tl_sleep(0.5); /* no ready line to wait for: let the notifications of its start pass */
+		tl_jc_close(probe);
 	}
 	if (!ok) {
 		tl_stop(pid);
