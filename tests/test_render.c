@@ -805,7 +805,7 @@ static void test_errors(void **state)
 
 	/* missing */
 	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_NOTFOUND);
-	assert_non_null(strstr(err, "strip 'A'"));
+	assert_non_null(strstr(err, "strip 1 (A)"));
 	assert_non_null(strstr(err, "src0.wav"));
 	assert_non_null(strstr(err, "No such file"));
 	/* not audio */
@@ -816,7 +816,7 @@ static void test_errors(void **state)
 	/* stereo file on a mono strip */
 	write_source(path, RATE, 2, RATE / 10, SIG_SINE, 0.5);
 	assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_ERR_FORMAT);
-	assert_non_null(strstr(err, "strip 'A' is mono but its source"));
+	assert_non_null(strstr(err, "strip 1 (A) is mono but its source"));
 	assert_non_null(strstr(err, "has 2 channels"));
 	/* another rate */
 	write_source(path, 44100, 1, 44100, SIG_SINE, 0.5);
@@ -909,7 +909,7 @@ static void test_cli(void **state)
 	/* missing source: exit 1, named */
 	assert_int_equal(run_render(args, log), 1);
 	l = tl_read_file(log);
-	assert_non_null(strstr(l, "strip 'Tone': source 'audio/tone.wav'"));
+	assert_non_null(strstr(l, "strip 1 (Tone): source 'audio/tone.wav'"));
 	free(l);
 	assert_false(exists(out));
 	snprintf(text, sizeof text, "%s/audio", dir);
@@ -928,6 +928,329 @@ static void test_cli(void **state)
 	free(load(out, &info));
 	assert_int_equal(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
 	assert_int_equal(info.frames, RATE / 2 + RATE / 10);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* ---- what a bounce may write, and the sources' check it shares with `mixdesk check` ---- */
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+	assert_non_null(a);
+	assert_non_null(b);
+	int ch;
+	while ((ch = fgetc(a)) != EOF)
+		fputc(ch, b);
+	fclose(a);
+	fclose(b);
+}
+
+/* lines of text that contain what */
+static int count_lines_with(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *l = text; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		const char *hit = strstr(l, what);
+		n += hit && hit < l + len;
+		l = end ? end + 1 : l + len;
+	}
+	return n;
+}
+
+/* an output (the mix, the report, a stem) that is the session file, a source or another output is refused by
+ * `mixdesk render` before any work: exit 1, one message naming both, the session and the source untouched to the
+ * byte, nothing under any output's name, no stems folder made, no temporary file left */
+static void test_refuse_overwrite_cli(void **state)
+{
+	(void)state;
+	if (!sessions_work()) {
+		skip();
+		return;
+	}
+	char *dir = tl_tmpdir(), sess[512], keep_sess[512], tone[512], keep_tone[512], out[512], log[512];
+	char link_path[512], dotted[600], audio[512], st[512];
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(keep_sess, sizeof keep_sess, "%s/s.json.orig", dir);
+	snprintf(audio, sizeof audio, "%s/audio", dir);
+	snprintf(tone, sizeof tone, "%s/audio/tone.wav", dir);
+	snprintf(keep_tone, sizeof keep_tone, "%s/tone.orig", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(log, sizeof log, "%s/log", dir);
+	snprintf(link_path, sizeof link_path, "%s/linked.wav", dir);
+	snprintf(dotted, sizeof dotted, "%s/audio/../s.json", dir);
+	snprintf(st, sizeof st, "%s/st", dir);
+	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+			 "\"strips\":[{\"name\":\"tone\",\"source\":\"audio/tone.wav\"},{\"name\":\"A/B\"},"
+			 "{\"name\":\"A_B\"}],\"buses\":[{\"name\":\"Verb\"}],\"render\":{\"tail\":0.1}}");
+	mkdir(audio, 0777);
+	write_source(tone, RATE, 1, RATE / 4, SIG_SINE, 0.5);
+	copy_file(sess, keep_sess);
+	copy_file(tone, keep_tone);
+	assert_int_equal(link(sess, link_path), 0); /* another name of the session file */
+	const struct {
+		const char *args[8];
+		const char *says[2];
+	} cases[] = {
+		{{sess, "-o", sess, "-q"}, {"the output '", "' is the session file '"}},
+		{{sess, "-o", dotted, "-q"}, {"/audio/../s.json' is the session file", ": refusing to overwrite it"}},
+		{{sess, "-o", link_path, "-q"}, {"linked.wav' is the session file", ": refusing to overwrite it"}},
+		{{sess, "-o", tone, "-q"}, {"audio/tone.wav' is the source of strip 1 (tone): refusing to overwrite it",
+					     "the output '"}},
+		{{sess, "-o", out, "--report", sess, "-q"}, {"the report '", "' is the session file '"}},
+		{{sess, "-o", out, "--report", out, "-q"}, {"the report '", "mix.wav' is also the output '"}},
+		{{sess, "-o", out, "--stems", audio, "-q"},
+		 {"the stem '", "audio/tone.wav' of strip 1 (tone) is the source of strip 1 (tone)"}},
+		{{sess, "-o", out, "--stems", st, "-q"},
+		 {"st/A_B.wav' of strip 3 (A_B) is also the stem '", "st/A_B.wav' of strip 2 (A/B): refusing to write "
+								     "both into one file"}},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		assert_int_equal(run_render(cases[k].args, log), 1);
+		char *l = tl_read_file(log);
+		if (!strstr(l, cases[k].says[0]) || !strstr(l, cases[k].says[1]))
+			fail_msg("case %zu: expected '%s' and '%s' in: %s", k, cases[k].says[0], cases[k].says[1], l);
+		assert_int_equal(count_lines_with(l, "mixdesk render: "), 1);
+		free(l);
+		assert_true(same_bytes(sess, keep_sess));
+		assert_true(same_bytes(tone, keep_tone));
+		assert_false(exists(out));
+		assert_false(exists(st));
+		assert_true(no_part_files(dir));
+		assert_true(no_part_files(audio));
+	}
+	/* the same session to other names renders */
+	char report[512];
+	snprintf(report, sizeof report, "%s/r.json", dir);
+	const char *fine[] = {sess, "-o", out, "--report", report, "-q", NULL};
+	assert_int_equal(run_render(fine, log), 0);
+	assert_true(exists(out) && exists(report));
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* the same refusal in render_console itself: a stem of a strip or of a bus that is the mix, the mix that is a
+ * source through a symbolic link, a report that is the mix (neither exists yet), the mix that is the session;
+ * names that only look alike (a stem in the sources' folder, a report beside the mix) are fine */
+static void test_refuse_overwrite(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], st[600], sym[600], sess[600], err[1024];
+	struct md_console *c = console_with(2);
+	int bus;
+	assert_int_equal(console_add_bus(c, "Verb", &bus), MD_OK);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/src%d.wav", dir, i);
+		write_source(path, RATE, 1, RATE / 10, SIG_SINE, 0.25);
+	}
+	snprintf(st, sizeof st, "%s/st", dir);
+	snprintf(sym, sizeof sym, "%s/sym.wav", dir);
+	snprintf(path, sizeof path, "%s/src1.wav", dir);
+	assert_int_equal(symlink(path, sym), 0);
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	write_text(sess, "{}");
+	struct render_report *rep = calloc(1, sizeof *rep);
+	struct render_opts o = {.stems_dir = st};
+	snprintf(path, sizeof path, "%s/st/B.wav", dir);
+	assert_int_equal(render_to(c, dir, &o, path, rep, err), MD_ERR_EXISTS);
+	assert_non_null(strstr(err, "st/B.wav' of strip 2 (B) is also the output '"));
+	snprintf(path, sizeof path, "%s/st/Verb.bus.wav", dir);
+	assert_int_equal(render_to(c, dir, &o, path, rep, err), MD_ERR_EXISTS);
+	assert_non_null(strstr(err, "st/Verb.bus.wav' of bus 1 (Verb) is also the output '"));
+	assert_false(exists(st));
+	o = (struct render_opts){0};
+	assert_int_equal(render_to(c, dir, &o, sym, rep, err), MD_ERR_EXISTS);
+	assert_non_null(strstr(err, "sym.wav' is the source of strip 2 (B): refusing to overwrite it"));
+	snprintf(path, sizeof path, "%s/lnk", dir); /* the same folder by another name; no mix.wav in it yet */
+	assert_int_equal(symlink(dir, path), 0);
+	snprintf(path, sizeof path, "%s/lnk/mix.wav", dir);
+	o.report = path;
+	snprintf(st, sizeof st, "%s/mix.wav", dir);
+	assert_int_equal(render_to(c, dir, &o, st, rep, err), MD_ERR_EXISTS);
+	assert_non_null(strstr(err, "the report '"));
+	assert_non_null(strstr(err, "' is also the output '"));
+	assert_false(exists(st));
+	o = (struct render_opts){.session = sess};
+	assert_int_equal(render_to(c, dir, &o, sess, rep, err), MD_ERR_EXISTS);
+	assert_non_null(strstr(err, "is the session file"));
+	char *text = tl_read_file(sess);
+	assert_string_equal(text, "{}");
+	free(text);
+	/* no clash: stems beside the sources, a report and a mix of their own */
+	snprintf(path, sizeof path, "%s/r.json", dir);
+	o = (struct render_opts){.session = sess, .report = path, .stems_dir = dir, .end_set = true, .end = 0.1};
+	assert_int_equal(render_to(c, dir, &o, st, rep, err), MD_OK);
+	snprintf(path, sizeof path, "%s/A.wav", dir);
+	assert_true(exists(st) && exists(path));
+	assert_true(no_part_files(dir));
+	free(rep);
+	console_free(c);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* a one-strip session (48 kHz) in dir on source file (NULL: none), mono or stereo */
+static void write_one_strip(const char *path, const char *file, bool stereo)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":[{\"name\":\"S\","
+		 "\"stereo\":%s,\"source\":\"%s\"}],\"render\":{\"tail\":0.05}}",
+		 stereo ? "true" : "false", file);
+	write_text(path, text);
+}
+
+/* `mixdesk check` reports every problem the render refuses a session for, one line each (the strip's number and
+ * name, the file, what was expected), and exits 1: a missing source, another sample rate, a stereo file on a
+ * mono strip, a mono file on a stereo strip, a file that is not audio; the render refuses the same session with
+ * the first of them; a valid session prints what it did before, nothing more */
+static void test_check_sources(void **state)
+{
+	(void)state;
+	if (!sessions_work()) {
+		skip();
+		return;
+	}
+	char *dir = tl_tmpdir(), path[600], sess[600], out[600], log[600];
+	static char text[16384];
+	const char *files[][2] = {{"good.wav", "m"}, {"slow.wav", "s"}, {"wide.wav", "w"}, {"text.wav", "t"}};
+	for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[k][0]);
+		if (files[k][1][0] == 't')
+			write_text(path, "not audio\n");
+		else
+			write_source(path, files[k][1][0] == 's' ? 44100 : RATE, files[k][1][0] == 'w' ? 2 : 1,
+				     RATE / 10, SIG_SINE, 0.5);
+	}
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(log, sizeof log, "%s/log", dir);
+	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
+			 "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"},"
+			 "{\"name\":\"Slow\",\"source\":\"slow.wav\"},{\"name\":\"Wide\",\"source\":\"wide.wav\"},"
+			 "{\"name\":\"Pair\",\"stereo\":true,\"source\":\"good.wav\"},"
+			 "{\"name\":\"Text\",\"source\":\"text.wav\"}]}");
+	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 1);
+	const char *says[][3] = {
+		{"strip 2 (Gone): source 'gone.wav'", "No such file or directory", "(expected an audio file there)"},
+		{"strip 3 (Slow): source 'slow.wav'", "is at 44100 Hz but the session is at 48000 Hz", "--resample"},
+		{"strip 4 (Wide) is mono but its source 'wide.wav'", "has 2 channels", "(expected 1)"},
+		{"strip 5 (Pair) is stereo but its source 'good.wav'", "has 1 channel", "(expected 2)"},
+		{"strip 6 (Text): source 'text.wav'", "is not an audio file libsndfile can read", "("},
+	};
+	for (size_t k = 0; k < sizeof says / sizeof *says; k++) {
+		const char *l = strstr(text, says[k][0]);
+		if (!l || !strstr(l, says[k][1]) || !strstr(l, says[k][2]) || strchr(l, '\n') < strstr(l, says[k][1]))
+			fail_msg("expected '%s ... %s ... %s' on one line of: %s", says[k][0], says[k][1], says[k][2],
+				 text);
+	}
+	assert_int_equal(count_lines_with(text, "s.json: strip "), 5);
+	assert_null(strstr(text, "strip 1 (Good)"));
+	assert_non_null(strstr(text, "5 problems with the sources"));
+	assert_non_null(strstr(text, "a valid mixdesk session")); /* the description is still printed */
+	/* the render refuses it with the first, before any work */
+	assert_int_equal(run_render((const char *[]){sess, "-o", out, "-q", NULL}, log), 1);
+	char *l = tl_read_file(log);
+	assert_non_null(strstr(l, "strip 2 (Gone): source 'gone.wav'"));
+	assert_non_null(strstr(l, "and 4 more problems with the sources"));
+	free(l);
+	assert_false(exists(out));
+	/* --live: every other problem still fails it */
+	assert_int_equal(tl_run((const char *[]){"check", "--live", sess, NULL}, text, sizeof text), 1);
+	assert_non_null(strstr(text, "warning: strip 2 (Gone)"));
+	assert_non_null(strstr(text, "4 problems with the sources"));
+	/* a missing source only: an error for a bounce, a warning with --live */
+	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
+			 "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"}]}");
+	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 1);
+	assert_non_null(strstr(text, "with --live a missing source is only a warning"));
+	assert_int_equal(tl_run((const char *[]){"check", "--live", sess, NULL}, text, sizeof text), 0);
+	assert_non_null(strstr(text, "s.json: warning: strip 2 (Gone): source 'gone.wav'"));
+	assert_non_null(strstr(text, "fine for a console used live"));
+	/* another rate: fine for a bounce with --resample */
+	write_one_strip(sess, "slow.wav", false);
+	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 1);
+	assert_int_equal(tl_run((const char *[]){"check", "--resample", sess, NULL}, text, sizeof text), 0);
+	/* valid: the description and nothing else */
+	write_one_strip(sess, "good.wav", false);
+	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 0);
+	assert_non_null(strstr(text, "a valid mixdesk session (version 1), 48000 Hz, 1 strip, 0 buses\n"
+				     "  strip 1 S: mono, fader 0 dB, pan 0, source good.wav\n"));
+	assert_null(strstr(text, "problem"));
+	assert_null(strstr(text, "warning"));
+	/* usage and help name the options */
+	assert_int_equal(tl_run((const char *[]){"check", "--help", NULL}, text, sizeof text), 0);
+	assert_non_null(strstr(text, "--live"));
+	assert_non_null(strstr(text, "--resample"));
+	assert_int_equal(tl_run((const char *[]){"check", NULL}, text, sizeof text), 2);
+	assert_non_null(strstr(text, "usage: mixdesk check SESSION.json [--live] [--resample]"));
+	assert_int_equal(tl_run((const char *[]){"check", "--frobnicate", sess, NULL}, text, sizeof text), 2);
+	tl_rmtree(dir);
+	free(dir);
+}
+
+/* check and render can never disagree: for each kind of source (fine, missing, another rate with and without
+ * resample, the wrong channel count either way, not audio, a folder, unreadable when not root),
+ * render_check_sources finds nothing exactly when render_console renders, and `mixdesk check` exits 0 exactly
+ * then */
+static void test_check_agrees_with_render(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir(), path[600], out[600], sess[600], err[1024];
+	static char text[8192];
+	snprintf(out, sizeof out, "%s/mix.wav", dir);
+	snprintf(sess, sizeof sess, "%s/s.json", dir);
+	snprintf(path, sizeof path, "%s/mono.wav", dir);
+	write_source(path, RATE, 1, RATE / 20, SIG_SINE, 0.5);
+	snprintf(path, sizeof path, "%s/stereo.wav", dir);
+	write_source(path, RATE, 2, RATE / 20, SIG_SINE, 0.5);
+	snprintf(path, sizeof path, "%s/slow.wav", dir);
+	write_source(path, 44100, 1, 4410, SIG_SINE, 0.5);
+	snprintf(path, sizeof path, "%s/text.wav", dir);
+	write_text(path, "RIFF but not really\n");
+	snprintf(path, sizeof path, "%s/folder.wav", dir);
+	mkdir(path, 0777);
+	snprintf(path, sizeof path, "%s/locked.wav", dir);
+	write_source(path, RATE, 1, RATE / 20, SIG_SINE, 0.5);
+	chmod(path, 0);
+	const bool root = geteuid() == 0;
+	const struct {
+		const char *file;
+		bool stereo, resample, ok;
+	} cases[] = {
+		{"mono.wav", false, false, true},    {"stereo.wav", true, false, true},
+		{"gone.wav", false, false, false},   {"slow.wav", false, false, false},
+		{"slow.wav", false, true, true},     {"stereo.wav", false, false, false},
+		{"mono.wav", true, false, false},    {"text.wav", false, false, false},
+		{"folder.wav", false, false, false}, {"locked.wav", false, false, root},
+	};
+	const bool have_sessions = sessions_work();
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		struct md_console *c = console_new(RATE);
+		int idx;
+		assert_int_equal(console_add_strip(c, "S", cases[k].stereo, &idx), MD_OK);
+		c->strips[idx]->source = strdup(cases[k].file);
+		const int problems = render_check_sources(c, dir, cases[k].resample, NULL, NULL);
+		struct render_opts o = {.resample = cases[k].resample, .end_set = true, .end = 0.05};
+		struct render_report *rep = calloc(1, sizeof *rep);
+		const enum md_err e = render_to(c, dir, &o, out, rep, err);
+		if ((problems == 0) != (e == MD_OK) || (e == MD_OK) != cases[k].ok)
+			fail_msg("case %zu (%s): %d problems, render %s (%s)", k, cases[k].file, problems,
+				 md_strerror(e), err);
+		free(rep);
+		console_free(c);
+		unlink(out);
+		if (!have_sessions)
+			continue;
+		write_one_strip(sess, cases[k].file, cases[k].stereo);
+		const char *args[] = {"check", cases[k].resample ? "--resample" : sess, cases[k].resample ? sess : NULL,
+				      NULL};
+		assert_int_equal(tl_run(args, text, sizeof text), problems ? 1 : 0);
+	}
+	snprintf(path, sizeof path, "%s/locked.wav", dir);
+	chmod(path, 0644);
 	tl_rmtree(dir);
 	free(dir);
 }
@@ -1160,6 +1483,8 @@ int main(void)
 		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_automation),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_errors),         cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_refuse_overwrite), cmocka_unit_test(test_refuse_overwrite_cli),
+		cmocka_unit_test(test_check_sources),  cmocka_unit_test(test_check_agrees_with_render),
 		cmocka_unit_test(test_sigint),         cmocka_unit_test(test_null_live_vs_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,14 @@
-/* mixdesk check: the command line that validates a session file and describes what it holds. */
+/* mixdesk check: the command line that validates a session file, describes what it holds, and checks its
+ * sources with the render's own check (render_check_sources), so a session that passes renders. */
 #include "tools/mixdesk.h"
 
 #include "engine/model/param.h"
 #include "sessions/session.h"
+#include "tools/render/render.h"
 
+#include <getopt.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,25 +87,103 @@ static void describe(const char *path, const struct md_console *c)
 	free(dircopy);
 }
 
+static void usage(FILE *f, bool full)
+{
+	fprintf(f, "usage: mixdesk check SESSION.json [--live] [--resample]\n");
+	if (!full) {
+		fprintf(f, "  --live: a missing source is only a warning; --resample: any sample rate "
+			   "(mixdesk check --help)\n");
+		return;
+	}
+	fprintf(f,
+		"Validate a session file and describe what it contains, then check every strip's source exactly\n"
+		"as `mixdesk render` does before a bounce: the file is there, readable, an audio file libsndfile\n"
+		"reads, at the session's sample rate, with the strip's channel count (a stereo strip needs a stereo\n"
+		"file). Every problem is one line on stderr naming the strip, the file and what was expected.\n"
+		"  --live      the session is for a console used live (sources are only for render and\n"
+		"              playback): a missing source is a warning, not an error\n"
+		"  --resample  the bounce will use --resample: a source at another sample rate is fine\n"
+		"Exit status 0 when valid (with --live: missing sources allowed, each with a warning), 1 when\n"
+		"not (the reasons on stderr), 2 for a usage error.\n");
+}
+
+/* what the sources' check found, printed as it comes */
+struct check_run {
+	const char *path;
+	bool live;
+	int errors, missing;
+};
+
+static void print_problem(void *ctx, const struct render_problem *p)
+{
+	struct check_run *x = ctx;
+	if (p->kind == RENDER_SRC_MISSING && x->live) {
+		fprintf(stderr, "%s: warning: %s; fine for a console used live, but mixdesk render needs it\n", x->path,
+			p->msg);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", x->path, p->msg);
+	x->errors++;
+	x->missing += p->kind == RENDER_SRC_MISSING;
+}
+
+/* the sources checked as a render checks them (render_check_sources): the exit status */
+static int check_sources(const char *path, const struct md_console *c, bool live, bool resample)
+{
+	char *dircopy = strdup(path);
+	if (!dircopy) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		return 1;
+	}
+	struct check_run x = {.path = path, .live = live};
+	fflush(stdout); /* the description first, then the problems */
+	render_check_sources(c, dirname(dircopy), resample, print_problem, &x);
+	free(dircopy);
+	if (!x.errors)
+		return 0;
+	fprintf(stderr, "%s: %d problem%s with the sources: mixdesk render would refuse this session%s\n", path,
+		x.errors, x.errors == 1 ? "" : "s",
+		x.missing ? " (with --live a missing source is only a warning)" : "");
+	return 1;
+}
+
 int mixdesk_check_main(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: mixdesk check SESSION.json\n"
-		       "Validate a session file and describe what it contains. Exit status 0 when valid, 1 when not\n"
-		       "(the reason on stderr), 2 for a usage error.\n");
-		return 0;
+	static const struct option longopts[] = {{"live", no_argument, NULL, 'l'},
+						 {"resample", no_argument, NULL, 'r'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	bool live = false, resample = false;
+	int ch;
+	optind = 0; /* GNU: start afresh */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch == 'l')
+			live = true;
+		else if (ch == 'r')
+			resample = true;
+		else if (ch == 'h') {
+			usage(stdout, true);
+			return 0;
+		} else {
+			fprintf(stderr, "mixdesk check: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr, false);
+			return 2;
+		}
 	}
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: mixdesk check SESSION.json\n");
+	if (optind + 1 != argc) {
+		usage(stderr, false);
 		return 2;
 	}
+	const char *path = argv[optind];
 	char err[1024];
 	struct md_console *c = NULL;
-	if (session_load(argv[1], &c, err, sizeof err) != MD_OK) {
+	if (session_load(path, &c, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	describe(argv[1], c);
+	describe(path, c);
+	int status = check_sources(path, c, live, resample);
 	console_free(c);
-	return 0;
+	return status;
 }

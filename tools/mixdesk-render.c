@@ -46,7 +46,10 @@ static void usage(FILE *f)
 		"                        split between two engines when exact (same mix to float rounding)\n"
 		"  -q, --quiet           no progress bar and no printed report\n"
 		"  -h, --help            this help\n"
-		"Exit status: 0 done, 1 error (nothing left under the output's name), 2 bad command line, 130 interrupted.\n");
+		"Before any work the sources are checked as `mixdesk check` does, and an output (the mix, the\n"
+		"report, a stem) that is the session file, a source or another output is refused.\n"
+		"Exit status: 0 done, 1 error (such a refusal included; nothing left under the output's name), 2 bad\n"
+		"command line, 130 interrupted.\n");
 }
 
 static int bad_usage(const char *fmt, const char *a, const char *b)
@@ -226,6 +229,8 @@ int mixdesk_render_main(int argc, char **argv)
 	md_strlcpy(dcopy, cli.session, sizeof dcopy);
 	md_strlcpy(bcopy, cli.session, sizeof bcopy);
 	cli.o.title = basename(bcopy);
+	cli.o.session = cli.session;
+	cli.o.report = cli.report;
 	cli.o.progress = !cli.quiet && isatty(STDERR_FILENO);
 	cli.o.stop = &stop_flag;
 	catch_stop();

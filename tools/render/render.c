@@ -9,9 +9,10 @@
  * final name and renamed only when complete, so an error or Ctrl-C leaves nothing half-written.
  *
  * This file is render_console: the steps of one render, in order (check the options, assign the engine's
- * slots, open the sources, create the outputs, pass 1, the gain, pass 2, the report's last warnings). The
- * sources are in source.c, the spool in spool.c, one engine or two in split.c, pass 1 in pass1.c, the files
- * and pass 2 in output.c, the progress bar and the report in report.c (render_int.h: what they share).
+ * slots, check the files, open the sources, create the outputs, pass 1, the gain, pass 2, the report's last
+ * warnings). The checks made before any work are in check.c, the sources in source.c, the spool in spool.c,
+ * one engine or two in split.c, pass 1 in pass1.c, the files and pass 2 in output.c, the progress bar and the
+ * report in report.c (render_int.h: what they share).
  * Every function here is [control]. */
 #include "tools/render/render_int.h"
 
@@ -44,19 +45,6 @@ static void warn(struct render_report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->warnings[r->nwarnings++], sizeof r->warnings[0], fmt, ap);
 	va_end(ap);
-}
-
-/* a stem's file name: the strip's or bus's name with '/' and control characters replaced */
-static void stem_path(char *dst, size_t size, const char *dir, const char *name, const char *suffix)
-{
-	char clean[MD_NAME_MAX];
-	md_strlcpy(clean, name, sizeof clean);
-	for (char *p = clean; *p; p++)
-		if (*p == '/' || (unsigned char)*p < 32)
-			*p = '_';
-	if (strcmp(clean, ".") == 0 || strcmp(clean, "..") == 0)
-		clean[0] = '_';
-	snprintf(dst, size, "%s/%s%s.wav", dir, clean, suffix);
 }
 
 /* ---- the steps of a render ---- */
@@ -113,6 +101,24 @@ static enum md_err assign_slots(struct rdr_render *r, char *err, size_t errlen)
 	}
 	r->nslots = slot;
 	return MD_OK;
+}
+
+/* before any work: no output may be the session, a source or another output, and every source must be one the
+ * render can play (render_check_sources: the check `mixdesk check` makes) */
+static enum md_err check_files(struct rdr_render *r, const char *base_dir, char *err, size_t errlen)
+{
+	enum md_err ret = rdr_check_outputs(r, base_dir, err, errlen);
+	if (ret)
+		return ret;
+	struct rdr_first f = {err, errlen, MD_OK, 0};
+	render_check_sources(r->c, base_dir, r->opt->resample, rdr_keep_first, &f);
+	if (f.n > 1) {
+		size_t len = strlen(err);
+		snprintf(err + len, errlen - len,
+			 "; and %d more problem%s with the sources (mixdesk check lists them all)", f.n - 1,
+			 f.n == 2 ? "" : "s");
+	}
+	return f.code;
 }
 
 /* sources: open all first, so a missing or wrong file fails before any work; *longest: the longest one's
@@ -184,10 +190,8 @@ static enum md_err create_stems(struct rdr_render *r, char *err, size_t errlen)
 		return MD_ERR_IO;
 	}
 	for (int k = 1; k < r->nouts; k++) {
-		bool is_strip = k - 1 < c->nstrips;
-		const char *name = is_strip ? c->strips[k - 1]->name : c->buses[k - 1 - c->nstrips]->name;
 		char path[PATH_MAX];
-		stem_path(path, sizeof path, opt->stems_dir, name, is_strip ? "" : ".bus");
+		rdr_stem_path(path, sizeof path, c, opt->stems_dir, k);
 		r->outs[k].what = "stem";
 		r->outs[k].seed = DITHER_SEED ^ ((uint64_t)k * 0x9e3779b97f4a7c15ull);
 		enum md_err ret = rdr_output_create(&r->outs[k], path, r->rate, r->bits, err, errlen);
@@ -360,7 +364,8 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		return MD_ERR_NOMEM;
 	}
 	/* set-up: everything that can fail on the session's files or the outputs' paths fails here */
-	if ((ret = assign_slots(&r, err, errlen)) || (ret = open_sources(&r, base_dir, &longest, err, errlen)) ||
+	if ((ret = assign_slots(&r, err, errlen)) || (ret = check_files(&r, base_dir, err, errlen)) ||
+	    (ret = open_sources(&r, base_dir, &longest, err, errlen)) ||
 	    (ret = set_range(&r, longest, err, errlen)) || (ret = create_outputs(&r, err, errlen)))
 		goto out;
 	/* pass 1: render and measure, on this thread and (with two threads) a worker */

@@ -1,5 +1,7 @@
 /* mixdesk: the offline render's private parts, shared by render.c (render_console: the steps of one render),
- * source.c (reading the strips' sources), spool.c (the float spool), split.c (one engine or two), pass1.c
+ * check.c (the sources and the outputs' names checked before any work; render_check_sources, which `mixdesk
+ * check` shares), source.c (reading the strips' sources), spool.c (the float spool), split.c (one engine or
+ * two), pass1.c
  * (pass 1: the engines, the lanes and their two-thread scheduler), output.c (the files: create, pass 2, bext,
  * finish) and report.c (the progress bar and the report). Every function is [control]; pass 1's jobs and pass
  * 2's converter run on helper threads of the render, never on the audio thread. */
@@ -47,8 +49,25 @@ struct rdr_source {
 	void *raw;
 };
 
+/* what a check found, as a render's error: the first problem's message in err and its code, and how many */
+struct rdr_first {
+	char *err;
+	size_t errlen;
+	enum md_err code;
+	int n;
+};
+void rdr_keep_first(void *ctx, const struct render_problem *p); /* a render_problem_fn on a struct rdr_first */
+
+/* a source's path as the render opens it: as written when absolute (or without a base), else base/source */
+void rdr_source_path(char *dst, size_t size, const char *source, const char *base);
+/* The one check of strip m's source (strip: its index), for the render and `mixdesk check` alike (check.c):
+ * path gets its path (rdr_source_path); each problem goes to fn (may be NULL); returns how many. With sf
+ * non-NULL and no problem, *sf is the file open for reading and info its header (else *sf is NULL). */
+int rdr_source_probe(const struct md_strip_model *m, int strip, const char *base, uint32_t rate, bool resample,
+		     char *path, size_t pathlen, SNDFILE **sf, SF_INFO *info, render_problem_fn fn, void *ctx);
+
 /* strip m's source (relative to base), positioned at frame start of the session; err names the file and what
- * was expected. s->slot is the caller's to set. */
+ * was expected (rdr_source_probe's first problem). s->slot is the caller's to set. */
 enum md_err rdr_source_open(struct rdr_source *s, const struct md_strip_model *m, int strip, const char *base,
 			    uint32_t rate, bool resample, uint64_t start, char *err, size_t errlen);
 /* n frames of the source into its strip's input buffers (il: an interleaving buffer of n frames); silence after
@@ -95,6 +114,16 @@ struct rdr_render {
 	uint64_t start, frames;   /* the range, in session frames */
 	int shown;                /* the progress bar's last percentage (-1: none yet) */
 };
+
+/* ---- the outputs' names (check.c) ---- */
+
+/* the file of output k >= 1 with --stems in dir: strip k - 1, or bus k - 1 - nstrips, named after it ('/' and
+ * control characters as '_', a bus with ".bus") */
+void rdr_stem_path(char *dst, size_t size, const struct md_console *c, const char *dir, int k);
+/* MD_ERR_EXISTS, err naming both, when an output (the mix, r->opt->report, a stem) is the session file
+ * (r->opt->session), a source or another output: the same file (device and inode) when it exists, else the
+ * same name once its folders are resolved (realpath) */
+enum md_err rdr_check_outputs(const struct rdr_render *r, const char *base_dir, char *err, size_t errlen);
 
 /* ---- one engine or two (split.c) ---- */
 

@@ -3,11 +3,9 @@
  * strip's input buffers period by period. Every function here is [control]. */
 #include "tools/render/render_int.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* frames read at once: libsndfile reads with one read() per call, and a call per period of every source
  * made 135,000 system calls for 16 sources of 3 minutes */
@@ -40,40 +38,17 @@ enum md_err rdr_source_open(struct rdr_source *s, const struct md_strip_model *m
 	memset(s, 0, sizeof *s);
 	s->strip = strip;
 	s->nch = m->stereo ? 2 : 1;
-	if (m->source[0] == '/' || !base || !*base)
-		md_strlcpy(s->path, m->source, sizeof s->path);
-	else
-		snprintf(s->path, sizeof s->path, "%s/%s", base, m->source);
-	struct stat st;
-	if (stat(s->path, &st) != 0) {
-		snprintf(err, errlen, "strip '%s': source '%s' (%s): %s", m->name, m->source, s->path, strerror(errno));
-		return MD_ERR_NOTFOUND;
-	}
-	if (!(s->sf = sf_open(s->path, SFM_READ, &s->info))) {
-		snprintf(err, errlen, "strip '%s': source '%s' is not an audio file libsndfile can read (%s)", m->name,
-			 s->path, sf_strerror(NULL));
-		return MD_ERR_FORMAT;
-	}
-	if (s->info.channels != s->nch) {
-		snprintf(err, errlen, "strip '%s' is %s but its source '%s' has %d channel%s (expected %d)", m->name,
-			 m->stereo ? "stereo" : "mono", s->path, s->info.channels, s->info.channels == 1 ? "" : "s",
-			 s->nch);
-		return MD_ERR_FORMAT;
-	}
+	struct rdr_first first = {err, errlen, MD_OK, 0};
+	if (rdr_source_probe(m, strip, base, rate, resample, s->path, sizeof s->path, &s->sf, &s->info,
+			     rdr_keep_first, &first))
+		return first.code;
 	s->ratio = (double)rate / (double)s->info.samplerate;
 	s->len = (uint64_t)ceil((double)s->info.frames * s->ratio - 1e-6);
-	if ((uint32_t)s->info.samplerate != rate) {
-		if (!resample) {
-			snprintf(err, errlen,
-				 "strip '%s': source '%s' is at %d Hz but the session is at %u Hz "
-				 "(convert it, or render with --resample)",
-				 m->name, s->path, s->info.samplerate, rate);
-			return MD_ERR_FORMAT;
-		}
+	if ((uint32_t)s->info.samplerate != rate) { /* with resample: rdr_source_probe refuses it otherwise */
 		int e = 0;
 		if (!(s->rbuf = malloc(RBUF_FRAMES * (size_t)s->nch * sizeof(float))) ||
 		    !(s->src = src_callback_new(source_feed, SRC_SINC_BEST_QUALITY, s->nch, &e, s))) {
-			snprintf(err, errlen, "strip '%s': cannot set up the resampler: %s", m->name,
+			snprintf(err, errlen, "strip %d (%s): cannot set up the resampler: %s", strip + 1, m->name,
 				 e ? src_strerror(e) : "out of memory");
 			return MD_ERR_NOMEM;
 		}
@@ -84,11 +59,11 @@ enum md_err rdr_source_open(struct rdr_source *s, const struct md_strip_model *m
 	int sub = s->info.format & SF_FORMAT_SUBMASK;
 	s->raw_bits = s->src ? 0 : sub == SF_FORMAT_PCM_16 ? 16 : sub == SF_FORMAT_PCM_24 ? 24 : 0;
 	if (s->raw_bits && !(s->raw = malloc(RA_FRAMES * (size_t)s->nch * sizeof(int32_t)))) {
-		snprintf(err, errlen, "strip '%s': out of memory", m->name);
+		snprintf(err, errlen, "strip %d (%s): out of memory", strip + 1, m->name);
 		return MD_ERR_NOMEM;
 	}
 	if (!s->src && !(s->ra = malloc(RA_FRAMES * (size_t)s->nch * sizeof(float)))) {
-		snprintf(err, errlen, "strip '%s': out of memory", m->name);
+		snprintf(err, errlen, "strip %d (%s): out of memory", strip + 1, m->name);
 		return MD_ERR_NOMEM;
 	}
 	if (start > 0) {
