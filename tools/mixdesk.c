@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mixdesk [options] [SESSION.json]     run the console as a JACK client\n"
 		"       mixdesk render SESSION.json -o MIX.wav  bounce a session offline (mixdesk render --help)\n"
-		"       mixdesk check SESSION.json              validate a session and describe it\n"
+		"       mixdesk check SESSION.json [--live]     validate a session and its sources (mixdesk check --help)\n"
 		"\n"
 		"options:\n"
 		"  -n, --name CLIENT       JACK client name (default mixdesk)\n"
