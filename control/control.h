@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define MD_OSC_MAX_ALLOW 32
 
@@ -51,5 +52,10 @@ struct md_host_status {
 void control_set_host(struct md_control *c, const struct md_host_status *s);
 /* The session path after a load or save-as. */
 const char *control_session_path(const struct md_control *c);
+/* Handle one datagram as if it had come to the socket from `from` at time now (CLOCK_MONOTONIC seconds, as
+ * for control_tick): the allowlist, dispatch, and answers sent to from through the socket. For tests and
+ * fuzzing, which have no network peer to send it. */
+void control_feed(struct md_control *c, const void *data, size_t len, const struct sockaddr *from, socklen_t fromlen,
+		  double now);
 
 #endif

@@ -49,10 +49,16 @@ static void test_session_corpus(void **state)
 	assert_true(replay("session", fuzz_session) >= 10);
 }
 
+static void test_osc_corpus(void **state)
+{
+	assert_true(replay("osc", fuzz_osc) >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session_corpus),
+		cmocka_unit_test(test_osc_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
