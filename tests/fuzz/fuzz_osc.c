@@ -14,13 +14,14 @@
  * After every frame but kind 7 the control loop ticks (mixer_tick, control_tick 10 ms later); the audio
  * side (engine_begin, engine_process on a quiet tone, the fake transport moving) runs in time frames, at
  * the end of the input and until every graph swap the input caused is done. Every answer read back must
- * parse as OSC.
+ * parse as OSC, and every session file the console saves must load again.
  *
  * The mixer's host has no JACK and no ports (a NULL host works as well, the unit tests use one): it only
  * keeps a transport, so that /transport/... moves it and automation records and plays against it.
  *
  * Each input starts from the same console (4 strips, mono and stereo, 2 buses, lanes), stopped transport,
- * no subscribers and the sandbox's session file, so a crash replays from its input alone, and ends there
+ * no subscribers, the sandbox's session file as the control's and the sandbox as it was (base.json as
+ * written at the start, no other session saved), so a crash replays from its input alone, and ends there
  * with every graph it caused freed, so each input frees what it allocates (libFuzzer's leak check). The
  * console is put back as cheaply as it can be: its parameters set back when nothing else changed (and no
  * datagram said "touch": a held control is mixer state the console does not show), else the whole
@@ -84,6 +85,8 @@ static struct {
 	double now;
 	int periods_left; /* of this input's time frames */
 	bool touched;     /* a datagram of this input may have held a control (".../touch") */
+	bool saved;       /* this input saved a session into the sandbox */
+	char *base_text;  /* base.json as written at the start */
 	float *bufs[MD_MAX_SLOTS];
 	float slot_buf[MD_MAX_SLOTS][PERIOD];
 	float tone[PERIOD];
@@ -180,6 +183,20 @@ static void sandbox_file(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", S.dir, name);
 }
 
+/* whatever the console saved loads again (a file there was written by a save: bad.json never is) */
+static void check_saved(const char *path)
+{
+	if (access(path, F_OK) != 0)
+		return;
+	struct md_console *con = NULL;
+	char err[512];
+	enum md_err e = session_load(path, &con, err, sizeof err);
+	if (e != MD_OK)
+		fprintf(stderr, "fuzz_osc: a session the console saved does not load: %s\n", err);
+	assert(e == MD_OK);
+	console_free(con);
+}
+
 /* kind 5: save (to the current session file, to a sandbox file, to "" and with a wrong type) or load */
 static void session_cmd(const uint8_t *p, size_t len)
 {
@@ -190,11 +207,18 @@ static void session_cmd(const uint8_t *p, size_t len)
 	lo_message msg = lo_message_new();
 	assert(msg);
 	switch (op) {
-	case 0: feed_msg("/session/save", msg); break;
+	case 0:
+		snprintf(path, sizeof path, "%s", control_session_path(S.c));
+		feed_msg("/session/save", msg);
+		check_saved(path);
+		S.saved = true;
+		break;
 	case 1:
 		sandbox_file(path, sizeof path, save_as[file % 3]);
 		lo_message_add_string(msg, path);
 		feed_msg("/session/save", msg);
+		check_saved(path);
+		S.saved = true;
 		break;
 	case 2:
 		sandbox_file(path, sizeof path, load[file % 5]);
@@ -306,9 +330,26 @@ static bool restore_values(void)
 	return memcmp(c->master.p, s->master.p, sizeof s->master.p) == 0;
 }
 
+/* the sandbox as it was at the start: base.json as written then, no other session saved */
+static void restore_sandbox(void)
+{
+	static const char *const saved[] = {"a.json", "b.json", "a.json.bak", "b.json.bak", "base.json.bak"};
+	char path[256];
+	for (size_t i = 0; i < sizeof saved / sizeof saved[0]; i++) {
+		sandbox_file(path, sizeof path, saved[i]);
+		unlink(path);
+	}
+	FILE *f = fopen(S.base, "w");
+	assert(f);
+	fputs(S.base_text, f);
+	fclose(f);
+	S.saved = false;
+}
+
 /* Back to the starting state: subscriptions lapse, the transport stops at 0 (and the mixer ends its
- * passes), the host is alive, the control's session path is the sandbox's session file (by loading it
- * when a load or save-as moved it), the starting console, every graph but its own freed. */
+ * passes), the host is alive, the sandbox as it was, the control's session path is the sandbox's session
+ * file (by loading it when a load or save-as moved it), the starting console, every graph but its own
+ * freed. */
 static void reset(void)
 {
 	S.now += 60.0;
@@ -317,6 +358,8 @@ static void reset(void)
 	step();
 	S.hs.jack_alive = true;
 	control_set_host(S.c, &S.hs);
+	if (S.saved)
+		restore_sandbox();
 	if (strcmp(control_session_path(S.c), S.base) != 0) {
 		lo_message msg = lo_message_new();
 		lo_message_add_string(msg, S.base);
@@ -436,9 +479,17 @@ static void init(void)
 	S.start = start_console();
 	enum md_err e = session_save(S.base, S.start, err, sizeof err);
 	assert(e == MD_OK);
+	FILE *f = fopen(S.base, "r");
+	assert(f);
+	static char text[1 << 16];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	assert(n > 0 && n < sizeof text - 1 && !ferror(f));
+	fclose(f);
+	text[n] = '\0';
+	S.base_text = text;
 	char bad[256];
 	sandbox_file(bad, sizeof bad, "bad.json");
-	FILE *f = fopen(bad, "w");
+	f = fopen(bad, "w");
 	assert(f);
 	fputs("{\"version\": 1, \"strips\": [{\"name\": \"x\", \"fader\": }", f);
 	fclose(f);
