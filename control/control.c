@@ -161,3 +161,15 @@ void control_tick(struct md_control *c, double now)
 	ctl_feedback_tick(c, now);
 	ctl_transport_tick(c, now);
 }
+
+void control_feed(struct md_control *c, const void *data, size_t len, const struct sockaddr *from, socklen_t fromlen,
+		  double now)
+{
+	struct md_peer p;
+	memset(&p, 0, sizeof p);
+	p.len = fromlen < (socklen_t)sizeof p.addr ? fromlen : (socklen_t)sizeof p.addr;
+	memcpy(&p.addr, from, p.len);
+	c->now = now;
+	oscnet_dispatch(&c->net, data, len, &p, on_peer, c);
+	c->cur_sub = NULL;
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define MD_OSC_MAX_ALLOW 32
 #define MD_OSC_MAX_SESSION_DIRS 16
@@ -61,5 +62,10 @@ void control_save_wait(struct md_control *c);
 /* Save the console to path now, on this thread, after a save in progress (--autosave). Messages as
  * session_save's. */
 enum md_err control_save_now(struct md_control *c, const char *path, char *err, size_t errlen);
+/* Handle one datagram as if it had come to the socket from `from` at time now (CLOCK_MONOTONIC seconds, as
+ * for control_tick): the allowlist, dispatch, and answers sent to from through the socket. For tests and
+ * fuzzing, which have no network peer to send it. */
+void control_feed(struct md_control *c, const void *data, size_t len, const struct sockaddr *from, socklen_t fromlen,
+		  double now);
 
 #endif

@@ -214,6 +214,27 @@ void oscnet_close(struct md_oscnet *n)
 	n->fd = -1;
 }
 
+void oscnet_dispatch(struct md_oscnet *n, const void *data, size_t len, const struct md_peer *p,
+		     void (*on_peer)(void *user, const struct md_peer *p), void *user)
+{
+	if (len > sizeof n->buf) /* as recvfrom would have cut it */
+		len = sizeof n->buf;
+	if (data != n->buf)
+		memcpy(n->buf, data, len);
+	n->received++;
+	if (!allowed(n, p)) {
+		n->rejected++;
+		return;
+	}
+	if (len == 0)
+		return;
+	n->cur = *p;
+	if (on_peer)
+		on_peer(user, p);
+	if (lo_server_dispatch_data(n->lo, n->buf, len) < 0)
+		oscnet_error(n, "", "malformed OSC datagram (%zu bytes): expected an OSC message or bundle", len);
+}
+
 void oscnet_recv(struct md_oscnet *n, void (*on_peer)(void *user, const struct md_peer *p), void *user)
 {
 	for (int k = 0; k < MD_OSC_RECV_BATCH; k++) {
@@ -225,18 +246,7 @@ void oscnet_recv(struct md_oscnet *n, void (*on_peer)(void *user, const struct m
 				continue;
 			break; /* EAGAIN: drained */
 		}
-		n->received++;
-		if (!allowed(n, &p)) {
-			n->rejected++;
-			continue;
-		}
-		if (r == 0)
-			continue;
-		n->cur = p;
-		if (on_peer)
-			on_peer(user, &p);
-		if (lo_server_dispatch_data(n->lo, n->buf, (size_t)r) < 0)
-			oscnet_error(n, "", "malformed OSC datagram (%zd bytes): expected an OSC message or bundle", r);
+		oscnet_dispatch(n, n->buf, (size_t)r, &p, on_peer, user);
 	}
 }
 

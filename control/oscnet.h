@@ -70,6 +70,10 @@ void oscnet_close(struct md_oscnet *n);
  * admit is counted and dropped, never answered. Before each dispatch n->cur is its sender, and on_peer
  * (when not NULL) is told it. */
 void oscnet_recv(struct md_oscnet *n, void (*on_peer)(void *user, const struct md_peer *p), void *user);
+/* What oscnet_recv does with one datagram of len bytes from p (copied into n->buf first, cut to its size,
+ * unless data is n->buf): counted, checked against the allowlist, dispatched, answered on n's socket. */
+void oscnet_dispatch(struct md_oscnet *n, const void *data, size_t len, const struct md_peer *p,
+		     void (*on_peer)(void *user, const struct md_peer *p), void *user);
 
 void oscnet_out_begin(struct md_out *o, struct md_oscnet *n, const struct md_peer *peer);
 /* Add a message (the batch takes it over); flushes first when the bundle would grow past ~8 KB. */

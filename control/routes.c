@@ -407,7 +407,7 @@ static bool check_name(struct md_control *c, const struct req *r, const char *na
 		return false;
 	}
 	if (e) {
-		oscnet_error(&c->net, r->path, "bad name: names may not contain ':' or control characters");
+		oscnet_error(&c->net, r->path, "bad name: names are UTF-8 text without ':' or control characters");
 		return false;
 	}
 	return true;

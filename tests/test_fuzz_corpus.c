@@ -54,11 +54,17 @@ static void test_render_corpus(void **state)
 	assert_true(replay("render", fuzz_render) >= 10);
 }
 
+static void test_osc_corpus(void **state)
+{
+	assert_true(replay("osc", fuzz_osc) >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session_corpus),
 		cmocka_unit_test(test_render_corpus),
+		cmocka_unit_test(test_osc_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

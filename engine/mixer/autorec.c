@@ -146,7 +146,10 @@ static struct mx_pass *start_pass(struct md_mixer *m, enum md_scope scope, int i
 		if (!m->passes[i].active) {
 			p = &m->passes[i];
 			*p = (struct mx_pass){.active = true, .scope = (uint8_t)scope, .index = index, .param = param};
-			engine_send_override(m->eng, scope, index, param, true);
+			/* while a rebuild waits, the engine's graph may number objects otherwise: the new graph
+			 * starts held (mx_hold_passes) */
+			if (!m->rebuild_pending)
+				engine_send_override(m->eng, scope, index, param, true);
 			return p;
 		}
 	return NULL;

@@ -90,7 +90,8 @@ static void hold_console_slots(struct md_mixer *m)
 			m->held[s] = true;
 }
 
-/* Build and submit a graph of the current console; on a full queue, retried by mixer_tick. */
+/* Build and submit a graph of the current console; while the engine is still swapping in the last one, or
+ * on a full queue, mixer_tick does it later. */
 static enum md_err rebuild(struct md_mixer *m)
 {
 	enum md_err err = assign_slots(m, m->con);
@@ -99,6 +100,15 @@ static enum md_err rebuild(struct md_mixer *m)
 	hold_console_slots(m);
 	if (m->host && m->host->sync_ports && (err = m->host->sync_ports(m->host, m->con)))
 		return err;
+	/* One graph on its way at a time: the engine installs one per crossfade, so while it still fades to
+	 * (or has not yet freed) the last, a burst of edits waits for mixer_tick to build one graph of them all
+	 * (their slots and ports are given above, so an edit that cannot have them still fails at once). Each
+	 * edit used to queue a graph of its own: a flood of renames left the console, and every fader move
+	 * queued behind the graphs, seconds behind, with all the waiting graphs in memory. */
+	if (engine_swap_pending(m->eng)) {
+		m->rebuild_pending = true;
+		return MD_OK;
+	}
 	struct md_graph *g = engine_build(m->eng, m->con, m->rate);
 	if (!g)
 		return MD_ERR_NOMEM;
@@ -343,7 +353,7 @@ static void resend(struct md_mixer *m, enum md_scope scope, int index, int npara
 
 void mixer_tick(struct md_mixer *m)
 {
-	if (m->rebuild_pending)
+	if (m->rebuild_pending && !engine_swap_pending(m->eng))
 		rebuild(m);
 	if (!m->rebuild_pending && m->pending.any) {
 		for (int i = 0; i < m->con->nstrips; i++)

@@ -261,13 +261,33 @@ struct md_console *console_clone(const struct md_console *c)
 	return n;
 }
 
+/* [any] the length of the UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF), or 0 when there is none */
+static int utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	int n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80) /* the terminating NUL stops it too */
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* Names go into session files, which must be UTF-8 to load again, and into JACK port names. */
 enum md_err console_check_name(const char *name)
 {
 	if (!name || !name[0] || strlen(name) >= MD_NAME_MAX)
 		return MD_ERR_RANGE;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == ':')
+	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		int n = utf8_len(p);
+		if (*p < 0x20 || *p == 0x7f || *p == ':' || n == 0)
 			return MD_ERR_FORMAT;
+		p += n;
+	}
 	return MD_OK;
 }
 

@@ -94,7 +94,7 @@ enum md_err console_rename_bus(struct md_console *c, int index, const char *name
 int console_find_strip(const struct md_console *c, const char *name);
 int console_find_bus(const struct md_console *c, const char *name);
 
-/* Check a name: non-empty, shorter than MD_NAME_MAX, no ':' or control characters. */
+/* Check a name: non-empty, shorter than MD_NAME_MAX, valid UTF-8, no ':' or control characters. */
 enum md_err console_check_name(const char *name);
 
 /* Parameter access; set clamps (md_param_clamp) and reports the stored value in *stored. */

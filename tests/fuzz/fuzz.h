@@ -9,6 +9,7 @@
 /* Each returns 0; a bug shows as a crash, a sanitizer report or a failed assertion. */
 int fuzz_session(const uint8_t *data, size_t size);
 int fuzz_render(const uint8_t *data, size_t size);
+int fuzz_osc(const uint8_t *data, size_t size);
 
 /* The libFuzzer entry of one target program: tests/fuzz/fuzz_NAME.c defines it with -DMD_LIBFUZZER. */
 #ifdef MD_LIBFUZZER
