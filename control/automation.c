@@ -88,9 +88,11 @@ void ctl_h_auto_add(struct md_control *c, const struct req *r)
 		oscnet_error(&c->net, r->path, "time %g s is before the start: expected seconds >= 0", r->a[0].num);
 		return;
 	}
-	enum md_err e = mixer_lane_add(c->m, (enum md_scope)r->scope, index_of(r), param, r->a[0].num, (float)r->a[1].num);
+	enum md_err e = mixer_lane_add(c->m, (enum md_scope)r->scope, index_of(r), param, r->a[0].num,
+				       (float)r->a[1].num);
 	if (e == MD_ERR_FULL)
-		oscnet_error(&c->net, r->path, "cannot add the point: a lane holds at most %d points", MD_LANE_POINTS_MAX);
+		oscnet_error(&c->net, r->path, "cannot add the point: a lane holds at most %d points",
+			     MD_LANE_POINTS_MAX);
 	else if (e)
 		reply_error(c, r, e, "cannot add the point");
 }
@@ -98,8 +100,8 @@ void ctl_h_auto_add(struct md_control *c, const struct req *r)
 /* a 1-based point number of the lane, or -1 after an /error */
 static int point_of(struct md_control *c, const struct req *r, int param, double num)
 {
-	struct md_lane *l = console_lane((struct md_console *)mixer_console(c->m), (enum md_scope)r->scope,
-					 index_of(r), param, false);
+	struct md_lane *l = console_lane((struct md_console *)mixer_console(c->m), (enum md_scope)r->scope, index_of(r),
+					 param, false);
 	int n = l ? l->npoints : 0;
 	if (num != floor(num) || num < 1 || num > n) {
 		oscnet_error(&c->net, r->path, "no point %g: the lane has %d, numbered from 1", num, n);
@@ -158,8 +160,8 @@ void ctl_h_auto_points(struct md_control *c, const struct req *r)
 	int param = auto_param(c, r);
 	if (param < 0)
 		return;
-	struct md_lane *l = console_lane((struct md_console *)mixer_console(c->m), (enum md_scope)r->scope,
-					 index_of(r), param, false);
+	struct md_lane *l = console_lane((struct md_console *)mixer_console(c->m), (enum md_scope)r->scope, index_of(r),
+					 param, false);
 	lo_message m = lo_message_new();
 	/* a datagram holds about 8000 pairs; longer lanes are sent in part (the session file has them all) */
 	for (int i = 0; l && i < l->npoints && i < 8000; i++) {

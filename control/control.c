@@ -15,8 +15,7 @@ _Static_assert(MD_OSC_MAX_ALLOW <= MD_OSCNET_MAX_ALLOW, "the listener holds ever
 
 /* [control] the allowlist of o (loopback only when it lists nothing) into allow[]; the count, or -1 with
  * a message */
-static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_OSC_MAX_ALLOW], char *err,
-		      size_t errlen)
+static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_OSC_MAX_ALLOW], char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -31,10 +30,11 @@ static int parse_opts(const struct md_control_opts *o, struct md_cidr allow[MD_O
 	}
 	for (int i = 0; i < o->nallow; i++)
 		if (oscnet_parse_cidr(o->allow[i], &allow[i]) != 0) {
-			snprintf(err, errlen,
-				 "--osc-allow '%s' is not a network: expected an address with an optional prefix length, "
-				 "e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8",
-				 o->allow[i]);
+			snprintf(
+				err, errlen,
+				"--osc-allow '%s' is not a network: expected an address with an optional prefix length, "
+				"e.g. 192.168.1.0/24, 10.0.0.7, fd00::/8",
+				o->allow[i]);
 			return -1;
 		}
 	if (o->nallow > 0)

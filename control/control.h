@@ -17,11 +17,11 @@
 struct md_control;
 
 struct md_control_opts {
-	const char *bind_addr;                 /* default "127.0.0.1" */
-	int port;                              /* default 9000; 0 picks a free port */
-	const char *allow[MD_OSC_MAX_ALLOW];   /* CIDRs answered when bound to a network address */
+	const char *bind_addr;               /* default "127.0.0.1" */
+	int port;                            /* default 9000; 0 picks a free port */
+	const char *allow[MD_OSC_MAX_ALLOW]; /* CIDRs answered when bound to a network address */
 	int nallow;
-	const char *session_path;              /* the loaded session file, for /session/save without a path */
+	const char *session_path; /* the loaded session file, for /session/save without a path */
 	/* folders where OSC may load and save sessions (and their subfolders), besides the loaded session's folder
 	 * (the current folder when no session was loaded) */
 	const char *session_dirs[MD_OSC_MAX_SESSION_DIRS];

@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 #define MD_OSC_MAX_SUBS 16
-#define MD_OSC_SUB_LIFETIME 10.0        /* seconds a /subscribe lasts without renewal */
-#define MD_OSC_FEEDBACK_HZ 30.0         /* at most this many updates per parameter and second */
+#define MD_OSC_SUB_LIFETIME 10.0 /* seconds a /subscribe lasts without renewal */
+#define MD_OSC_FEEDBACK_HZ 30.0  /* at most this many updates per parameter and second */
 #define MD_OSC_METER_MAX_HZ 60.0
-#define MD_OSC_METER_POLL 0.005         /* the meter poller reads the engine at most this often, seconds */
+#define MD_OSC_METER_POLL 0.005 /* the meter poller reads the engine at most this often, seconds */
 #define MD_OSC_ARGS_MAX 8
 /* the /meters vector: strips (peak, RMS), buses (peak, RMS), master (peak L, peak R, RMS L, RMS R,
  * correlation), then each strip's compressor gain reduction */
@@ -31,7 +31,7 @@ struct md_sub {
 	double expires;
 	float meter_hz; /* 0: no meters */
 	double next_meter;
-	int nmeters;    /* length of hold[] when it was last reset */
+	int nmeters;              /* length of hold[] when it was last reset */
 	float hold[MD_METER_MAX]; /* peak-hold since the last /meters sent to this subscriber */
 };
 
@@ -48,14 +48,14 @@ struct md_control {
 	struct md_mixer *m;
 	struct md_oscnet net; /* the socket, the allowlist, the current sender, the counts */
 	char *session_path;
-	char *session_base;   /* the file the console's relative paths (sources) are relative to: the one loaded */
+	char *session_base; /* the file the console's relative paths (sources) are relative to: the one loaded */
 	char *session_dirs[MD_OSC_MAX_SESSION_DIRS + 1]; /* real folders OSC may load from and save to */
 	int nsession_dirs;
 	struct ctl_save *save; /* the save being written (control/session_cmds.c), or NULL */
 	unsigned loads;        /* sessions loaded: a save-as that ends after a load leaves the session file */
 	struct md_host_status host;
-	bool host_known;      /* a first report came (before it, no /jack message is due) */
-	unsigned xruns_sent;  /* the xrun count subscribers were last told */
+	bool host_known;     /* a first report came (before it, no /jack message is due) */
+	unsigned xruns_sent; /* the xrun count subscribers were last told */
 	double xrun_sent_at;
 	double now;
 	double transport_sent_at, transport_last_pos; /* position feedback (control/automation.c) */
@@ -94,10 +94,10 @@ struct arg {
 
 struct req {
 	const char *path;
-	int scope;   /* enum md_scope, or -1 */
-	int index;   /* the strip/bus, from 0 */
-	int index2;  /* a second number (the send's bus), from 0 */
-	const char *rest; /* "*": the parameter path */
+	int scope;                     /* enum md_scope, or -1 */
+	int index;                     /* the strip/bus, from 0 */
+	int index2;                    /* a second number (the send's bus), from 0 */
+	const char *rest;              /* "*": the parameter path */
 	char restbuf[MD_OSC_PATH_MAX]; /* the parameter path when a suffix follows "*" (".../fader/touch") */
 	int argc;
 	struct arg a[MD_OSC_ARGS_MAX];

@@ -174,7 +174,7 @@ struct md_sub *ctl_subscribe(struct md_control *c, const struct md_peer *p, floa
 	if (meter_hz > 0 && !(s->meter_hz > 0)) {
 		if (!any_meters(c))
 			poll_meters(c); /* forget peaks from before anyone was looking */
-		s->nmeters = 0;    /* start the hold afresh */
+		s->nmeters = 0;         /* start the hold afresh */
 		s->next_meter = c->now;
 	}
 	s->meter_hz = meter_hz;
@@ -382,7 +382,7 @@ void ctl_meter_query(struct md_control *c, enum md_scope scope, int index)
 	c->last_poll = c->now;
 	int k = scope == MD_SCOPE_STRIP ? 2 * index
 		: scope == MD_SCOPE_BUS ? 2 * (con->nstrips + index)
-					  : 2 * (con->nstrips + con->nbuses);
+					: 2 * (con->nstrips + con->nbuses);
 	int n = scope == MD_SCOPE_MASTER ? 4 : 2;
 	lo_message m = lo_message_new();
 	for (int j = 0; j < n; j++)

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define MD_OSCNET_MAX_ALLOW 32          /* networks in an allowlist */
-#define MD_OSC_DGRAM_MAX 8000           /* a bundle is sent before it would pass this many bytes */
-#define MD_OSC_RECV_MAX 65536           /* the largest datagram read */
-#define MD_OSC_RECV_BATCH 4096          /* datagrams handled per oscnet_recv call, so ticks keep coming */
-#define MD_OSC_PATH_MAX 256             /* longer addresses are answered with /error */
+#define MD_OSCNET_MAX_ALLOW 32 /* networks in an allowlist */
+#define MD_OSC_DGRAM_MAX 8000  /* a bundle is sent before it would pass this many bytes */
+#define MD_OSC_RECV_MAX 65536  /* the largest datagram read */
+#define MD_OSC_RECV_BATCH 4096 /* datagrams handled per oscnet_recv call, so ticks keep coming */
+#define MD_OSC_PATH_MAX 256    /* longer addresses are answered with /error */
 
 /* a UDP peer */
 struct md_peer {
@@ -82,7 +82,6 @@ void oscnet_out_flush(struct md_out *o);
 /* One message to the current sender, sent at once (the message is freed). */
 void oscnet_reply(struct md_oscnet *n, const char *path, lo_message msg);
 /* /error ,ss address what, to the current sender; counted in n->errors. */
-void oscnet_error(struct md_oscnet *n, const char *address, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void oscnet_error(struct md_oscnet *n, const char *address, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -161,12 +161,14 @@ static const char *count_word(int n, const char *one, const char *many)
 static bool check_indices(struct md_control *c, const struct req *r, const char *pattern)
 {
 	const struct md_console *con = mixer_console(c->m);
-	if (r->scope == MD_SCOPE_STRIP && strncmp(pattern, "/ch/#", 5) == 0 && (r->index < 0 || r->index >= con->nstrips)) {
+	if (r->scope == MD_SCOPE_STRIP && strncmp(pattern, "/ch/#", 5) == 0 &&
+	    (r->index < 0 || r->index >= con->nstrips)) {
 		oscnet_error(&c->net, r->path, "no strip %d: the console has %d %s, numbered from 1", r->index + 1,
 			     con->nstrips, count_word(con->nstrips, "strip", "strips"));
 		return false;
 	}
-	if (r->scope == MD_SCOPE_BUS && strncmp(pattern, "/bus/#", 6) == 0 && (r->index < 0 || r->index >= con->nbuses)) {
+	if (r->scope == MD_SCOPE_BUS && strncmp(pattern, "/bus/#", 6) == 0 &&
+	    (r->index < 0 || r->index >= con->nbuses)) {
 		oscnet_error(&c->net, r->path, "no bus %d: the console has %d %s, numbered from 1", r->index + 1,
 			     con->nbuses, count_word(con->nbuses, "bus", "buses"));
 		return false;
@@ -181,16 +183,20 @@ static bool check_indices(struct md_control *c, const struct req *r, const char 
 
 static const char *type_name(char t)
 {
+	// clang-format off: a table of one-line cases
 	switch (t) {
 	case 'i': return "i (int32)";
 	case 'f': return "f (float32)";
 	case 'd': return "d (double)";
 	case 'h': return "h (int64)";
-	case 's': case 'S': return "s (string)";
-	case 'T': case 'F': return "T/F";
+	case 's':
+	case 'S': return "s (string)";
+	case 'T':
+	case 'F': return "T/F";
 	case 'b': return "b (blob)";
 	default: return "an unsupported type";
 	}
+	// clang-format on
 }
 
 
@@ -218,8 +224,9 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 			oscnet_error(&c->net, path,
 				     "unknown address: patterns are not supported, send one address per message");
 		else
-			oscnet_error(&c->net, path,
-				     "unknown address: see docs/OSC.md (/ch/N/..., /bus/N/..., /master/..., /subscribe, /dump)");
+			oscnet_error(
+				&c->net, path,
+				"unknown address: see docs/OSC.md (/ch/N/..., /bus/N/..., /master/..., /subscribe, /dump)");
 		return 0;
 	}
 	r.scope = rt->scope;
@@ -232,16 +239,37 @@ int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, l
 	for (int i = 0; i < argc; i++) {
 		struct arg *a = &r.a[i];
 		a->type = types[i];
+		// clang-format off: a table of one-line cases
 		switch (types[i]) {
-		case 'i': a->is_num = true; a->num = osc_arg_i32(argv[i]); break;
-		case 'f': a->is_num = true; a->num = osc_arg_f32(argv[i]); break;
-		case 'd': a->is_num = true; a->num = osc_arg_f64(argv[i]); break;
-		case 'h': a->is_num = true; a->num = (double)osc_arg_i64(argv[i]); break;
-		case 'T': a->is_tf = true; a->num = 1; break;
-		case 'F': a->is_tf = true; a->num = 0; break;
-		case 's': case 'S': a->s = (const char *)argv[i]; break;
+		case 'i':
+			a->is_num = true;
+			a->num = osc_arg_i32(argv[i]);
+			break;
+		case 'f':
+			a->is_num = true;
+			a->num = osc_arg_f32(argv[i]);
+			break;
+		case 'd':
+			a->is_num = true;
+			a->num = osc_arg_f64(argv[i]);
+			break;
+		case 'h':
+			a->is_num = true;
+			a->num = (double)osc_arg_i64(argv[i]);
+			break;
+		case 'T':
+			a->is_tf = true;
+			a->num = 1;
+			break;
+		case 'F':
+			a->is_tf = true;
+			a->num = 0;
+			break;
+		case 's':
+		case 'S': a->s = (const char *)argv[i]; break;
 		default: break;
 		}
+		// clang-format on
 		char want = rt->args[i];
 		bool ok = (want == 'n' && a->is_num) || (want == 'b' && (a->is_num || a->is_tf)) ||
 			  (want == 's' && a->s) || (want == 'v' && (a->is_num || a->is_tf || a->s));

@@ -32,13 +32,13 @@
 
 /* one save being written */
 struct ctl_save {
-	atomic_bool done;         /* the worker's last touch: result and err are final, the job is the loop's */
-	struct md_console *copy;  /* the console as it was when asked; the worker reads it until done */
-	char *path;               /* as it was asked for: the answer, and the session file after a save-as */
-	char *target;             /* where it is written (its folder resolved) */
-	char *from;               /* the file the console's relative paths are relative to, or NULL */
-	struct md_peer peer;      /* who asked: the answer goes there */
-	unsigned loads;           /* c->loads when it was asked */
+	atomic_bool done;        /* the worker's last touch: result and err are final, the job is the loop's */
+	struct md_console *copy; /* the console as it was when asked; the worker reads it until done */
+	char *path;              /* as it was asked for: the answer, and the session file after a save-as */
+	char *target;            /* where it is written (its folder resolved) */
+	char *from;              /* the file the console's relative paths are relative to, or NULL */
+	struct md_peer peer;     /* who asked: the answer goes there */
+	unsigned loads;          /* c->loads when it was asked */
 	enum md_err result;
 	char err[640];
 };
@@ -131,10 +131,11 @@ static char *confine(struct md_control *c, const char *address, const char *path
 	free(real);
 	if (!ok) {
 		free(full);
-		oscnet_error(&c->net, address,
-			     "%s is outside the folders OSC may use (the session's folder, or one given to mixdesk with "
-			     "--session-dir, and their subfolders)",
-			     path);
+		oscnet_error(
+			&c->net, address,
+			"%s is outside the folders OSC may use (the session's folder, or one given to mixdesk with "
+			"--session-dir, and their subfolders)",
+			path);
 		return NULL;
 	}
 	if (!full)

@@ -77,8 +77,8 @@ void graph_retarget(struct md_graph *g, uint32_t ramp)
 		smooth_set_target(&s->pan[0], l, ramp);
 		smooth_set_target(&s->pan[1], r, ramp);
 		for (int b = 0; b < MD_MAX_BUSES; b++)
-			smooth_set_target(&s->send[b], b < g->nbuses ? md_db_to_gain(p[MD_SP_SEND(b, MD_SEND_LEVEL)]) : 0.0f,
-					  ramp);
+			smooth_set_target(&s->send[b],
+					  b < g->nbuses ? md_db_to_gain(p[MD_SP_SEND(b, MD_SEND_LEVEL)]) : 0.0f, ramp);
 		if (s->dsp_dirty)
 			strip_dsp_update(&s->dsp, p);
 		s->dirty = s->dsp_dirty = false;

@@ -59,15 +59,21 @@ enum md_err engine_submit(struct md_engine *e, struct md_graph *g)
 
 bool engine_send_param(struct md_engine *e, enum md_scope scope, int index, int param, float value)
 {
-	struct md_msg m = {.kind = MSG_PARAM, .scope = (uint8_t)scope, .index = (uint16_t)index,
-			   .param = (uint16_t)param, .value = value};
+	struct md_msg m = {.kind = MSG_PARAM,
+			   .scope = (uint8_t)scope,
+			   .index = (uint16_t)index,
+			   .param = (uint16_t)param,
+			   .value = value};
 	return spsc_push(e->q, &m);
 }
 
 bool engine_send_override(struct md_engine *e, enum md_scope scope, int index, int param, bool held)
 {
-	struct md_msg m = {.kind = MSG_OVERRIDE, .scope = (uint8_t)scope, .index = (uint16_t)index,
-			   .param = (uint16_t)param, .value = held ? 1.0f : 0.0f};
+	struct md_msg m = {.kind = MSG_OVERRIDE,
+			   .scope = (uint8_t)scope,
+			   .index = (uint16_t)index,
+			   .param = (uint16_t)param,
+			   .value = held ? 1.0f : 0.0f};
 	return spsc_push(e->q, &m);
 }
 

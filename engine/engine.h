@@ -23,8 +23,8 @@ struct md_level {
 	float rms_db[2];  /* RMS over ~300 ms, dBFS (a full-scale sine reads -3.01) */
 };
 
-struct md_engine *engine_new(void);        /* [control] */
-void engine_free(struct md_engine *e);     /* [control] the audio thread must be stopped */
+struct md_engine *engine_new(void);    /* [control] */
+void engine_free(struct md_engine *e); /* [control] the audio thread must be stopped */
 
 /* Build a graph for a console at a sample rate. Strips and buses whose uid matches the last submitted
  * graph will inherit its running state when swapped in. NULL on allocation failure. [control] */

@@ -70,10 +70,10 @@ struct glane {
 
 struct md_graph {
 	uint32_t rate;
-	uint32_t ramp;   /* samples of a gain ramp */
-	float rms_coef;  /* one-pole coefficient of the RMS meters, per sample */
+	uint32_t ramp;        /* samples of a gain ramp */
+	float rms_coef;       /* one-pole coefficient of the RMS meters, per sample */
 	float rms_block_coef; /* the same over MD_BLOCK samples */
-	bool metering;   /* meters and correlation are computed (off in the offline render) */
+	bool metering;        /* meters and correlation are computed (off in the offline render) */
 	int nstrips, nbuses;
 	bool solo_dirty, any_solo;
 	struct gstrip *strips;

@@ -55,8 +55,8 @@ static inline void meter_block(struct md_meter *m, int c, const float *x, uint32
 	m->ms[c] = ms;
 	atomic_store_explicit(&m->rms[c], sqrtf(ms), memory_order_relaxed);
 	float cur = atomic_load_explicit(&m->peak[c], memory_order_relaxed);
-	while (peak > cur &&
-	       !atomic_compare_exchange_weak_explicit(&m->peak[c], &cur, peak, memory_order_relaxed, memory_order_relaxed))
+	while (peak > cur && !atomic_compare_exchange_weak_explicit(&m->peak[c], &cur, peak, memory_order_relaxed,
+								    memory_order_relaxed))
 		;
 }
 

@@ -202,8 +202,8 @@ static void strip_sends(struct md_graph *g, struct gstrip *s, const float *gate,
 /* [rt] the second half: dynamics, then fader, pan and sends into the mix buses */
 static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n)
 {
-	float y[2][MD_BLOCK];      /* post-fader, pre-pan: what the strip meter shows */
-	float gate[MD_BLOCK];      /* the mute/solo gate per sample, for pre-fader sends */
+	float y[2][MD_BLOCK]; /* post-fader, pre-pan: what the strip meter shows */
+	float gate[MD_BLOCK]; /* the mute/solo gate per sample, for pre-fader sends */
 	strip_dynamics(s, n);
 	strip_fader(g, s, n, y, gate);
 	if (g->metering) {
@@ -405,7 +405,10 @@ static void automate(struct md_graph *g, uint64_t at, uint32_t ramp)
 		struct glane *l = &g->lanes[i];
 		if (!lane_plays(l))
 			continue;
-		struct md_msg m = {.kind = MSG_PARAM, .scope = l->scope, .index = l->index, .param = l->param,
+		struct md_msg m = {.kind = MSG_PARAM,
+				   .scope = l->scope,
+				   .index = l->index,
+				   .param = l->param,
 				   .value = lane_value(l, t)};
 		graph_apply(g, &m);
 		any = true;

@@ -39,8 +39,12 @@ const char *sess_strerror(int e, char *buf, size_t len)
 
 static const char *file_kind(mode_t m)
 {
-	return S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
-	       : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+	return S_ISDIR(m)    ? "a folder"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
 }
 
 static void too_big(const char *path, uintmax_t size, size_t max, char *err, size_t errlen)
@@ -154,8 +158,7 @@ static enum md_err write_all(int fd, const char *buf, size_t n)
 
 /* Whether a save may replace the file at path (what names it in messages: "" for the file itself, "the
  * backup " for its backup): it is not there, or it is an empty regular file, or a mixdesk session. */
-static enum md_err check_replaceable(const char *path, const char *target, const char *what, char *err,
-				     size_t errlen)
+static enum md_err check_replaceable(const char *path, const char *target, const char *what, char *err, size_t errlen)
 {
 	char eb[128];
 	struct stat st;
@@ -166,11 +169,12 @@ static enum md_err check_replaceable(const char *path, const char *target, const
 			 sess_strerror(errno, eb, sizeof eb));
 		return MD_ERR_IO;
 	}
-	const char *kind = stat(path, &st) != 0 ? "a link to nothing" : !S_ISREG(st.st_mode) ? file_kind(st.st_mode)
-													 : NULL;
+	const char *kind = stat(path, &st) != 0   ? "a link to nothing"
+			   : !S_ISREG(st.st_mode) ? file_kind(st.st_mode)
+						  : NULL;
 	if (kind) {
-		snprintf(err, errlen, "%s%s%s%s exists and is %s: it was left as it was, nothing was written", *what ? target : "",
-			 *what ? ": " : "", what, path, kind);
+		snprintf(err, errlen, "%s%s%s%s exists and is %s: it was left as it was, nothing was written",
+			 *what ? target : "", *what ? ": " : "", what, path, kind);
 		return MD_ERR_EXISTS;
 	}
 	if (st.st_size == 0)
@@ -182,9 +186,10 @@ static enum md_err check_replaceable(const char *path, const char *target, const
 	free(text);
 	if (ok)
 		return MD_OK;
-	snprintf(err, errlen, "%s%s%s%s exists and is not a mixdesk session file: it was left as it was, nothing was "
-		 "written (save under another name, or move it away first)", *what ? target : "", *what ? ": " : "",
-		 what, path);
+	snprintf(err, errlen,
+		 "%s%s%s%s exists and is not a mixdesk session file: it was left as it was, nothing was "
+		 "written (save under another name, or move it away first)",
+		 *what ? target : "", *what ? ": " : "", what, path);
 	return MD_ERR_EXISTS;
 }
 
@@ -212,7 +217,8 @@ static enum md_err keep_backup(const char *path, const char *bak, char *err, siz
 		e = MD_ERR_IO;
 	}
 	if (fd >= 0 && close(fd) != 0 && !e) {
-		snprintf(err, errlen, "%s: cannot write the backup %s: %s", path, bak, sess_strerror(errno, eb, sizeof eb));
+		snprintf(err, errlen, "%s: cannot write the backup %s: %s", path, bak,
+			 sess_strerror(errno, eb, sizeof eb));
 		e = MD_ERR_IO;
 	}
 	free(old);
@@ -363,8 +369,8 @@ static enum md_err write_locked(const char *path, const char *text, char *err, s
 	}
 	const char *dir = dirname(dircopy);
 	snprintf(bak, tl, "%s.bak", path);
-	if ((e = check_replaceable(path, path, "", err, errlen)) || (e = check_replaceable(bak, path, "the backup ",
-											     err, errlen)))
+	if ((e = check_replaceable(path, path, "", err, errlen)) ||
+	    (e = check_replaceable(bak, path, "the backup ", err, errlen)))
 		goto out;
 	remove_stale_temps(path, dir);
 	/* the temporary file sits beside the target, so the final rename stays within one file system; the pid

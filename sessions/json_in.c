@@ -182,8 +182,7 @@ enum md_err sess_check_number(struct sess_ld *x, const struct md_param_desc *d, 
 			snprintf(list + l, sizeof list - l, "%s%g", i ? ", " : "", (double)d->choices[i]);
 		}
 		return sess_fail(x, MD_ERR_RANGE, where, "%g is not one of %s%s", v, list, unit_suffix(d->unit));
-	case MD_KIND_ENUM:
-		break;
+	case MD_KIND_ENUM: break;
 	}
 	return sess_fail(x, MD_ERR_TYPE, where, "expected a name, got a number");
 }

@@ -408,8 +408,8 @@ static enum md_err load_master(struct sess_ld *x, json_object *o)
 	enum md_err e = sess_load_group(x, MD_SCOPE_MASTER, "", o, "master", x->c->master.p, &ex, own);
 	if (e)
 		goto out;
-	if (json_object_object_get_ex(o, "outputs", &v) && (e = load_conns(x, v, "master.outputs", true,
-									    x->c->master.outputs)))
+	if (json_object_object_get_ex(o, "outputs", &v) &&
+	    (e = load_conns(x, v, "master.outputs", true, x->c->master.outputs)))
 		goto out;
 	if (json_object_object_get_ex(o, "automation", &v) &&
 	    (e = load_lanes(x, MD_SCOPE_MASTER, 0, v, "master.automation", &ex)))
@@ -578,8 +578,8 @@ out:
 }
 
 /* The text (len bytes) as a session; pub (may be NULL) gets the message that quotes nothing of the file. */
-static enum md_err session_parse_len(const char *text, size_t len, const char *path, struct md_console **out,
-				     char *err, size_t errlen, char *pub, size_t publen)
+static enum md_err session_parse_len(const char *text, size_t len, const char *path, struct md_console **out, char *err,
+				     size_t errlen, char *pub, size_t publen)
 {
 	struct sess_ld x = {path ? path : "session", err, errlen, pub, publen, text, len, NULL};
 	json_object *root = NULL;

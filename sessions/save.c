@@ -125,7 +125,7 @@ static json_object *navigate(struct sv *s, json_object *o, const char *group, bo
 					return NULL;
 			}
 			next = n >= 1 && n <= (int)json_object_array_length(arr) ? json_object_array_get_idx(arr, n - 1)
-										   : NULL;
+										 : NULL;
 		} else if (!json_object_object_get_ex(o, seg, &next)) {
 			if (!create)
 				return NULL;
@@ -278,8 +278,7 @@ static json_object *extra_home(struct sv *s, json_object *o, const char *loc, co
 }
 
 /* Put the "x-" keys kept in extra back where they were found (see sessions/session_int.h). */
-static void restore_extra(struct sv *s, json_object *o, const char *extra, const struct md_console *c,
-			  const float *p)
+static void restore_extra(struct sv *s, json_object *o, const char *extra, const struct md_console *c, const float *p)
 {
 	if (!extra)
 		return;
@@ -396,8 +395,8 @@ static json_object *console_json(struct sv *s, const struct md_console *c)
 	return root;
 }
 
-enum md_err session_serialize(const struct md_console *c, const char *from, const char *path, char **text,
-			      char *err, size_t errlen)
+enum md_err session_serialize(const struct md_console *c, const char *from, const char *path, char **text, char *err,
+			      size_t errlen)
 {
 	struct sess_rebase rb;
 	struct sv s = {false, &rb};
@@ -410,8 +409,8 @@ enum md_err session_serialize(const struct md_console *c, const char *from, cons
 	}
 	json_object *root = console_json(&s, c);
 	const char *t = root && !s.nomem ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-										    JSON_C_TO_STRING_SPACED |
-										    JSON_C_TO_STRING_NOSLASHESCAPE)
+											JSON_C_TO_STRING_SPACED |
+											JSON_C_TO_STRING_NOSLASHESCAPE)
 					 : NULL;
 	if (t)
 		*text = strdup(t);
@@ -431,8 +430,7 @@ enum md_err session_write(const char *path, const char *text, char *err, size_t 
 	return sess_write_file(path, text, err, errlen);
 }
 
-enum md_err session_save_as(const char *path, const struct md_console *c, const char *from, char *err,
-			    size_t errlen)
+enum md_err session_save_as(const char *path, const struct md_console *c, const char *from, char *err, size_t errlen)
 {
 	char *text;
 	enum md_err e = session_serialize(c, from, path, &text, err, errlen);

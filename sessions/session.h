@@ -27,8 +27,8 @@ enum md_err session_parse(const char *text, const char *path, struct md_console 
  * own folder); they are rebased to path's folder: relative when both folders share a folder below the root
  * ("../audio/kick.wav"), absolute otherwise; absolute paths stay as they are. Reads c only: any thread may
  * call it as long as nobody changes c meanwhile. */
-enum md_err session_serialize(const struct md_console *c, const char *from, const char *path, char **text,
-			      char *err, size_t errlen);
+enum md_err session_serialize(const struct md_console *c, const char *from, const char *path, char **text, char *err,
+			      size_t errlen);
 /* [any] Write text (and a newline) to path atomically: a temporary file beside path, fsync, the old file kept
  * as path.bak, rename, fsync of the folder. A failed write leaves the old file (and its backup) as they were
  * and says why in err. An existing file (or backup) that is not a mixdesk session is never replaced, and the
@@ -37,7 +37,6 @@ enum md_err session_write(const char *path, const char *text, char *err, size_t 
 /* session_serialize (from NULL: c's relative paths are relative to path's folder), then session_write. */
 enum md_err session_save(const char *path, const struct md_console *c, char *err, size_t errlen);
 /* The same, for a console loaded from the file from (rebased as session_serialize says). */
-enum md_err session_save_as(const char *path, const struct md_console *c, const char *from, char *err,
-			    size_t errlen);
+enum md_err session_save_as(const char *path, const struct md_console *c, const char *from, char *err, size_t errlen);
 
 #endif

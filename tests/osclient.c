@@ -254,4 +254,3 @@ void expect_error(struct oc *o, const char *address, const char *what)
 	if (!strstr(r->str[1], what))
 		fail_msg("/error for %s says '%s', expected it to mention '%s'", address, r->str[1], what);
 }
-

@@ -222,7 +222,7 @@ static void test_limits(void **state)
 	mixer_tick(m);
 	assert_int_equal(mixer_touch(m, MD_SCOPE_STRIP, 0, MD_SP_FADER, true), MD_OK);
 	struct mallinfo2 mi = mallinfo2();
-	size_t before = mi.uordblks + mi.hblkhd; /* small blocks and mmapped ones */
+	size_t before = mi.uordblks + mi.hblkhd;  /* small blocks and mmapped ones */
 	const int moves = 3 * MD_PASS_POINTS_MAX; /* 3.1 M moves, 1 ms apart: 52 minutes held */
 	size_t peak = 0;
 	for (int k = 0; k < moves; k++) {

@@ -60,7 +60,8 @@ static void test_hpf_at_master(void **state)
 		double low = play(r, false, 25.0, 0.5, 0.5, 1.0, 0);
 		double W = tan(M_PI * 25.0 / rates[k]) / tan(M_PI * 100.0 / rates[k]);
 		double want = -10.0 * log10(1.0 + pow(W, -8.0)) + 10.0 * log10(1.0 + pow(1000.0 / 100.0, -8.0));
-		printf("fs %u: 25 Hz vs 1 kHz at the master %.3f dB, expected %.3f dB\n", rates[k], db(low / ref), want);
+		printf("fs %u: 25 Hz vs 1 kHz at the master %.3f dB, expected %.3f dB\n", rates[k], db(low / ref),
+		       want);
 		assert_float_equal(db(low / ref), want, 0.1);
 		/* and the 1 kHz tone itself passes at the strip's gain: -3 dB pan law of a centred mono strip */
 		assert_float_equal(db(ref / 0.5), -3.0, 0.1);
@@ -129,7 +130,7 @@ static void test_hpf_changed_while_off(void **state)
 				sq += (double)rig_out(r, 0)[i] * rig_out(r, 0)[i];
 	}
 	double level = 10.0 * log10(sq / n / 0.5); /* relative to the input sine */
-	assert_true(level < -50.0); /* 24 dB/oct, two octaves and more below 1 kHz: about -55 dB */
+	assert_true(level < -50.0);                /* 24 dB/oct, two octaves and more below 1 kHz: about -55 dB */
 	rig_free(r);
 	free(r);
 }

@@ -87,8 +87,8 @@ static void test_comp_static(void **state)
 				double e = fabs(got[0] - 3.0 - want);
 				worst = e > worst ? e : worst;
 				if (e > 0.01 || fabs(got[1] - got[0]) > 1e-4) {
-					printf("comp T %g R %g W %g at %g dB: gain %.4f dB, want %.4f + 3 dB makeup\n", T, R,
-					       W, x, got[0], want);
+					printf("comp T %g R %g W %g at %g dB: gain %.4f dB, want %.4f + 3 dB makeup\n",
+					       T, R, W, x, got[0], want);
 					fail();
 				}
 				/* the meter shows the reduction without the make-up */
@@ -236,7 +236,8 @@ static void test_gate_times(void **state)
 				assert_true(trace_buf[h - 1] == 0.0);
 			assert_true(trace_buf[h] < 0.0);
 			double t = (crossing(trace_buf, n, 0.0, -30.0, frac) - h) / fs * 1000.0;
-			printf("fs %.0f hold %g ms, release %g ms: 63.2 %% at %.3f ms after the hold\n", fs, hold, rel, t);
+			printf("fs %.0f hold %g ms, release %g ms: 63.2 %% at %.3f ms after the hold\n", fs, hold, rel,
+			       t);
 			assert_float_equal(t, rel, rel * 0.01 + 1000.0 / fs);
 			/* the whole curve is the documented exponential: check its end as well */
 			assert_float_equal(got[0], -30.0 * (1.0 - exp(-(double)(n - h) / (rel * fs / 1000.0))), 0.01);
@@ -290,8 +291,9 @@ static void test_fast_math(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fast_math),   cmocka_unit_test(test_comp_static), cmocka_unit_test(test_comp_linked),
-		cmocka_unit_test(test_comp_times),  cmocka_unit_test(test_comp_off),    cmocka_unit_test(test_gate_static),
+		cmocka_unit_test(test_fast_math),   cmocka_unit_test(test_comp_static),
+		cmocka_unit_test(test_comp_linked), cmocka_unit_test(test_comp_times),
+		cmocka_unit_test(test_comp_off),    cmocka_unit_test(test_gate_static),
 		cmocka_unit_test(test_gate_times),  cmocka_unit_test(test_gate_and_comp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

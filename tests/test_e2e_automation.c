@@ -109,7 +109,8 @@ static void test_live_lane_matches_render(void **state)
 		for (size_t i = 0; i < got; i++) {
 			if (tf[i] < 0 || tf[i] % PERIOD != 0 || tf[i] >= info.frames)
 				continue;
-			double lv = 20 * log10(fabs((double)live[i])), ov = 20 * log10(fabs((double)offline[tf[i] * 2]));
+			double lv = 20 * log10(fabs((double)live[i])),
+			       ov = 20 * log10(fabs((double)offline[tf[i] * 2]));
 			worst = fmax(worst, fabs(lv - ov));
 			compared++;
 		}

@@ -264,8 +264,10 @@ static void test_server_restart(void **state)
 	 * running at once overwrite each other's pretty names. The suite runs one server at a time.) */
 	jack_client_t *probe = jack_client_open("probe4", JackNoStartServer | JackServerName, NULL, f->jackd.name);
 	assert_non_null(probe);
-	static const char *const pretty[][2] = {{"mdk:Ch1_in", "Ch1 in"}, {"mdk:Ch2_in", "Ch2 in"},
-						 {"mdk:master_out_L", "master out L"}, {"mdk:master_out_R", "master out R"}};
+	static const char *const pretty[][2] = {{"mdk:Ch1_in", "Ch1 in"},
+						{"mdk:Ch2_in", "Ch2 in"},
+						{"mdk:master_out_L", "master out L"},
+						{"mdk:master_out_R", "master out R"}};
 	for (int k = 0; k < 4; k++) {
 		char *value = NULL, *type = NULL;
 		assert_int_equal(jack_get_property(jack_port_uuid(jack_port_by_name(probe, pretty[k][0])),

@@ -523,8 +523,8 @@ static void test_stems_sum_to_master(void **state)
 		engine_run(e, bufs, 1000);
 		for (int ch = 0; ch < 2; ch++)
 			for (int i = 0; i < 1000; i++) {
-				float sum = bufs[c->strips[0]->stem_slot[ch]][i] + bufs[c->strips[1]->stem_slot[ch]][i] +
-					    bufs[c->buses[0]->stem_slot[ch]][i];
+				float sum = bufs[c->strips[0]->stem_slot[ch]][i] +
+					    bufs[c->strips[1]->stem_slot[ch]][i] + bufs[c->buses[0]->stem_slot[ch]][i];
 				assert_float_equal(sum, bufs[c->master.out_slot[ch]][i], 1e-5);
 			}
 	}

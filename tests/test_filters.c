@@ -187,9 +187,9 @@ static void test_eq_types(void **state)
 {
 	(void)state;
 	static const struct eq_case cases[] = {
-		{MD_EQT_PEAK, 100, 12, 0.7},       {MD_EQT_PEAK, 1000, -9, 4},       {MD_EQT_PEAK, 8000, 6, 1.5},
-		{MD_EQT_PEAK, 250, -18, 10},       {MD_EQT_LOWSHELF, 80, 10, 0.7},   {MD_EQT_LOWSHELF, 500, -12, 2},
-		{MD_EQT_LOWSHELF, 2000, 18, 0.3},  {MD_EQT_HIGHSHELF, 10000, 8, 0.7}, {MD_EQT_HIGHSHELF, 3000, -6, 1},
+		{MD_EQT_PEAK, 100, 12, 0.7},      {MD_EQT_PEAK, 1000, -9, 4},        {MD_EQT_PEAK, 8000, 6, 1.5},
+		{MD_EQT_PEAK, 250, -18, 10},      {MD_EQT_LOWSHELF, 80, 10, 0.7},    {MD_EQT_LOWSHELF, 500, -12, 2},
+		{MD_EQT_LOWSHELF, 2000, 18, 0.3}, {MD_EQT_HIGHSHELF, 10000, 8, 0.7}, {MD_EQT_HIGHSHELF, 3000, -6, 1},
 		{MD_EQT_HIGHSHELF, 300, 15, 0.5},
 	};
 	for (size_t r = 0; r < 4; r++)
@@ -201,8 +201,10 @@ static void test_eq_types(void **state)
 static void test_full_chain(void **state)
 {
 	(void)state;
-	static const struct eq_case bands[MD_EQ_BANDS] = {
-		{MD_EQT_LOWSHELF, 120, 6, 0.7}, {MD_EQT_PEAK, 600, -8, 2}, {MD_EQT_PEAK, 2500, 5, 1}, {MD_EQT_HIGHSHELF, 9000, -4, 0.7}};
+	static const struct eq_case bands[MD_EQ_BANDS] = {{MD_EQT_LOWSHELF, 120, 6, 0.7},
+							  {MD_EQT_PEAK, 600, -8, 2},
+							  {MD_EQT_PEAK, 2500, 5, 1},
+							  {MD_EQT_HIGHSHELF, 9000, -4, 0.7}};
 	static const double fs[] = {20, 40, 90, 300, 600, 1000, 2500, 5000, 9000, 14000, 19000};
 	for (size_t r = 0; r < 3; r++) {
 		double rate = rates[r];
@@ -255,8 +257,7 @@ static void test_glide_lands(void **state)
 		for (int k = 0; k < 2; k++) {
 			double f = k ? 8000.0 : 100.0;
 			measure(&d, rate, f, 0.5, got);
-			check(got,
-			      butter_db(true, 4, rate, f, 150) + eq_db(MD_EQT_HIGHSHELF, rate, f, 4000, -10, 0.7),
+			check(got, butter_db(true, 4, rate, f, 150) + eq_db(MD_EQT_HIGHSHELF, rate, f, 4000, -10, 0.7),
 			      rate, f, "after glide");
 		}
 		/* switched off again, the strip is exactly transparent */
@@ -298,12 +299,13 @@ static void test_glides_end(void **state)
 			struct md_biquad *sec[MD_BQ_CHAIN_MAX];
 			int ns = strip_dsp_chain(&d, sec);
 			if (ns != 8)
-				fail_msg("%.0f Hz: LPF target %.1f Hz: %d sections after 2 s (lpf at %.7f, wants %.7f)", 
+				fail_msg("%.0f Hz: LPF target %.1f Hz: %d sections after 2 s (lpf at %.7f, wants %.7f)",
 					 rates[r], targets[t], ns, d.lpf.lf.cur, d.lpf.lf.target);
 			assert_true(d.lpf.lf.cur == d.lpf.lf.target && d.hpf.lf.cur == d.hpf.lf.target);
 			for (int b = 0; b < MD_EQ_BANDS; b++)
 				assert_true(d.band[b].lf.cur == d.band[b].lf.target &&
-					    d.band[b].gain.cur == d.band[b].gain.target && d.band[b].lq.cur == d.band[b].lq.target);
+					    d.band[b].gain.cur == d.band[b].gain.target &&
+					    d.band[b].lq.cur == d.band[b].lq.target);
 			checked++;
 		}
 	assert_int_equal(checked, 44);
@@ -317,7 +319,7 @@ static void test_lanes_match_chains(void **state)
 	(void)state;
 	enum { STRIPS = 11 };
 	static const enum md_biquad_kind kinds[] = {MD_BQ_HIGHPASS, MD_BQ_LOWPASS, MD_BQ_PEAK, MD_BQ_LOWSHELF,
-						     MD_BQ_HIGHSHELF};
+						    MD_BQ_HIGHSHELF};
 	static struct md_biquad a[STRIPS][MD_BQ_CHAIN_MAX], b[STRIPS][MD_BQ_CHAIN_MAX];
 	static float xa[STRIPS][2][MD_BLOCK], xb[STRIPS][2][MD_BLOCK];
 	int ns[STRIPS], nch[STRIPS];
@@ -365,8 +367,9 @@ static void test_lanes_match_chains(void **state)
 			for (int c = 0; c < nch[s]; c++)
 				for (uint32_t i = 0; i < n; i++, compared++)
 					if (memcmp(&xa[s][c][i], &xb[s][c][i], sizeof(float)) != 0)
-						fail_msg("block %zu strip %d channel %d sample %u: chain %.9g, lanes %.9g", blk, s, c,
-							 i, xa[s][c][i], xb[s][c][i]);
+						fail_msg(
+							"block %zu strip %d channel %d sample %u: chain %.9g, lanes %.9g",
+							blk, s, c, i, xa[s][c][i], xb[s][c][i]);
 			for (int j = 0; j < ns[s]; j++)
 				for (int c = 0; c < nch[s]; c++)
 					assert_memory_equal(a[s][j].z[c], b[s][j].z[c], sizeof a[s][j].z[c]);
@@ -436,9 +439,10 @@ static void test_report(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hpf),        cmocka_unit_test(test_lpf),          cmocka_unit_test(test_eq_types),
-		cmocka_unit_test(test_full_chain), cmocka_unit_test(test_glide_lands),  cmocka_unit_test(test_mono),
-		cmocka_unit_test(test_glides_end), cmocka_unit_test(test_lanes_match_chains),
+		cmocka_unit_test(test_hpf),          cmocka_unit_test(test_lpf),
+		cmocka_unit_test(test_eq_types),     cmocka_unit_test(test_full_chain),
+		cmocka_unit_test(test_glide_lands),  cmocka_unit_test(test_mono),
+		cmocka_unit_test(test_glides_end),   cmocka_unit_test(test_lanes_match_chains),
 		cmocka_unit_test(test_nan_recovery), cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

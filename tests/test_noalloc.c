@@ -155,8 +155,10 @@ static void test_audio_path_allocates_nothing(void **state)
 			}
 		/* parameter sweeps while running */
 		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_FADER, -(float)(k % 40), NULL, NULL);
-		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_FREQ), 100.0f + 50.0f * (float)k, NULL, NULL);
-		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_GAIN), (float)(k % 25) - 12.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_FREQ), 100.0f + 50.0f * (float)k, NULL,
+			  NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_EQ(k % 4, MD_EQ_GAIN), (float)(k % 25) - 12.0f, NULL,
+			  NULL);
 		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_SOLO, (float)(k % 3 == 0), NULL, NULL);
 		mixer_set(r->m, MD_SCOPE_MASTER, 0, MD_MP_MONO, (float)(k % 2), NULL, NULL);
 		if (k == 50 || k == 120) { /* graph swaps: install, crossfade, retire, all on the audio side */

@@ -155,7 +155,7 @@ static void test_every_kind(void **state)
 	set_corrected(o, "/master/fader/pos", mf(1.5f), "f", 1.0);
 	assert_float_equal(qf(o, "/master/fader"), 10.0, 1e-4);
 	/* the fader law, both ways */
-	static const double law[][2] = {{1.0, 10}, {0.75, 0}, {0.5, -10}, {0.3, -26}, {0.25, -30},
+	static const double law[][2] = {{1.0, 10},  {0.75, 0},     {0.5, -10},    {0.3, -26}, {0.25, -30},
 					{0.1, -54}, {0.0625, -60}, {0.03, -75.6}, {0.0, -120}};
 	for (size_t i = 0; i < sizeof law / sizeof law[0]; i++) {
 		set_exact(o, "/ch/2/fader/pos", mf((float)law[i][0]), "f", law[i][0]);
@@ -542,12 +542,12 @@ static void *flood_thread(void *arg)
 	 * audio path it is testing (this thread only: Linux renices a thread id) */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	struct oc *o = oc_open("127.0.0.1", f->port);
-	static const char *const paths[] = {"/ch/2/fader", "/ch/3/fader", "/ch/4/fader", "/ch/2/pan",
-					    "/ch/3/eq/2/gain", "/ch/4/send/1/level", "/ch/2/mute", "/bus/1/fader"};
+	static const char *const paths[] = {"/ch/2/fader",     "/ch/3/fader",        "/ch/4/fader", "/ch/2/pan",
+					    "/ch/3/eq/2/gain", "/ch/4/send/1/level", "/ch/2/mute",  "/bus/1/fader"};
 	double t0 = tl_now();
 	for (int k = 0; k < 50000; k++) {
 		const char *p = paths[k % 8];
-		float v = strstr(p, "pan") ? (float)((k % 200) / 100.0 - 1.0)
+		float v = strstr(p, "pan")    ? (float)((k % 200) / 100.0 - 1.0)
 			  : strstr(p, "mute") ? (float)(k & 1)
 			  : strstr(p, "gain") ? (float)((k % 36) - 18)
 					      : (float)(-(k % 60));
@@ -666,9 +666,9 @@ static void test_allowlist(void **state)
 	for (int i = 0; i < 4; i++) {
 		char log[600];
 		snprintf(log, sizeof log, "%s/bad-%d.log", F->dir, i);
-		const char *argv[] = {tl_mixdesk(),  "--server", i < 3 ? "mdtest-nosuchserver" : F->jackd.name,
-				      "--name",      "mdbad",    "--osc-port",
-				      "0",           cases[i][0], cases[i][1],
+		const char *argv[] = {tl_mixdesk(), "--server",  i < 3 ? "mdtest-nosuchserver" : F->jackd.name,
+				      "--name",     "mdbad",     "--osc-port",
+				      "0",          cases[i][0], cases[i][1],
 				      NULL};
 		pid_t pid = tl_spawn(argv, log);
 		int st = -1;
@@ -728,10 +728,14 @@ static void test_cli(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_kind),   cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_two_subscribers), cmocka_unit_test(test_coalescing),
-		cmocka_unit_test(test_meters_and_pan), cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_allowlist),    cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_every_kind),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_two_subscribers),
+		cmocka_unit_test(test_coalescing),
+		cmocka_unit_test(test_meters_and_pan),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_allowlist),
+		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -278,10 +278,8 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_transport),
-		cmocka_unit_test(test_touch_pass),
-		cmocka_unit_test(test_latch_pass),
-		cmocka_unit_test(test_read_mode_and_edits),
+		cmocka_unit_test(test_transport),  cmocka_unit_test(test_touch_pass),
+		cmocka_unit_test(test_latch_pass), cmocka_unit_test(test_read_mode_and_edits),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

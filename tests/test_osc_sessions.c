@@ -112,8 +112,9 @@ static void test_confined_to_session_folders(void **state)
 	at(extra, sizeof extra, "conf/extra", true);
 	at(outside, sizeof outside, "conf/outside", true);
 	snprintf(mix, sizeof mix, "%s/mix.json", song);
-	write_file(mix, "{\"format\": \"mixdesk-session\", \"version\": 1,\n"
-			" \"strips\": [{\"name\": \"Kick\", \"source\": \"audio/kick.wav\"}]}\n");
+	write_file(mix,
+		   "{\"format\": \"mixdesk-session\", \"version\": 1,\n"
+		   " \"strips\": [{\"name\": \"Kick\", \"source\": \"audio/kick.wav\"}]}\n");
 	assert_int_equal(start_engine((const char *[]){"--session-dir", extra, mix, NULL}), 0);
 	struct oc *o = oc_open("127.0.0.1", F->port);
 
@@ -187,9 +188,9 @@ static void test_load_refuses_what_is_not_a_file(void **state)
 {
 	char song[600], p[800];
 	at(song, sizeof song, "nonreg", true);
-	assert_int_equal(start_engine((const char *[]){"--channels", "2", "--session-dir", song, "--session-dir", "/dev",
-						       NULL}),
-			 0);
+	assert_int_equal(
+		start_engine((const char *[]){"--channels", "2", "--session-dir", song, "--session-dir", "/dev", NULL}),
+		0);
 	struct oc *o = oc_open("127.0.0.1", F->port);
 	oc_sendf(o, "/ch/1/fader", -5.0f);
 	snprintf(p, sizeof p, "%s/fifo.json", song);
@@ -241,8 +242,9 @@ static void test_load_errors_quote_nothing(void **state)
 	assert_non_null(strstr(r->str[1], "not a mixdesk session file"));
 	assert_null(strstr(r->str[1], "hunter2"));
 	snprintf(p, sizeof p, "%s/keys.json", song);
-	write_file(p, "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [\n  {\"name\": \"Kick\",\n"
-		      "    \"aws_secret_key\": 1}]}\n");
+	write_file(p,
+		   "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [\n  {\"name\": \"Kick\",\n"
+		   "    \"aws_secret_key\": 1}]}\n");
 	oc_sendm(o, "/session/load", ms(p));
 	r = oc_wait(o, "/error", 3.0);
 	assert_non_null(r);
@@ -269,7 +271,8 @@ static struct md_console *big_console(void)
 		struct md_lane *l = console_lane(c, MD_SCOPE_STRIP, idx, MD_SP_FADER, true);
 		l->mode = MD_AUTO_OFF;
 		for (int k = 0; k < 5000; k++)
-			assert_int_equal(console_lane_add_point(l, 0.01 * k + 0.001 * i, -0.37f * (float)(k % 97)), MD_OK);
+			assert_int_equal(console_lane_add_point(l, 0.01 * k + 0.001 * i, -0.37f * (float)(k % 97)),
+					 MD_OK);
 	}
 	return c;
 }

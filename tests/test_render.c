@@ -246,8 +246,7 @@ static void test_sine_level(void **state)
 	assert_int_equal(info.frames, RATE + RATE / 4);
 	/* a sine's RMS is its peak - 3.01 dB */
 	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 0, 4800, 43200), -6.0 - 3.0103, 0.02);
-	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 1, 4800, 43200), -6.0 - 3.0103 + right_db - left_db,
-			   0.02);
+	assert_float_equal(rms_db(x, (size_t)info.frames, 2, 1, 4800, 43200), -6.0 - 3.0103 + right_db - left_db, 0.02);
 	free(x);
 
 	/* exact from the first sample: fixed 0 dB into float */
@@ -319,8 +318,8 @@ static void test_true_peak_target(void **state)
 			assert_true(ffmpeg_value(cmd, "True peak:", "Peak:", &v));
 			print_message("  ffmpeg ebur128: %.1f dBTP\n", v);
 			assert_true(fabs(v - targets[t]) <= 0.05 + 0.05); /* +-0.05: its one-decimal display */
-			snprintf(cmd, sizeof cmd, "ffmpeg -nostats -i '%s' -af loudnorm=print_format=json -f null - 2>&1",
-				 out);
+			snprintf(cmd, sizeof cmd,
+				 "ffmpeg -nostats -i '%s' -af loudnorm=print_format=json -f null - 2>&1", out);
 			if (ffmpeg_value(cmd, NULL, "\"input_tp\"", &v)) {
 				print_message("  ffmpeg loudnorm: %.2f dBTP\n", v);
 				assert_true(fabs(v - targets[t]) <= 0.05);
@@ -436,13 +435,14 @@ static void test_source_formats(void **state)
 				if (k == 0)
 					assert_int_equal(sf_writef_int(sf, w, (sf_count_t)frames), (sf_count_t)frames);
 				else
-					assert_int_equal(sf_writef_float(sf, f, (sf_count_t)frames), (sf_count_t)frames);
+					assert_int_equal(sf_writef_float(sf, f, (sf_count_t)frames),
+							 (sf_count_t)frames);
 				sf_close(sf);
 				struct md_console *c = console_with(1);
 				c->strips[0]->stereo = nch == 2;
 				snprintf(out, sizeof out, "%s/out%d.wav", dir, k);
-				struct render_opts o = {.bits = 32, .fixed_gain = true, .gain_db = 0.0f, .tail_set = true,
-							.tail = 0.0};
+				struct render_opts o = {
+					.bits = 32, .fixed_gain = true, .gain_db = 0.0f, .tail_set = true, .tail = 0.0};
 				struct render_report rep;
 				assert_int_equal(render_to(c, dir, &o, out, &rep, err), MD_OK);
 				assert_int_equal(rep.frames, frames);
@@ -455,8 +455,8 @@ static void test_source_formats(void **state)
 			for (size_t i = 0; i < (size_t)oi[0].frames * 2; i++)
 				differ += memcmp(&got[0][i], &got[1][i], sizeof(float)) != 0;
 			if (differ)
-				fail_msg("%d-bit %s source: %zu of %zu output samples differ from the float source's", depth,
-					 nch == 2 ? "stereo" : "mono", differ, (size_t)oi[0].frames * 2);
+				fail_msg("%d-bit %s source: %zu of %zu output samples differ from the float source's",
+					 depth, nch == 2 ? "stereo" : "mono", differ, (size_t)oi[0].frames * 2);
 			/* and the mix is not silence: the source went through */
 			assert_true(rms_db(got[0], (size_t)oi[0].frames, 2, 0, 0, (size_t)oi[0].frames) > -20.0);
 			free(got[0]);
@@ -643,8 +643,8 @@ static void test_split_equals_one_engine(void **state)
 		snprintf(log, sizeof log, "%s/render.log", dir);
 		snprintf(out, sizeof out, "%s/cli.wav", dir);
 		assert_int_equal(session_save(sess, c, err, sizeof err), MD_OK);
-		const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.1", "--threads", "1",
-				      "-q", NULL};
+		const char *args[] = {sess,     "-o",  out,         "--bits", "32f", "--gain", "0",
+				      "--tail", "0.1", "--threads", "1",      "-q",  NULL};
 		assert_int_equal(run_render(args, log), 0);
 		SF_INFO ic;
 		float *xc = load(out, &ic);
@@ -771,8 +771,10 @@ static void test_report(void **state)
 	assert_int_equal(render_write_report(js, &rep, err, sizeof err), MD_OK);
 	json_object *j = json_object_from_file(js), *v;
 	assert_non_null(j);
-	const char *keys[] = {"duration", "sample_rate", "bits", "gain_db", "sample_peak_dbfs", "true_peak_dbtp",
-			      "loudness_lufs", "loudness_range_lu", "clipped_before_gain", "warnings", "timings_s"};
+	const char *keys[] = {"duration",      "sample_rate",       "bits",
+			      "gain_db",       "sample_peak_dbfs",  "true_peak_dbtp",
+			      "loudness_lufs", "loudness_range_lu", "clipped_before_gain",
+			      "warnings",      "timings_s"};
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
 		assert_true(json_object_object_get_ex(j, keys[k], &v));
 	json_object_object_get_ex(j, "true_peak_dbtp", &v);
@@ -982,9 +984,10 @@ static void test_refuse_overwrite_cli(void **state)
 	snprintf(link_path, sizeof link_path, "%s/linked.wav", dir);
 	snprintf(dotted, sizeof dotted, "%s/audio/../s.json", dir);
 	snprintf(st, sizeof st, "%s/st", dir);
-	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-			 "\"strips\":[{\"name\":\"tone\",\"source\":\"audio/tone.wav\"},{\"name\":\"A/B\"},"
-			 "{\"name\":\"A_B\"}],\"buses\":[{\"name\":\"Verb\"}],\"render\":{\"tail\":0.1}}");
+	write_text(sess,
+		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+		   "\"strips\":[{\"name\":\"tone\",\"source\":\"audio/tone.wav\"},{\"name\":\"A/B\"},"
+		   "{\"name\":\"A_B\"}],\"buses\":[{\"name\":\"Verb\"}],\"render\":{\"tail\":0.1}}");
 	mkdir(audio, 0777);
 	write_source(tone, RATE, 1, RATE / 4, SIG_SINE, 0.5);
 	copy_file(sess, keep_sess);
@@ -997,15 +1000,16 @@ static void test_refuse_overwrite_cli(void **state)
 		{{sess, "-o", sess, "-q"}, {"the output '", "' is the session file '"}},
 		{{sess, "-o", dotted, "-q"}, {"/audio/../s.json' is the session file", ": refusing to overwrite it"}},
 		{{sess, "-o", link_path, "-q"}, {"linked.wav' is the session file", ": refusing to overwrite it"}},
-		{{sess, "-o", tone, "-q"}, {"audio/tone.wav' is the source of strip 1 (tone): refusing to overwrite it",
-					     "the output '"}},
+		{{sess, "-o", tone, "-q"},
+		 {"audio/tone.wav' is the source of strip 1 (tone): refusing to overwrite it", "the output '"}},
 		{{sess, "-o", out, "--report", sess, "-q"}, {"the report '", "' is the session file '"}},
 		{{sess, "-o", out, "--report", out, "-q"}, {"the report '", "mix.wav' is also the output '"}},
 		{{sess, "-o", out, "--stems", audio, "-q"},
 		 {"the stem '", "audio/tone.wav' of strip 1 (tone) is the source of strip 1 (tone)"}},
 		{{sess, "-o", out, "--stems", st, "-q"},
-		 {"st/A_B.wav' of strip 3 (A_B) is also the stem '", "st/A_B.wav' of strip 2 (A/B): refusing to write "
-								     "both into one file"}},
+		 {"st/A_B.wav' of strip 3 (A_B) is also the stem '",
+		  "st/A_B.wav' of strip 2 (A/B): refusing to write "
+		  "both into one file"}},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		assert_int_equal(run_render(cases[k].args, log), 1);
@@ -1127,11 +1131,12 @@ static void test_check_sources(void **state)
 	snprintf(sess, sizeof sess, "%s/s.json", dir);
 	snprintf(out, sizeof out, "%s/mix.wav", dir);
 	snprintf(log, sizeof log, "%s/log", dir);
-	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
-			 "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"},"
-			 "{\"name\":\"Slow\",\"source\":\"slow.wav\"},{\"name\":\"Wide\",\"source\":\"wide.wav\"},"
-			 "{\"name\":\"Pair\",\"stereo\":true,\"source\":\"good.wav\"},"
-			 "{\"name\":\"Text\",\"source\":\"text.wav\"}]}");
+	write_text(sess,
+		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
+		   "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"},"
+		   "{\"name\":\"Slow\",\"source\":\"slow.wav\"},{\"name\":\"Wide\",\"source\":\"wide.wav\"},"
+		   "{\"name\":\"Pair\",\"stereo\":true,\"source\":\"good.wav\"},"
+		   "{\"name\":\"Text\",\"source\":\"text.wav\"}]}");
 	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 1);
 	const char *says[][3] = {
 		{"strip 2 (Gone): source 'gone.wav'", "No such file or directory", "(expected an audio file there)"},
@@ -1162,8 +1167,9 @@ static void test_check_sources(void **state)
 	assert_non_null(strstr(text, "warning: strip 2 (Gone)"));
 	assert_non_null(strstr(text, "4 problems with the sources"));
 	/* a missing source only: an error for a bounce, a warning with --live */
-	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
-			 "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"}]}");
+	write_text(sess,
+		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,\"strips\":["
+		   "{\"name\":\"Good\",\"source\":\"good.wav\"},{\"name\":\"Gone\",\"source\":\"gone.wav\"}]}");
 	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 1);
 	assert_non_null(strstr(text, "with --live a missing source is only a warning"));
 	assert_int_equal(tl_run((const char *[]){"check", "--live", sess, NULL}, text, sizeof text), 0);
@@ -1176,8 +1182,9 @@ static void test_check_sources(void **state)
 	/* valid: the description and nothing else */
 	write_one_strip(sess, "good.wav", false);
 	assert_int_equal(tl_run((const char *[]){"check", sess, NULL}, text, sizeof text), 0);
-	assert_non_null(strstr(text, "a valid mixdesk session (version 1), 48000 Hz, 1 strip, 0 buses\n"
-				     "  strip 1 S: mono, fader 0 dB, pan 0, source good.wav\n"));
+	assert_non_null(strstr(text,
+			       "a valid mixdesk session (version 1), 48000 Hz, 1 strip, 0 buses\n"
+			       "  strip 1 S: mono, fader 0 dB, pan 0, source good.wav\n"));
 	assert_null(strstr(text, "problem"));
 	assert_null(strstr(text, "warning"));
 	/* usage and help name the options */
@@ -1269,8 +1276,9 @@ static void test_sigint(void **state)
 	snprintf(log, sizeof log, "%s/log", dir);
 	snprintf(path, sizeof path, "%s/a.wav", dir);
 	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
-	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-			 "\"strips\":[{\"name\":\"A\",\"source\":\"a.wav\"},{\"name\":\"B\",\"source\":\"a.wav\"}]}");
+	write_text(sess,
+		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+		   "\"strips\":[{\"name\":\"A\",\"source\":\"a.wav\"},{\"name\":\"B\",\"source\":\"a.wav\"}]}");
 	/* 10 hours: far longer than the test waits */
 	const char *argv[] = {tl_mixdesk(), "render", sess, "-o", out, "--end", "36000", NULL};
 	pid_t pid = tl_spawn(argv, log);
@@ -1339,8 +1347,8 @@ static int live_record(const char *sess, const char *log, const float *src, size
 	p.rec[0] = calloc(rec_len, sizeof(float));
 	p.rec[1] = calloc(rec_len, sizeof(float));
 	jack_status_t status;
-	if (md <= 0 || !(p.client = jack_client_open("nullplayer", JackNoStartServer | JackServerName, &status,
-						      jd.name)))
+	if (md <= 0 ||
+	    !(p.client = jack_client_open("nullplayer", JackNoStartServer | JackServerName, &status, jd.name)))
 		goto out;
 	p.out = jack_port_register(p.client, "play", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
 	p.in[0] = jack_port_register(p.client, "rec_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
@@ -1389,11 +1397,12 @@ static void test_null_live_vs_render(void **state)
 	snprintf(path, sizeof path, "%s/src.wav", dir);
 	snprintf(recp, sizeof recp, "%s/rec.raw", dir);
 	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
-	write_text(sess, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-			 "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"fader\":-4.0,\"pan\":0.3,"
-			 "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
-			 "\"on\":true}]}}],"
-			 "\"master\":{\"fader\":-1.5}}");
+	write_text(sess,
+		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+		   "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"fader\":-4.0,\"pan\":0.3,"
+		   "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
+		   "\"on\":true}]}}],"
+		   "\"master\":{\"fader\":-1.5}}");
 	/* offline: fixed 0 dB into float, so the comparison is before any dither */
 	const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.2", "-q", NULL};
 	char rlog[600];
@@ -1476,16 +1485,23 @@ static void test_null_live_vs_render(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sine_level),     cmocka_unit_test(test_true_peak_target),
-		cmocka_unit_test(test_bit_identical),  cmocka_unit_test(test_stems_sum),
+		cmocka_unit_test(test_sine_level),
+		cmocka_unit_test(test_true_peak_target),
+		cmocka_unit_test(test_bit_identical),
+		cmocka_unit_test(test_stems_sum),
 		cmocka_unit_test(test_source_formats),
 		cmocka_unit_test(test_split_equals_one_engine),
-		cmocka_unit_test(test_range_and_tail), cmocka_unit_test(test_automation),
+		cmocka_unit_test(test_range_and_tail),
+		cmocka_unit_test(test_automation),
 		cmocka_unit_test(test_report),
-		cmocka_unit_test(test_errors),         cmocka_unit_test(test_cli),
-		cmocka_unit_test(test_refuse_overwrite), cmocka_unit_test(test_refuse_overwrite_cli),
-		cmocka_unit_test(test_check_sources),  cmocka_unit_test(test_check_agrees_with_render),
-		cmocka_unit_test(test_sigint),         cmocka_unit_test(test_null_live_vs_render),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_refuse_overwrite),
+		cmocka_unit_test(test_refuse_overwrite_cli),
+		cmocka_unit_test(test_check_sources),
+		cmocka_unit_test(test_check_agrees_with_render),
+		cmocka_unit_test(test_sigint),
+		cmocka_unit_test(test_null_live_vs_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,12 +55,12 @@ static void expect_lanes(const struct md_lane *a, int na, const struct md_lane *
 		fail_msg("%s: %d lanes, expected %d", what, nb, na);
 	for (int i = 0; i < na; i++) {
 		if (a[i].param != b[i].param || a[i].mode != b[i].mode || a[i].npoints != b[i].npoints)
-			fail_msg("%s[%d]: param/mode/points %d/%d/%d, expected %d/%d/%d", what, i, b[i].param, b[i].mode,
-				 b[i].npoints, a[i].param, a[i].mode, a[i].npoints);
+			fail_msg("%s[%d]: param/mode/points %d/%d/%d, expected %d/%d/%d", what, i, b[i].param,
+				 b[i].mode, b[i].npoints, a[i].param, a[i].mode, a[i].npoints);
 		for (int k = 0; k < a[i].npoints; k++)
 			if (a[i].t[k] != b[i].t[k] || a[i].v[k] != b[i].v[k])
-				fail_msg("%s[%d] point %d: [%.17g, %.9g], expected [%.17g, %.9g]", what, i, k, b[i].t[k],
-					 (double)b[i].v[k], a[i].t[k], (double)a[i].v[k]);
+				fail_msg("%s[%d] point %d: [%.17g, %.9g], expected [%.17g, %.9g]", what, i, k,
+					 b[i].t[k], (double)b[i].v[k], a[i].t[k], (double)a[i].v[k]);
 	}
 }
 
@@ -68,7 +68,8 @@ static void expect_params(enum md_scope sc, const float *a, const float *b, cons
 {
 	for (int i = 0; i < md_param_count(sc); i++)
 		if (a[i] != b[i])
-			fail_msg("%s.%s: %.9g, expected %.9g", what, md_param_desc(sc, i)->path, (double)b[i], (double)a[i]);
+			fail_msg("%s.%s: %.9g, expected %.9g", what, md_param_desc(sc, i)->path, (double)b[i],
+				 (double)a[i]);
 }
 
 static void expect_same_console(const struct md_console *a, const struct md_console *b)
@@ -104,7 +105,8 @@ static void expect_same_console(const struct md_console *a, const struct md_cons
 		}
 		expect_lanes(x->lanes, x->nlanes, y->lanes, y->nlanes, what);
 		if (!same_extra(x->extra, y->extra))
-			fail_msg("%s extras differ: %s vs %s", what, y->extra ? y->extra : "-", x->extra ? x->extra : "-");
+			fail_msg("%s extras differ: %s vs %s", what, y->extra ? y->extra : "-",
+				 x->extra ? x->extra : "-");
 	}
 	expect_params(MD_SCOPE_MASTER, a->master.p, b->master.p, "master");
 	for (int k = 0; k < 2; k++)
@@ -213,8 +215,9 @@ static void test_minimal_takes_defaults(void **state)
 	(void)state;
 	char err[512];
 	struct md_console *c = NULL, *def = console_new(0);
-	assert_int_equal(session_parse("{\"format\":\"mixdesk-session\",\"version\":1}", "min.json", &c, err, sizeof err),
-			 MD_OK);
+	assert_int_equal(
+		session_parse("{\"format\":\"mixdesk-session\",\"version\":1}", "min.json", &c, err, sizeof err),
+		MD_OK);
 	assert_non_null(c);
 	expect_same_console(def, c);
 	assert_int_equal(c->sample_rate, 48000);
@@ -225,9 +228,10 @@ static void test_minimal_takes_defaults(void **state)
 	int idx;
 	assert_int_equal(console_add_strip(def, "Kick", false, &idx), MD_OK);
 	assert_int_equal(console_add_strip(def, "Ch2", false, &idx), MD_OK);
-	assert_int_equal(session_parse("{\"format\":\"mixdesk-session\",\"version\":1,\"strips\":[{\"name\":\"Kick\"},{}]}",
-				       "min.json", &c, err, sizeof err),
-			 MD_OK);
+	assert_int_equal(
+		session_parse("{\"format\":\"mixdesk-session\",\"version\":1,\"strips\":[{\"name\":\"Kick\"},{}]}",
+			      "min.json", &c, err, sizeof err),
+		MD_OK);
 	expect_same_console(def, c);
 	console_free(c);
 	console_free(def);
@@ -389,7 +393,8 @@ static void test_round_trip_every_parameter(void **state)
 			for (int l = 0; l < 3; l++)
 				random_lane(c, MD_SCOPE_STRIP, idx, &s);
 			if (i == 4)
-				st->extra = strdup("{\"x-a\":1,\"comp/x-b\":\"two\",\"send/2/x-c\":[3],\"gate/x-d\":null}");
+				st->extra =
+					strdup("{\"x-a\":1,\"comp/x-b\":\"two\",\"send/2/x-c\":[3],\"gate/x-d\":null}");
 		}
 		for (int i = 0; i < MD_MP_COUNT; i++)
 			c->master.p[i] = random_value(md_param_desc(MD_SCOPE_MASTER, i), &s);
@@ -464,8 +469,10 @@ static void expect_error(const char *text, const char *want)
 static void test_precise_errors(void **state)
 {
 	(void)state;
-	expect_error(HEAD "\"strips\":[{\"name\":\"A\"},{\"name\":\"B\"},{\"name\":\"C\",\"eq\":{\"bands\":[{},{\"gain\":40}]}}]}",
-		     "demo.json: strips[2].eq.bands[1].gain: 40 is out of range (-18 .. 18 dB)");
+	expect_error(
+		HEAD
+		"\"strips\":[{\"name\":\"A\"},{\"name\":\"B\"},{\"name\":\"C\",\"eq\":{\"bands\":[{},{\"gain\":40}]}}]}",
+		"demo.json: strips[2].eq.bands[1].gain: 40 is out of range (-18 .. 18 dB)");
 	expect_error("{\n  \"format\": \"mixdesk-session\",\n  \"version\": 1\n  \"strips\": []\n}",
 		     "demo.json:4:3: broken JSON");
 	expect_error("{\"format\":\"mixdesk-session\",\"version\":7}",
@@ -475,13 +482,16 @@ static void test_precise_errors(void **state)
 		     "demo.json: strips[0].stereo: expected true or false, got a number");
 	expect_error(HEAD "\"strips\":[{\"name\":\"Kick\"},{\"name\":\"Kick\"}]}",
 		     "strips[1].name: 'Kick' is already the name of strips[0]");
-	expect_error(HEAD "\"buses\":[{\"name\":\"R\"},{\"name\":\"R\"}]}", "buses[1].name: 'R' is already the name of buses[0]");
-	expect_error(HEAD "\"strips\":[{\"sends\":[{\"bus\":\"Reverb\"}]}]}", "strips[0].sends[0].bus: there is no bus named 'Reverb'");
+	expect_error(HEAD "\"buses\":[{\"name\":\"R\"},{\"name\":\"R\"}]}",
+		     "buses[1].name: 'R' is already the name of buses[0]");
+	expect_error(HEAD "\"strips\":[{\"sends\":[{\"bus\":\"Reverb\"}]}]}",
+		     "strips[0].sends[0].bus: there is no bus named 'Reverb'");
 	expect_error(HEAD "\"strips\":[{\"comp\":{\"ratio\":4,\"speed\":3}}]}", "strips[0].comp.speed: unknown key");
 	expect_error(HEAD "\"master\":{\"pan_law\":-3}}", "master.pan_law: unknown key");
 	expect_error(HEAD "\"strips\":[{\"automation\":[{\"param\":\"fader\",\"points\":[[1,0],[1,-3]]}]}]}",
 		     "strips[0].automation[0].points[1]: time 1 is not after the previous point's 1");
-	expect_error(HEAD "\"strips\":[{\"automation\":[{\"param\":\"send/1/level\"}]}]}", "there is no bus 1 (this session has 0)");
+	expect_error(HEAD "\"strips\":[{\"automation\":[{\"param\":\"send/1/level\"}]}]}",
+		     "there is no bus 1 (this session has 0)");
 	expect_error(HEAD "\"buses\":[{\"automation\":[{\"param\":\"pan\"}]}]}", "'pan' is not a parameter of a bus");
 	expect_error(HEAD "\"strips\":[{\"source\":\"\"}]}", "strips[0].source: an empty file name");
 	expect_error(HEAD "\"strips\":[{\"name\":\"a\\u0000b\"}]}", "strips[0].name: the string contains a NUL");
@@ -512,8 +522,8 @@ static void test_older_forms_load(void **state)
 	struct md_console *c = NULL;
 	/* both forms of a pair's connections; a null source; version 1 with only some keys */
 	assert_int_equal(session_parse(HEAD "\"strips\":[{\"name\":\"K\",\"stereo\":true,\"source\":null,"
-					     "\"inputs\":[\"a:1\",\"a:2\"]}],"
-					     "\"master\":{\"outputs\":[[\"s:1\",\"s:3\"],[\"s:2\"]]}}",
+					    "\"inputs\":[\"a:1\",\"a:2\"]}],"
+					    "\"master\":{\"outputs\":[[\"s:1\",\"s:3\"],[\"s:2\"]]}}",
 				       "o.json", &c, err, sizeof err),
 			 MD_OK);
 	assert_null(c->strips[0]->source);
@@ -670,7 +680,8 @@ static void doc_row(enum md_scope sc, const struct md_param_desc *d, char *row, 
 		break;
 	}
 	(void)sc;
-	snprintf(row, n, "| `%s` | `%s` | %s | %s | %s | %s |", key, path, kind, range, def, d->automatable ? "yes" : "no");
+	snprintf(row, n, "| `%s` | `%s` | %s | %s | %s | %s |", key, path, kind, range, def,
+		 d->automatable ? "yes" : "no");
 }
 
 static void test_docs_are_true(void **state)

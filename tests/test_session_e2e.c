@@ -142,8 +142,7 @@ static void test_refuses_what_is_not_a_session_file(void **state)
 		     "not a regular file (a character device)");
 	expect_quick((const char *[]){"render", fifo, "-o", big, NULL}, 1, "not a regular file (a FIFO)");
 	/* --session-dir names a folder, checked before anything else */
-	expect_quick((const char *[]){"--server", "no-such-server", "--session-dir", big, NULL}, 2,
-		     "--session-dir '");
+	expect_quick((const char *[]){"--server", "no-such-server", "--session-dir", big, NULL}, 2, "--session-dir '");
 	expect_quick((const char *[]){"--server", "no-such-server", "--session-dir", "/nonexistent/x", NULL}, 2,
 		     "is not a folder: No such file or directory");
 	tl_rmtree(dir);
@@ -168,14 +167,14 @@ static const char *const pairs[][2] = {
 };
 #define NPAIRS (sizeof pairs / sizeof pairs[0])
 
-#define CHECK(cond, ...)                                                                                     \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, __VA_ARGS__);                                                        \
-			fprintf(stderr, "\n");                                                               \
-			rc = 1;                                                                              \
-			goto out;                                                                            \
-		}                                                                                            \
+#define CHECK(cond, ...)                                                                                               \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, __VA_ARGS__);                                                                  \
+			fprintf(stderr, "\n");                                                                         \
+			rc = 1;                                                                                        \
+			goto out;                                                                                      \
+		}                                                                                                      \
 	} while (0)
 
 /* Phase 1, on its own server: wire mixdesk with jack_connect, then SIGTERM it (--autosave saves). */

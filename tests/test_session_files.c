@@ -345,8 +345,9 @@ static void test_save_replaces_only_sessions(void **state)
 	write_file(path, "");
 	assert_int_equal(session_save(path, c, err, sizeof err), MD_OK);
 	snprintf(path, sizeof path, "%s/hand.json", t);
-	write_file(path, "{\"version\": 1, \"strips\": [{\"name\": \"x\", \"x-format\": \"format\"}],\n"
-			 " \"format\" : \"mixdesk-session\" }");
+	write_file(path,
+		   "{\"version\": 1, \"strips\": [{\"name\": \"x\", \"x-format\": \"format\"}],\n"
+		   " \"format\" : \"mixdesk-session\" }");
 	assert_int_equal(session_save(path, c, err, sizeof err), MD_OK);
 	/* a backup that is not a session's stays, and so does the file */
 	snprintf(bak, sizeof bak, "%s.bak", path);
@@ -422,8 +423,13 @@ static void test_stale_temporaries_removed(void **state)
 	make_temp(t, gone[3], part, 3600);
 	/* kept: a live writer's, a fresh old-style one, look-alikes, another file's, one with other contents */
 	snprintf(name, sizeof name, "song.json.tmp-%ld-Gg66Hh", (long)alive);
-	const char *const kept[] = {name, "song.json.tmp-Fresh1", "song.json.tmp-notes", "song.json.tmp-Ab12Cd.txt",
-				    "other.json.tmp-Ab12Cd", "song.json.tmp-backup", "song.json.tmp-12-abc"};
+	const char *const kept[] = {name,
+				    "song.json.tmp-Fresh1",
+				    "song.json.tmp-notes",
+				    "song.json.tmp-Ab12Cd.txt",
+				    "other.json.tmp-Ab12Cd",
+				    "song.json.tmp-backup",
+				    "song.json.tmp-12-abc"};
 	make_temp(t, kept[0], part, 0);
 	make_temp(t, kept[1], part, 0);
 	make_temp(t, kept[2], part, 3600);
@@ -475,21 +481,26 @@ static void test_remote_messages_quote_nothing(void **state)
 {
 	(void)state;
 	char *t = tl_tmpdir();
-	expect_public(t, "{\"format\": \"hunter2\", \"version\": 1}", "hunter2", "r.json: line 1, column 2: not a mixdesk "
-									     "session file");
-	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [\n  {\"name\": \"Kick\",\n"
-			 "    \"passw0rd\": 1}]}\n",
+	expect_public(t, "{\"format\": \"hunter2\", \"version\": 1}", "hunter2",
+		      "r.json: line 1, column 2: not a mixdesk "
+		      "session file");
+	expect_public(t,
+		      "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [\n  {\"name\": \"Kick\",\n"
+		      "    \"passw0rd\": 1}]}\n",
 		      "passw0rd", "r.json: line 3, column 5: unknown key");
-	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [{\"name\": \"TopSecret\"},\n"
-			 " {\"name\": \"TopSecret\"}]}",
+	expect_public(t,
+		      "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [{\"name\": \"TopSecret\"},\n"
+		      " {\"name\": \"TopSecret\"}]}",
 		      "TopSecret", "line 2, column 3: a name, send or lane given twice");
-	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1,\n\"strips\": [{\"inputs\": [\"nocolon\"]}]}",
+	expect_public(t,
+		      "{\"format\": \"mixdesk-session\", \"version\": 1,\n\"strips\": [{\"inputs\": [\"nocolon\"]}]}",
 		      "nocolon", "line 2, column 24: a value that is not valid there");
-	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"buses\": [{\"name\": \"R\"}],\n"
-			 "\"strips\": [{\"sends\": [{\"bus\": \"Hidden\"}]}]}",
+	expect_public(t,
+		      "{\"format\": \"mixdesk-session\", \"version\": 1, \"buses\": [{\"name\": \"R\"}],\n"
+		      "\"strips\": [{\"sends\": [{\"bus\": \"Hidden\"}]}]}",
 		      "Hidden", "line 2, column 24: a name that the session does not define");
-	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"x-ok\": 1,\n \"secret_top\": 2}", "secret_top",
-		      "line 2, column 2: unknown key");
+	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"x-ok\": 1,\n \"secret_top\": 2}",
+		      "secret_top", "line 2, column 2: unknown key");
 	expect_public(t, "{\"format\": \"mixdesk-session\", \"version\": 1, \"strips\": [{\"fader\": 77.5}]}", "77.5",
 		      "line 1, column 57: a value out of range");
 	/* what quotes nothing of the file is said as it is */

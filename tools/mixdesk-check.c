@@ -91,8 +91,9 @@ static void usage(FILE *f, bool full)
 {
 	fprintf(f, "usage: mixdesk check SESSION.json [--live] [--resample]\n");
 	if (!full) {
-		fprintf(f, "  --live: a missing source is only a warning; --resample: any sample rate "
-			   "(mixdesk check --help)\n");
+		fprintf(f,
+			"  --live: a missing source is only a warning; --resample: any sample rate "
+			"(mixdesk check --help)\n");
 		return;
 	}
 	fprintf(f,

@@ -33,7 +33,7 @@
 static volatile sig_atomic_t stop;
 static int sock = -1;
 static lo_server dispatcher;
-static const char *want;    /* the address whose answer ends the wait */
+static const char *want; /* the address whose answer ends the wait */
 static bool done, failed;
 static unsigned char buf[65536];
 
@@ -49,16 +49,19 @@ static int print_msg(const char *path, const char *types, lo_arg **argv, int arg
 	FILE *f = err ? stderr : stdout;
 	fputs(err ? "error:" : path, f);
 	for (int i = 0; i < argc; i++) {
+		// clang-format off: a table of one-line cases
 		switch (types[i]) {
 		case 'i': fprintf(f, " %d", osc_arg_i32(argv[i])); break;
 		case 'h': fprintf(f, " %lld", (long long)osc_arg_i64(argv[i])); break;
 		case 'f': fprintf(f, " %g", (double)osc_arg_f32(argv[i])); break;
 		case 'd': fprintf(f, " %g", osc_arg_f64(argv[i])); break;
-		case 's': case 'S': fprintf(f, " %s", (const char *)argv[i]); break;
+		case 's':
+		case 'S': fprintf(f, " %s", (const char *)argv[i]); break;
 		case 'T': fputs(" true", f); break;
 		case 'F': fputs(" false", f); break;
 		default: fprintf(f, " <%c>", types[i]); break;
 		}
+		// clang-format on
 	}
 	fputc('\n', f);
 	fflush(f);
@@ -197,14 +200,15 @@ static lo_message build_args(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mixdesk-osc [-H host] [-p port] [-t seconds] COMMAND\n"
-		   "  get ADDRESS               print the current value\n"
-		   "  set ADDRESS [TYPES] ARG...  set (types guessed: numbers f, else s; or e.g. 'i 1', 'T'), print the true value\n"
-		   "  send ADDRESS [TYPES] [ARG...]  send one message, print the replies that come within the timeout\n"
-		   "  watch [HZ]                subscribe (meters at HZ, default none) and print every message until Ctrl-C\n"
-		   "  dump                      print the whole console\n"
-		   "  status                    version, xruns, strips, buses, subscribers, received, rejected, errors, rate\n"
-		   "defaults: -H 127.0.0.1 -p 9000 -t 1\n");
+	fprintf(f,
+		"usage: mixdesk-osc [-H host] [-p port] [-t seconds] COMMAND\n"
+		"  get ADDRESS               print the current value\n"
+		"  set ADDRESS [TYPES] ARG...  set (types guessed: numbers f, else s; or e.g. 'i 1', 'T'), print the true value\n"
+		"  send ADDRESS [TYPES] [ARG...]  send one message, print the replies that come within the timeout\n"
+		"  watch [HZ]                subscribe (meters at HZ, default none) and print every message until Ctrl-C\n"
+		"  dump                      print the whole console\n"
+		"  status                    version, xruns, strips, buses, subscribers, received, rejected, errors, rate\n"
+		"defaults: -H 127.0.0.1 -p 9000 -t 1\n");
 }
 
 /* one command, once the socket is open: its exit status (1 when it failed or no answer came in time) */

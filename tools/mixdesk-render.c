@@ -68,8 +68,20 @@ struct cli {
 	bool quiet, timings;
 };
 
-enum { O_BITS = 256, O_HEADROOM, O_NONORM, O_GAIN, O_STEMS, O_START, O_END, O_TAIL, O_RESAMPLE, O_REPORT,
-       O_TIMINGS, O_THREADS };
+enum {
+	O_BITS = 256,
+	O_HEADROOM,
+	O_NONORM,
+	O_GAIN,
+	O_STEMS,
+	O_START,
+	O_END,
+	O_TAIL,
+	O_RESAMPLE,
+	O_REPORT,
+	O_TIMINGS,
+	O_THREADS
+};
 
 /* one option (ch, with its value arg) into cli: -1 to go on, else the exit status (0 after --help, 2 for a bad
  * command line) */
@@ -78,9 +90,7 @@ static int parse_option(struct cli *cli, int ch, const char *arg, char **argv)
 	struct render_opts *o = &cli->o;
 	double v;
 	switch (ch) {
-	case 'o':
-		o->out = arg;
-		break;
+	case 'o': o->out = arg; break;
 	case O_BITS:
 		if (strcmp(arg, "16") == 0 || strcmp(arg, "24") == 0)
 			o->bits = atoi(arg);
@@ -95,18 +105,14 @@ static int parse_option(struct cli *cli, int ch, const char *arg, char **argv)
 		o->headroom_set = true;
 		o->headroom = (float)v;
 		break;
-	case O_NONORM:
-		o->no_normalize = true;
-		break;
+	case O_NONORM: o->no_normalize = true; break;
 	case O_GAIN:
 		if (md_parse_double(arg, -120.0, 60.0, &v))
 			return bad_usage("--gain %s: expected a gain in dB from -120 to 60%s", arg, "");
 		o->fixed_gain = true;
 		o->gain_db = (float)v;
 		break;
-	case O_STEMS:
-		o->stems_dir = arg;
-		break;
+	case O_STEMS: o->stems_dir = arg; break;
 	case O_START:
 		if (md_parse_double(arg, 0.0, 86400.0, &o->start))
 			return bad_usage("--start %s: expected seconds from 0 to 86400%s", arg, "");
@@ -121,30 +127,18 @@ static int parse_option(struct cli *cli, int ch, const char *arg, char **argv)
 			return bad_usage("--tail %s: expected seconds from 0 to 3600%s", arg, "");
 		o->tail_set = true;
 		break;
-	case O_RESAMPLE:
-		o->resample = true;
-		break;
-	case O_REPORT:
-		cli->report = arg;
-		break;
-	case O_TIMINGS:
-		cli->timings = true;
-		break;
+	case O_RESAMPLE: o->resample = true; break;
+	case O_REPORT: cli->report = arg; break;
+	case O_TIMINGS: cli->timings = true; break;
 	case O_THREADS:
 		if (strcmp(arg, "1") != 0 && strcmp(arg, "2") != 0)
 			return bad_usage("--threads %s: expected 1 or 2%s", arg, "");
 		o->threads = atoi(arg);
 		break;
-	case 'q':
-		cli->quiet = true;
-		break;
-	case 'h':
-		usage(stdout);
-		return 0;
-	case ':':
-		return bad_usage("%s needs a value%s", argv[optind - 1], "");
-	default:
-		return bad_usage("unknown option '%s'%s", argv[optind - 1], "");
+	case 'q': cli->quiet = true; break;
+	case 'h': usage(stdout); return 0;
+	case ':': return bad_usage("%s needs a value%s", argv[optind - 1], "");
+	default: return bad_usage("unknown option '%s'%s", argv[optind - 1], "");
 	}
 	return -1;
 }
@@ -152,16 +146,22 @@ static int parse_option(struct cli *cli, int ch, const char *arg, char **argv)
 /* the whole command line into cli: -1 to go on, else the exit status */
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},     {"bits", required_argument, NULL, O_BITS},
-		{"headroom", required_argument, NULL, O_HEADROOM}, {"no-normalize", no_argument, NULL, O_NONORM},
-		{"gain", required_argument, NULL, O_GAIN},     {"stems", required_argument, NULL, O_STEMS},
-		{"start", required_argument, NULL, O_START},   {"end", required_argument, NULL, O_END},
-		{"tail", required_argument, NULL, O_TAIL},     {"resample", no_argument, NULL, O_RESAMPLE},
-		{"report", required_argument, NULL, O_REPORT}, {"timings", no_argument, NULL, O_TIMINGS},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+						 {"bits", required_argument, NULL, O_BITS},
+						 {"headroom", required_argument, NULL, O_HEADROOM},
+						 {"no-normalize", no_argument, NULL, O_NONORM},
+						 {"gain", required_argument, NULL, O_GAIN},
+						 {"stems", required_argument, NULL, O_STEMS},
+						 {"start", required_argument, NULL, O_START},
+						 {"end", required_argument, NULL, O_END},
+						 {"tail", required_argument, NULL, O_TAIL},
+						 {"resample", no_argument, NULL, O_RESAMPLE},
+						 {"report", required_argument, NULL, O_REPORT},
+						 {"timings", no_argument, NULL, O_TIMINGS},
+						 {"threads", required_argument, NULL, O_THREADS},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	optind = 0; /* GNU: start afresh (mixdesk_render_main may run more than once in a process) */
 	opterr = 0;
 	int ch, status;

@@ -81,11 +81,16 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 {
 	*o = (struct live_opts){.co = {.bind_addr = "127.0.0.1", .port = 9000}, .channels = 8};
 	static const struct option longopts[] = {
-		{"name", required_argument, NULL, 'n'},     {"server", required_argument, NULL, 's'},
-		{"channels", required_argument, NULL, 'c'}, {"osc-port", required_argument, NULL, 'p'},
-		{"osc-bind", required_argument, NULL, 'b'}, {"osc-allow", required_argument, NULL, 'a'},
-		{"autosave", no_argument, NULL, 'A'},       {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},        {"session-dir", required_argument, NULL, 'D'},
+		{"name", required_argument, NULL, 'n'},
+		{"server", required_argument, NULL, 's'},
+		{"channels", required_argument, NULL, 'c'},
+		{"osc-port", required_argument, NULL, 'p'},
+		{"osc-bind", required_argument, NULL, 'b'},
+		{"osc-allow", required_argument, NULL, 'a'},
+		{"autosave", no_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"session-dir", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
@@ -97,15 +102,16 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		case 's': o->jo.server_name = optarg; break;
 		case 'c':
 			if (md_parse_long(optarg, 0, MD_MAX_STRIPS, &v)) {
-				fprintf(stderr, "mixdesk: --channels takes a number from 0 to %d, not '%s'\n", MD_MAX_STRIPS,
-					optarg);
+				fprintf(stderr, "mixdesk: --channels takes a number from 0 to %d, not '%s'\n",
+					MD_MAX_STRIPS, optarg);
 				return 2;
 			}
 			o->channels = v;
 			break;
 		case 'p':
 			if (md_parse_long(optarg, 0, 65535, &v)) {
-				fprintf(stderr, "mixdesk: --osc-port takes a UDP port from 0 to 65535, not '%s'\n", optarg);
+				fprintf(stderr, "mixdesk: --osc-port takes a UDP port from 0 to 65535, not '%s'\n",
+					optarg);
 				return 2;
 			}
 			o->co.port = (int)v;
@@ -126,8 +132,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			}
 			int r = stat(optarg, &st);
 			if (r != 0 || !S_ISDIR(st.st_mode)) {
-				fprintf(stderr, "mixdesk: --session-dir '%s' is not a folder%s%s\n", optarg, r ? ": " : "",
-					r ? strerror(errno) : "");
+				fprintf(stderr, "mixdesk: --session-dir '%s' is not a folder%s%s\n", optarg,
+					r ? ": " : "", r ? strerror(errno) : "");
 				return 2;
 			}
 			o->co.session_dirs[o->co.nsession_dirs++] = optarg;
@@ -145,7 +151,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		}
 	}
 	if (argc - optind > 1) {
-		fprintf(stderr, "mixdesk: one session file at most, got '%s' and '%s'\n", argv[optind], argv[optind + 1]);
+		fprintf(stderr, "mixdesk: one session file at most, got '%s' and '%s'\n", argv[optind],
+			argv[optind + 1]);
 		return 2;
 	}
 	o->session = optind < argc ? argv[optind] : NULL;
@@ -314,15 +321,20 @@ static void watch_jack(const struct live_opts *o, struct live *l, double now)
 		l->xruns_said = ji.xruns;
 		l->next_xrun_line = now + 2.0;
 	}
-	struct md_host_status hs = {.jack_alive = ji.alive, .realtime = ji.realtime, .period = ji.period,
-				    .load = ji.load, .xruns = ji.xruns, .reconnects = ji.reconnects};
+	struct md_host_status hs = {.jack_alive = ji.alive,
+				    .realtime = ji.realtime,
+				    .period = ji.period,
+				    .load = ji.load,
+				    .xruns = ji.xruns,
+				    .reconnects = ji.reconnects};
 	control_set_host(l->ctl, &hs);
 }
 
 static int control_loop(const struct live_opts *o, struct live *l)
 {
 	while (!got_signal) {
-		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0}, {jackhost_wake_fd(l->host), POLLIN, 0},
+		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0},
+					{jackhost_wake_fd(l->host), POLLIN, 0},
 					{control_fd(l->ctl), POLLIN, 0}};
 		int r = poll(fds, control_fd(l->ctl) >= 0 ? 3 : 2, 5);
 		if (r < 0 && errno != EINTR)
@@ -346,8 +358,8 @@ static int control_loop(const struct live_opts *o, struct live *l)
 static int shut_down(const struct live_opts *o, struct live *l, int status)
 {
 	if (got_signal)
-		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n", got_signal == SIGINT ? "interrupted" : "terminated",
-			jackhost_xruns(l->host));
+		fprintf(stderr, "mixdesk: %s, shutting down (%u xruns)\n",
+			got_signal == SIGINT ? "interrupted" : "terminated", jackhost_xruns(l->host));
 	if (o->autosave && status == 0)
 		status = autosave(l);
 	control_free(l->ctl);

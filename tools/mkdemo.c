@@ -258,8 +258,8 @@ static int make_band(const char *dir, float *a, float *b, int bars)
 			for (int beat = 0; beat < 4; beat++) {
 				double t = bar * BAR + beat * BEAT + (g ? BEAT / 2 : 0);
 				for (int k = 0; k < 3; k++)
-					tone(a, t + k * 0.012, BEAT * 0.45, mtof(chords[c][k] + 12 * g - 12 * !g), 0.4, 9,
-					     0.25, 0.004);
+					tone(a, t + k * 0.012, BEAT * 0.45, mtof(chords[c][k] + 12 * g - 12 * !g), 0.4,
+					     9, 0.25, 0.004);
 			}
 		}
 		fails += write_wav(dir, g ? "guitar2.wav" : "guitar1.wav", a, NULL) != 0;
@@ -270,9 +270,14 @@ static int make_band(const char *dir, float *a, float *b, int bars)
 	for (int bar = 0; bar < bars; bar++) {
 		int c = bar % 4;
 		for (int k = 0; k < 3; k++) {
-			tone(k == 0 ? a : k == 2 ? b : a, bar * BAR, BAR * 0.95, mtof(chords[c][k]), 0.35, 1.5, 0.5, 0.002);
-			tone(k == 1 ? b : k == 0 ? b : a, bar * BAR + 0.01, BAR * 0.95, mtof(chords[c][k] + 12), 0.15, 2,
-			     0.4, 0.003);
+			tone(k == 0   ? a
+			     : k == 2 ? b
+				      : a,
+			     bar * BAR, BAR * 0.95, mtof(chords[c][k]), 0.35, 1.5, 0.5, 0.002);
+			tone(k == 1   ? b
+			     : k == 0 ? b
+				      : a,
+			     bar * BAR + 0.01, BAR * 0.95, mtof(chords[c][k] + 12), 0.15, 2, 0.4, 0.003);
 		}
 	}
 	fails += write_wav(dir, "keys.wav", a, b) != 0;

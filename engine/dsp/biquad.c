@@ -19,8 +19,7 @@ void biquad_identity(struct md_biquad *b)
 	b->m1 = b->m2 = 0.0;
 }
 
-void biquad_setup(struct md_biquad *b, enum md_biquad_kind kind, double rate, double freq, double q,
-		  double gain_db)
+void biquad_setup(struct md_biquad *b, enum md_biquad_kind kind, double rate, double freq, double q, double gain_db)
 {
 	double fmax = 0.49 * rate;
 	double f = freq < 1.0 ? 1.0 : freq > fmax ? fmax : freq;
@@ -114,8 +113,8 @@ void biquad_process_chain(struct md_biquad *const *b, int ns, float *const ch[2]
 	if (ns > MD_BQ_CHAIN_MAX)
 		ns = MD_BQ_CHAIN_MAX;
 	/* the state-space form (struct ss), coefficients broadcast to both lanes */
-	v2d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX],
-		pv[MD_BQ_CHAIN_MAX], pv2[MD_BQ_CHAIN_MAX];
+	v2d kx[MD_BQ_CHAIN_MAX], k1[MD_BQ_CHAIN_MAX], k2[MD_BQ_CHAIN_MAX], p11[MD_BQ_CHAIN_MAX], pv[MD_BQ_CHAIN_MAX],
+		pv2[MD_BQ_CHAIN_MAX];
 	v2d s1[MD_BQ_CHAIN_MAX], s2[MD_BQ_CHAIN_MAX];
 	for (int j = 0; j < ns; j++) {
 		const struct md_biquad *q = b[j];
@@ -160,10 +159,12 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 
 /* [rt] one group of MD_BQ_LANES lanes with ns sections each (lanes with fewer get identity sections) */
+// clang-format off
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 static void lanes_group(struct md_bq_lane *const *lane, int ns, float *const xs[MD_BQ_LANES], uint32_t n)
+// clang-format on
 {
 	/* the state-space form (struct ss); lane k of each vector is lane[k]'s section j, or the identity
 	 * (kx = 1, p11 = 1, everything else 0: the state stays at 0) */

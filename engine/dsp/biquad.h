@@ -27,8 +27,7 @@ struct md_biquad {
 
 /* Compute coefficients (state untouched). freq is clamped below 0.49 fs; gain_db is ignored by the pass
  * filters. Uses tan and pow: call it per sub-block while a parameter moves, never per sample. [any] */
-void biquad_setup(struct md_biquad *b, enum md_biquad_kind kind, double rate, double freq, double q,
-		  double gain_db);
+void biquad_setup(struct md_biquad *b, enum md_biquad_kind kind, double rate, double freq, double q, double gain_db);
 /* The identity (output = input). [any] */
 void biquad_identity(struct md_biquad *b);
 /* Zero the state. [rt] */

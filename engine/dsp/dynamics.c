@@ -8,8 +8,8 @@
 #define DB_PER_LOG2 6.02059991f  /* 20 log10(2) */
 #define LOG2_PER_DB 0.166096404f /* 1 / DB_PER_LOG2 */
 #define SNAP_DB 1e-4f            /* a gain this close to its target has arrived */
-#define BYPASS_MS 20.0f
-#define MD_DYN_BLOCK 64          /* the compressor works in passes over this many frames */          /* a unit switched off fades to 0 dB no slower than this time constant */
+#define BYPASS_MS 20.0f          /* a unit switched off fades to 0 dB no slower than this time constant */
+#define MD_DYN_BLOCK 64          /* the compressor works in passes over this many frames */
 
 union fbits {
 	float f;
@@ -37,9 +37,10 @@ static inline float log2_fast(float x)
 static inline float exp2_fast(float x)
 {
 	x = x < -126.0f ? -126.0f : x > 126.0f ? 126.0f : x;
-	int i = (int)(x + 127.5f) - 127; /* round to nearest: the argument of the truncation is positive */
+	int i = (int)(x + 127.5f) - 127;         /* round to nearest: the argument of the truncation is positive */
 	float r = (x - (float)i) * 0.693147181f; /* |r| <= 0.347: Taylor to r^6 is exact to 1.3e-7 */
-	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
+	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f +
+						      r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
 	union fbits v;
 	v.u = (uint32_t)(i + 127) << 23;
 	return p * v.f;
@@ -86,7 +87,8 @@ static inline v4sf v_exp2(v4sf x)
 	x = v_select(x > 126.0f, (v4sf){126.0f, 126.0f, 126.0f, 126.0f}, x);
 	v4si i = __builtin_convertvector(x + 127.5f, v4si) - 127;
 	v4sf r = (x - __builtin_convertvector(i, v4sf)) * 0.693147181f;
-	v4sf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
+	v4sf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f +
+						     r * (1.0f / 24.0f + r * (1.0f / 120.0f + r * (1.0f / 720.0f))))));
 	return p * (v4sf)((i + 127) << 23);
 }
 
@@ -136,7 +138,7 @@ static inline float peak_at(float *const ch[2], int nch, uint32_t i)
 }
 
 void dyn_gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
-		float hold_ms, float release_ms)
+		    float hold_ms, float release_ms)
 {
 	g->on = on;
 	g->thr = powf(10.0f, thr_db / 20.0f);
@@ -204,7 +206,7 @@ float dyn_comp_static_db(float thr_db, float ratio, float knee_db, float x_db)
 }
 
 void dyn_comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
-		float release_ms, float knee_db, float makeup_db, bool instant)
+		    float release_ms, float knee_db, float makeup_db, bool instant)
 {
 	c->rate = rate;
 	c->on = on;

@@ -12,10 +12,10 @@
 
 struct md_gate {
 	bool on;
-	float thr;      /* opens when the detector reaches this linear level */
-	float range_db; /* gain while closed (<= 0) */
+	float thr;       /* opens when the detector reaches this linear level */
+	float range_db;  /* gain while closed (<= 0) */
 	double att, rel; /* per-sample one-pole steps 1 - exp(-1 / (tau fs)) for opening and closing */
-	uint32_t hold;  /* samples the gate stays open after the detector last reached the threshold */
+	uint32_t hold;   /* samples the gate stays open after the detector last reached the threshold */
 	uint32_t hold_left;
 	double g_db; /* the gain now, dB (double: a float stalls short of -90 dB with slow releases) */
 };
@@ -31,14 +31,14 @@ struct md_comp {
 
 /* Set parameters (times in ms, levels in dB). The gain carries on from where it is. [any] */
 void dyn_gate_setup(struct md_gate *g, float rate, bool on, float thr_db, float range_db, float attack_ms,
-		float hold_ms, float release_ms);
-void dyn_gate_reset(struct md_gate *g);                                     /* [rt] */
+		    float hold_ms, float release_ms);
+void dyn_gate_reset(struct md_gate *g);                                            /* [rt] */
 void dyn_gate_process(struct md_gate *g, float *const ch[2], int nch, uint32_t n); /* [rt] */
 
 /* instant: the make-up gain lands at once (initialisation) instead of ramping. [any] */
 void dyn_comp_setup(struct md_comp *c, float rate, bool on, float thr_db, float ratio, float attack_ms,
-		float release_ms, float knee_db, float makeup_db, bool instant);
-void dyn_comp_reset(struct md_comp *c);                                     /* [rt] */
+		    float release_ms, float knee_db, float makeup_db, bool instant);
+void dyn_comp_reset(struct md_comp *c);                                            /* [rt] */
 void dyn_comp_process(struct md_comp *c, float *const ch[2], int nch, uint32_t n); /* [rt] */
 
 /* The compressor's static gain computer: gain in dB (<= 0) for a detector level x_db. [any] */

@@ -53,8 +53,8 @@ static void pass_coefs(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, fl
 }
 
 /* [rt] */
-static void pass_target(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, float rate, bool en, float hz, float slope,
-			uint32_t xfade)
+static void pass_target(struct md_strip_dsp_pass *f, enum md_biquad_kind kind, float rate, bool en, float hz,
+			float slope, uint32_t xfade)
 {
 	bool steep = slope > 18.0f;
 	f->lf.target = log2_hz(hz);
@@ -117,8 +117,7 @@ static void pass_run(struct md_strip_dsp_pass *f, struct chain *q, float *const 
 /* [rt] */
 static void band_coefs(struct md_strip_dsp_band *b, float rate)
 {
-	biquad_setup(&b->s, band_kind[b->type], rate, exp2((double)b->lf.cur), exp2((double)b->lq.cur),
-		     b->gain.cur);
+	biquad_setup(&b->s, band_kind[b->type], rate, exp2((double)b->lf.cur), exp2((double)b->lq.cur), b->gain.cur);
 }
 
 /* [rt] at 0 dB every band type is the identity: while it sits there, frequency, Q and type can jump */
@@ -185,15 +184,16 @@ static void set_targets(struct md_strip_dsp *d, const float *p, bool instant)
 	bool moving = d->hpf.moving || d->lpf.moving;
 	for (int k = 0; k < MD_EQ_BANDS; k++) {
 		struct md_strip_dsp_band *b = &d->band[k];
-		band_target(b, on(p, MD_SP_EQ_ON) && on(p, MD_SP_EQ(k, MD_EQ_ON)), (int)lrintf(p[MD_SP_EQ(k, MD_EQ_TYPE)]),
-			    p[MD_SP_EQ(k, MD_EQ_FREQ)], p[MD_SP_EQ(k, MD_EQ_GAIN)], p[MD_SP_EQ(k, MD_EQ_Q)]);
+		band_target(b, on(p, MD_SP_EQ_ON) && on(p, MD_SP_EQ(k, MD_EQ_ON)),
+			    (int)lrintf(p[MD_SP_EQ(k, MD_EQ_TYPE)]), p[MD_SP_EQ(k, MD_EQ_FREQ)],
+			    p[MD_SP_EQ(k, MD_EQ_GAIN)], p[MD_SP_EQ(k, MD_EQ_Q)]);
 		moving |= b->moving;
 	}
 	d->moving = moving;
 	dyn_gate_setup(&d->gate, d->rate, on(p, MD_SP_GATE_ON), p[MD_SP_GATE_THRESHOLD], p[MD_SP_GATE_RANGE],
-		   p[MD_SP_GATE_ATTACK], p[MD_SP_GATE_HOLD], p[MD_SP_GATE_RELEASE]);
+		       p[MD_SP_GATE_ATTACK], p[MD_SP_GATE_HOLD], p[MD_SP_GATE_RELEASE]);
 	dyn_comp_setup(&d->comp, d->rate, on(p, MD_SP_COMP_ON), p[MD_SP_COMP_THRESHOLD], p[MD_SP_COMP_RATIO],
-		   p[MD_SP_COMP_ATTACK], p[MD_SP_COMP_RELEASE], p[MD_SP_COMP_KNEE], p[MD_SP_COMP_MAKEUP], instant);
+		       p[MD_SP_COMP_ATTACK], p[MD_SP_COMP_RELEASE], p[MD_SP_COMP_KNEE], p[MD_SP_COMP_MAKEUP], instant);
 }
 
 void strip_dsp_init(struct md_strip_dsp *d, float rate, const float *p)

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MD_SDSP_SUB 16          /* samples between parameter steps (and coefficient updates) */
-#define MD_SDSP_TAU_MS 20.0f    /* time constant of the parameter glide */
-#define MD_SDSP_XFADE_MS 20.0f  /* cross-fade of a filter section switched in or out */
+#define MD_SDSP_SUB 16         /* samples between parameter steps (and coefficient updates) */
+#define MD_SDSP_TAU_MS 20.0f   /* time constant of the parameter glide */
+#define MD_SDSP_XFADE_MS 20.0f /* cross-fade of a filter section switched in or out */
 
 /* a glided parameter */
 struct md_strip_dsp_glide {
@@ -32,25 +32,25 @@ struct md_strip_dsp_glide {
 struct md_strip_dsp_pass {
 	struct md_biquad s[2];
 	struct md_strip_dsp_glide lf, q0; /* log2 of the corner frequency; Q of section 0 */
-	struct md_smooth mix[2];     /* 0: section bypassed, 1: section in */
+	struct md_smooth mix[2];          /* 0: section bypassed, 1: section in */
 	bool moving;
 };
 
 struct md_strip_dsp_band {
 	struct md_biquad s;
 	struct md_strip_dsp_glide lf, gain, lq; /* log2 Hz, dB, log2 Q */
-	float want_gain;                    /* the gain once the type is right (0 when off) */
-	int type, want_type;                /* the type computed now, and the one asked for */
+	float want_gain;                        /* the gain once the type is right (0 when off) */
+	int type, want_type;                    /* the type computed now, and the one asked for */
 	bool moving;
 };
 
 struct md_strip_dsp {
 	float rate;
-	float gr_db;      /* current compressor + gate gain reduction, dB (<= 0) */
-	float glide;      /* one-pole coefficient per parameter step */
-	uint32_t xfade;   /* samples of a section cross-fade */
+	float gr_db;       /* current compressor + gate gain reduction, dB (<= 0) */
+	float glide;       /* one-pole coefficient per parameter step */
+	uint32_t xfade;    /* samples of a section cross-fade */
 	uint32_t sub_left; /* samples until the next parameter step */
-	bool moving;      /* any filter parameter still gliding */
+	bool moving;       /* any filter parameter still gliding */
 	struct md_strip_dsp_pass hpf, lpf;
 	struct md_strip_dsp_band band[MD_EQ_BANDS];
 	struct md_gate gate;

@@ -24,7 +24,8 @@ static void rdp(const double *t, const float *v, bool *keep, int a, int b, float
 	float worst = 0.0f;
 	int wi = -1;
 	for (int i = a + 1; i < b; i++) {
-		float line = step ? v[a] : (float)((double)v[a] + (t[i] - t[a]) / (t[b] - t[a]) * (double)(v[b] - v[a]));
+		float line = step ? v[a]
+				  : (float)((double)v[a] + (t[i] - t[a]) / (t[b] - t[a]) * (double)(v[b] - v[a]));
 		float d = fabsf(v[i] - line);
 		if (d > worst) {
 			worst = d;
@@ -367,8 +368,7 @@ enum md_err mixer_lane_delete(struct md_mixer *m, enum md_scope scope, int index
 	return MD_OK;
 }
 
-enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t,
-			    float v)
+enum md_err mixer_lane_move(struct md_mixer *m, enum md_scope scope, int index, int param, int point, double t, float v)
 {
 	struct md_lane *l = edit_lane(m, scope, index, param, false);
 	if (!l || point < 0 || point >= l->npoints)

@@ -26,7 +26,7 @@ struct mx_pass {
 	bool active;
 	uint8_t scope;
 	int index, param;
-	bool held;     /* the controller still holds it */
+	bool held; /* the controller still holds it */
 	int n, cap;
 	double *t;
 	float *v;

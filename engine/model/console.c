@@ -267,7 +267,10 @@ static int utf8_len(const unsigned char *p)
 {
 	if (p[0] < 0x80)
 		return 1;
-	int n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	int n = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+		: p[0] >= 0xe0 && p[0] <= 0xef ? 3
+		: p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+					       : 0;
 	for (int i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80) /* the terminating NUL stops it too */
 			return 0;
@@ -375,7 +378,8 @@ enum md_err console_add_bus(struct md_console *c, const char *name, int *index)
 	int bi = c->nbuses;
 	/* the sends to a new bus start silent and post-fader */
 	for (int i = 0; i < c->nstrips; i++) {
-		c->strips[i]->p[MD_SP_SEND(bi, MD_SEND_LEVEL)] = md_param_default(MD_SCOPE_STRIP, MD_SP_SEND(bi, MD_SEND_LEVEL));
+		c->strips[i]->p[MD_SP_SEND(bi, MD_SEND_LEVEL)] = md_param_default(MD_SCOPE_STRIP,
+										  MD_SP_SEND(bi, MD_SEND_LEVEL));
 		c->strips[i]->p[MD_SP_SEND(bi, MD_SEND_PRE)] = 0;
 	}
 	if (index)

@@ -7,29 +7,30 @@
 
 #define MD_VERSION "0.1.0"
 
-#define MD_MAX_STRIPS 256   /* channel strips in one console */
-#define MD_MAX_BUSES 16     /* aux buses; every strip has one send per bus */
-#define MD_MAX_SLOTS 1024   /* audio I/O slots (JACK ports or render buffers) */
+#define MD_MAX_STRIPS 256 /* channel strips in one console */
+#define MD_MAX_BUSES 16   /* aux buses; every strip has one send per bus */
+#define MD_MAX_SLOTS 1024 /* audio I/O slots (JACK ports or render buffers) */
 #define MD_EQ_BANDS 4
-#define MD_NAME_MAX 64      /* strip and bus names, including the NUL */
-#define MD_LANE_POINTS_MAX 100000 /* breakpoints in one automation lane (1.2 MB; a 1-hour ride thinned to 0.1 dB
-				   * keeps a few thousand) */
-#define MD_PASS_POINTS_MAX (1 << 20) /* raw points of one recording pass before it is thinned on the way */
-#define MD_BLOCK 64         /* the engine works in sub-blocks of at most this many frames */
+#define MD_NAME_MAX 64 /* strip and bus names, including the NUL */
+/* breakpoints in one automation lane (1.2 MB; a 1-hour ride thinned to 0.1 dB keeps a few thousand) */
+#define MD_LANE_POINTS_MAX 100000
+/* raw points of one recording pass before it is thinned on the way */
+#define MD_PASS_POINTS_MAX (1 << 20)
+#define MD_BLOCK 64             /* the engine works in sub-blocks of at most this many frames */
 #define MD_SILENCE_DB (-120.0f) /* a level at or below this is silence */
 
 enum md_err {
 	MD_OK = 0,
 	MD_ERR_NOMEM,
-	MD_ERR_RANGE,     /* an index or value outside what is allowed */
-	MD_ERR_NAN,       /* a value that is NaN or infinite */
-	MD_ERR_TYPE,      /* wrong kind of value */
-	MD_ERR_NOTFOUND,  /* no such strip, bus or parameter */
-	MD_ERR_EXISTS,    /* a name that is already taken */
-	MD_ERR_FULL,      /* a fixed limit or a queue is full */
-	MD_ERR_IO,        /* a file or system call failed */
-	MD_ERR_FORMAT,    /* a file is not in the expected format */
-	MD_ERR_JACK,      /* the JACK server refused or went away */
+	MD_ERR_RANGE,    /* an index or value outside what is allowed */
+	MD_ERR_NAN,      /* a value that is NaN or infinite */
+	MD_ERR_TYPE,     /* wrong kind of value */
+	MD_ERR_NOTFOUND, /* no such strip, bus or parameter */
+	MD_ERR_EXISTS,   /* a name that is already taken */
+	MD_ERR_FULL,     /* a fixed limit or a queue is full */
+	MD_ERR_IO,       /* a file or system call failed */
+	MD_ERR_FORMAT,   /* a file is not in the expected format */
+	MD_ERR_JACK,     /* the JACK server refused or went away */
 };
 
 const char *md_strerror(enum md_err err); /* [any] */

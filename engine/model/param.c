@@ -8,6 +8,8 @@ static const char *const eq_type_names[] = {"lowshelf", "peak", "highshelf"};
 static const float slopes[] = {12.0f, 24.0f};
 static const float pan_laws[] = {0.0f, -3.0f, -4.5f, -6.0f};
 
+/* the tables are laid out by hand, a row per parameter */
+// clang-format off
 #define LEVEL(p, lo, hi, d) {p, MD_KIND_FLOAT, MD_UNIT_DB, lo, hi, d, NULL, NULL, 0, true, true}
 #define SWITCH(p, d, a) {p, MD_KIND_BOOL, MD_UNIT_NONE, 0, 1, d, NULL, NULL, 0, a, false}
 #define FLOAT(p, u, lo, hi, d, a) {p, MD_KIND_FLOAT, u, lo, hi, d, NULL, NULL, 0, a, false}
@@ -69,6 +71,7 @@ static const struct md_param_desc master_params[MD_MP_COUNT] = {
 	SWITCH("mute", 0, true),
 	{"pan_law", MD_KIND_CHOICE, MD_UNIT_DB, -6, 0, -3, NULL, pan_laws, 4, false, false},
 };
+// clang-format on
 
 const struct md_param_desc *md_param_desc(enum md_scope scope, int param)
 {
@@ -112,9 +115,7 @@ enum md_err md_param_clamp(const struct md_param_desc *d, float v, float *out, b
 			r = MD_SILENCE_DB;
 		r = r < d->min ? d->min : r > d->max ? d->max : r;
 		break;
-	case MD_KIND_BOOL:
-		r = r >= 0.5f ? 1.0f : 0.0f;
-		break;
+	case MD_KIND_BOOL: r = r >= 0.5f ? 1.0f : 0.0f; break;
 	case MD_KIND_ENUM:
 		r = roundf(r);
 		r = r < 0 ? 0 : r > d->count - 1 ? (float)(d->count - 1) : r;

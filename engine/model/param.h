@@ -17,8 +17,16 @@ enum md_kind {
 	MD_KIND_CHOICE, /* one of choices[] (snapped to the nearest) */
 };
 
-enum md_unit { MD_UNIT_NONE, MD_UNIT_DB, MD_UNIT_PAN, MD_UNIT_HZ, MD_UNIT_MS, MD_UNIT_RATIO, MD_UNIT_Q,
-	       MD_UNIT_DB_OCT };
+enum md_unit {
+	MD_UNIT_NONE,
+	MD_UNIT_DB,
+	MD_UNIT_PAN,
+	MD_UNIT_HZ,
+	MD_UNIT_MS,
+	MD_UNIT_RATIO,
+	MD_UNIT_Q,
+	MD_UNIT_DB_OCT
+};
 
 /* EQ band fields and types */
 enum { MD_EQ_TYPE, MD_EQ_FREQ, MD_EQ_GAIN, MD_EQ_Q, MD_EQ_ON, MD_EQ_NFIELDS };
@@ -58,8 +66,10 @@ enum md_strip_param {
 	MD_SP_COUNT = MD_SP_SEND_BASE + MD_MAX_BUSES * MD_SEND_NFIELDS
 };
 
+// clang-format off
 #define MD_SP_EQ(band, field) (MD_SP_EQ_BASE + (band) * MD_EQ_NFIELDS + (field))
 #define MD_SP_SEND(bus, field) (MD_SP_SEND_BASE + (bus) * MD_SEND_NFIELDS + (field))
+// clang-format on
 
 enum md_bus_param { MD_BP_FADER, MD_BP_MUTE, MD_BP_BALANCE, MD_BP_INSERT, MD_BP_COUNT };
 

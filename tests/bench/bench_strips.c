@@ -128,8 +128,9 @@ static struct figures measure(struct rig *r, uint32_t period, bool sweep)
 /* CPU seconds ecasound takes for PEER_SECONDS of 64 chains; < 0 when it is not there or failed. */
 static double peer_ecasound(const char *wav, bool fx)
 {
-	static const char *const fxargs[] = {"-efh:80", "-efh:80", "-efl:16000", "-efl:16000", "-efb:100,50",
-					     "-efb:400,200", "-efr:3000,1000", "-efb:10000,5000", "-enm:1,0,1,20,100",
+	static const char *const fxargs[] = {"-efh:80",          "-efh:80",         "-efl:16000",
+					     "-efl:16000",       "-efb:100,50",     "-efb:400,200",
+					     "-efr:3000,1000",   "-efb:10000,5000", "-enm:1,0,1,20,100",
 					     "-eca:69,0.12,1,1", "-ea:80"};
 	enum { NFX = sizeof fxargs / sizeof fxargs[0] };
 	static char chain[STRIPS][16], input[512], list[STRIPS * 4 + 8];
@@ -209,7 +210,8 @@ int main(void)
 			if (c == 1) {
 				full[p] = f.mean;
 				if (f.gr > -0.5f) {
-					fprintf(stderr, "bench_strips: the compressors are not working (gr %.2f dB)\n", f.gr);
+					fprintf(stderr, "bench_strips: the compressors are not working (gr %.2f dB)\n",
+						f.gr);
 					return 1;
 				}
 			}

@@ -13,11 +13,11 @@ int fuzz_osc(const uint8_t *data, size_t size);
 
 /* The libFuzzer entry of one target program: tests/fuzz/fuzz_NAME.c defines it with -DMD_LIBFUZZER. */
 #ifdef MD_LIBFUZZER
-#define FUZZ_ENTRY(fn)                                                                                           \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                                             \
-	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                              \
-	{                                                                                                        \
-		return fn(data, size);                                                                           \
+#define FUZZ_ENTRY(fn)                                                                                                 \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                                                  \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                                   \
+	{                                                                                                              \
+		return fn(data, size);                                                                                 \
 	}
 #else
 #define FUZZ_ENTRY(fn)

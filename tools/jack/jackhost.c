@@ -141,7 +141,8 @@ static enum md_err ensure_port(struct md_jackhost *h, int16_t slot, enum slot_ro
 	if (p) {
 		if (strcmp(h->port_names[slot], shortname) != 0) {
 			if (jack_port_rename(h->client, p, shortname) != 0) {
-				fprintf(stderr, "mixdesk: could not rename port %s to %s\n", h->port_names[slot], shortname);
+				fprintf(stderr, "mixdesk: could not rename port %s to %s\n", h->port_names[slot],
+					shortname);
 				return MD_ERR_JACK;
 			}
 			md_strlcpy(h->port_names[slot], shortname, sizeof h->port_names[slot]);
@@ -197,7 +198,8 @@ static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_
 		if (s->stereo) {
 			err = sync_one(h, s->in_slot[0], ROLE_IN, s->name, "_in_L", "in L", order++, &s->inputs[0]);
 			if (!err)
-				err = sync_one(h, s->in_slot[1], ROLE_IN, s->name, "_in_R", "in R", order++, &s->inputs[1]);
+				err = sync_one(h, s->in_slot[1], ROLE_IN, s->name, "_in_R", "in R", order++,
+					       &s->inputs[1]);
 		} else {
 			err = sync_one(h, s->in_slot[0], ROLE_IN, s->name, "_in", "in", order++, &s->inputs[0]);
 		}
@@ -207,9 +209,11 @@ static enum md_err hook_sync_ports(struct md_mixer_host *hooks, const struct md_
 		static const char *const lr[2][2] = {{"_out_L", "_out_R"}, {"_return_L", "_return_R"}};
 		static const char *const plr[2][2] = {{"send L", "send R"}, {"return L", "return R"}};
 		for (int k = 0; k < 2 && !err; k++)
-			err = sync_one(h, b->out_slot[k], ROLE_OUT, b->name, lr[0][k], plr[0][k], order++, &b->outputs[k]);
+			err = sync_one(h, b->out_slot[k], ROLE_OUT, b->name, lr[0][k], plr[0][k], order++,
+				       &b->outputs[k]);
 		for (int k = 0; k < 2 && !err; k++)
-			err = sync_one(h, b->ret_slot[k], ROLE_IN, b->name, lr[1][k], plr[1][k], order++, &b->returns[k]);
+			err = sync_one(h, b->ret_slot[k], ROLE_IN, b->name, lr[1][k], plr[1][k], order++,
+				       &b->returns[k]);
 	}
 	if (!err)
 		err = sync_one(h, c->master.out_slot[0], ROLE_OUT, "master", "_out_L", "out L", order++,
@@ -309,7 +313,8 @@ static void hook_transport_cmd(struct md_mixer_host *hooks, int cmd, double seco
 	case MD_TRANSPORT_PLAY: jack_transport_start(h->client); break;
 	case MD_TRANSPORT_STOP: jack_transport_stop(h->client); break;
 	case MD_TRANSPORT_LOCATE:
-		jack_transport_locate(h->client, (jack_nframes_t)(seconds * (double)jack_get_sample_rate(h->client) + 0.5));
+		jack_transport_locate(h->client,
+				      (jack_nframes_t)(seconds * (double)jack_get_sample_rate(h->client) + 0.5));
 		break;
 	}
 }

@@ -205,18 +205,12 @@ static bool same_file(const struct file_ref *a, const struct file_ref *b)
 static void describe(const struct file_ref *f, const struct md_console *c, char *dst, size_t size)
 {
 	switch (f->role) {
-	case F_SESSION:
-		snprintf(dst, size, "the session file '%s'", f->name);
-		break;
+	case F_SESSION: snprintf(dst, size, "the session file '%s'", f->name); break;
 	case F_SOURCE:
 		snprintf(dst, size, "the source of strip %d (%s)", f->index + 1, c->strips[f->index]->name);
 		break;
-	case F_MIX:
-		snprintf(dst, size, "the output '%s'", f->name);
-		break;
-	case F_REPORT:
-		snprintf(dst, size, "the report '%s'", f->name);
-		break;
+	case F_MIX: snprintf(dst, size, "the output '%s'", f->name); break;
+	case F_REPORT: snprintf(dst, size, "the report '%s'", f->name); break;
 	case F_STEM:
 		if (f->index - 1 < c->nstrips)
 			snprintf(dst, size, "the stem '%s' of strip %d (%s)", f->name, f->index,
@@ -278,8 +272,9 @@ enum md_err rdr_check_outputs(const struct rdr_render *r, const char *base_dir, 
 			char what[PATH_MAX + 128], other[PATH_MAX + 128];
 			describe(&f[j], c, what, sizeof what);
 			describe(&f[i], c, other, sizeof other);
-			snprintf(err, errlen, read ? "%s is %s: refusing to overwrite it"
-						   : "%s is also %s: refusing to write both into one file",
+			snprintf(err, errlen,
+				 read ? "%s is %s: refusing to overwrite it"
+				      : "%s is also %s: refusing to write both into one file",
 				 what, other);
 			ret = MD_ERR_EXISTS;
 			break;

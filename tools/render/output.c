@@ -13,8 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum md_err rdr_output_create(struct rdr_output *o, const char *path, uint32_t rate, int bits, char *err,
-			      size_t errlen)
+enum md_err rdr_output_create(struct rdr_output *o, const char *path, uint32_t rate, int bits, char *err, size_t errlen)
 {
 	md_strlcpy(o->path, path, sizeof o->path);
 	char dcopy[PATH_MAX], bcopy[PATH_MAX];
@@ -41,7 +40,8 @@ enum md_err rdr_output_create(struct rdr_output *o, const char *path, uint32_t r
 		close(fd);
 		return MD_ERR_IO;
 	}
-	SF_INFO info = {.samplerate = (int)rate, .channels = 2,
+	SF_INFO info = {.samplerate = (int)rate,
+			.channels = 2,
 			.format = SF_FORMAT_WAV | (bits == 16   ? SF_FORMAT_PCM_16
 						   : bits == 24 ? SF_FORMAT_PCM_24
 								: SF_FORMAT_FLOAT)};
@@ -85,15 +85,15 @@ enum md_err rdr_output_finish(struct rdr_output *o, bool keep, char *err, size_t
 }
 
 /* the BWF bext chunk: what the file is, who made it, when, and where on the timeline it starts */
-void rdr_output_set_bext(struct rdr_output *o, const struct render_opts *opt, uint32_t rate, int bits,
-			 uint64_t start, double gain_db, double target)
+void rdr_output_set_bext(struct rdr_output *o, const struct render_opts *opt, uint32_t rate, int bits, uint64_t start,
+			 double gain_db, double target)
 {
 	SF_BROADCAST_INFO bi;
 	memset(&bi, 0, sizeof bi);
 	const char *title = opt->title ? opt->title : "session";
 	if (opt->fixed_gain)
-		snprintf(bi.description, sizeof bi.description, "mixdesk %s of %s, fixed gain %+.2f dB", o->what,
-			 title, gain_db);
+		snprintf(bi.description, sizeof bi.description, "mixdesk %s of %s, fixed gain %+.2f dB", o->what, title,
+			 gain_db);
 	else
 		snprintf(bi.description, sizeof bi.description,
 			 "mixdesk %s of %s, gain %+.2f dB, mix true peak %.1f dBTP", o->what, title, gain_db, target);
@@ -146,9 +146,9 @@ struct pass2 {
 	char err[512];
 	int32_t ibuf[P2_RING][P2_CHUNK * 2];
 	float fbuf[P2_RING][P2_CHUNK * 2];
-	float rbuf[P2_CHUNK * 2];        /* the spool's read-back when it is a file */
-	uint64_t rng;                    /* the dither's generator (the converting thread's only) */
-	double peak[P2_RING];            /* of each chunk, full scale 1 */
+	float rbuf[P2_CHUNK * 2]; /* the spool's read-back when it is a file */
+	uint64_t rng;             /* the dither's generator (the converting thread's only) */
+	double peak[P2_RING];     /* of each chunk, full scale 1 */
 	uint64_t clamped[P2_RING];
 };
 

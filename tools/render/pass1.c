@@ -22,18 +22,18 @@
 #include <string.h>
 #include <time.h>
 
-#define PERIOD 1024                 /* frames per engine call */
-#define PREROLL_SECONDS 0.05        /* silence run before frame 0 so new strips have faded in */
+#define PERIOD 1024          /* frames per engine call */
+#define PREROLL_SECONDS 0.05 /* silence run before frame 0 so new strips have faded in */
 #define CHUNK_PERIODS 8
 #define CHUNK ((size_t)PERIOD * CHUNK_PERIODS)
-#define RING 8                 /* chunks in flight between the DSP, MIX and measuring lanes */
+#define RING 8 /* chunks in flight between the DSP, MIX and measuring lanes */
 
 enum lane_kind { LANE_DSP, LANE_MIX, LANE_TP, LANE_LOUD };
 
 struct lane {
 	enum lane_kind kind;
-	int arg;        /* the group of a DSP lane, the channel of a true-peak lane */
-	uint64_t done;  /* chunks finished */
+	int arg;       /* the group of a DSP lane, the channel of a true-peak lane */
+	uint64_t done; /* chunks finished */
 	bool busy;
 	double t, t_read; /* seconds spent in this lane's jobs (t_read: reading sources, DSP lanes only) */
 };
@@ -41,11 +41,11 @@ struct lane {
 struct group { /* one engine over some of the strips, every bus and the master */
 	struct md_console *c;
 	struct md_engine *e;
-	int *src;      /* indices into the render's sources read by this group */
+	int *src; /* indices into the render's sources read by this group */
 	int nsrc;
-	float *store;  /* input slots, PERIOD frames each */
-	float *il;     /* interleaved read buffer */
-	float *ring;   /* RING chunks of [nouts][2][CHUNK] outputs */
+	float *store; /* input slots, PERIOD frames each */
+	float *il;    /* interleaved read buffer */
+	float *ring;  /* RING chunks of [nouts][2][CHUNK] outputs */
 	float *bufs[MD_MAX_SLOTS];
 };
 
@@ -75,7 +75,7 @@ struct rdr_pass1 {
 	bool abort, interrupted;
 	enum md_err ret;
 	char err[1024];
-	int *shown;             /* the render's progress bar */
+	int *shown; /* the render's progress bar */
 	/* how it was planned */
 	int threads;
 	int group_of[MD_MAX_STRIPS]; /* the group of each strip */
@@ -88,8 +88,7 @@ static bool lane_ready(const struct rdr_pass1 *p, int li)
 		return false;
 	const uint64_t mixed = p->lanes[p->mix_lane].done;
 	switch (l->kind) {
-	case LANE_DSP:
-		return l->done - mixed < RING;
+	case LANE_DSP: return l->done - mixed < RING;
 	case LANE_MIX:
 		for (int g = 0; g < p->ngroups; g++)
 			if (p->lanes[g].done <= l->done)
@@ -98,8 +97,7 @@ static bool lane_ready(const struct rdr_pass1 *p, int li)
 			if (l->done - p->lanes[m].done >= RING)
 				return false;
 		return true;
-	default:
-		return l->done < mixed;
+	default: return l->done < mixed;
 	}
 }
 
@@ -192,7 +190,8 @@ static enum md_err job_mix(struct rdr_pass1 *p, uint64_t k, char *err, size_t er
 	for (int o = 1; o < p->nouts && !ret; o++) {
 		float *y = p->stem_il;
 		for (int ch = 0; ch < 2; ch++) {
-			int g0 = p->owner[o] >= 0 ? p->owner[o] : 0, g1 = p->owner[o] >= 0 ? p->owner[o] + 1 : p->ngroups;
+			int g0 = p->owner[o] >= 0 ? p->owner[o] : 0,
+			    g1 = p->owner[o] >= 0 ? p->owner[o] + 1 : p->ngroups;
 			const float *x0 = p->g[g0].ring + slot * stride + ((size_t)o * 2 + (size_t)ch) * CHUNK;
 			for (size_t i = 0; i < n; i++)
 				y[2 * i + (size_t)ch] = x0[i];
@@ -215,8 +214,9 @@ static enum md_err job_measure(struct rdr_pass1 *p, const struct lane *l, uint64
 	const float *L = p->mixring + (size_t)(k % RING) * 4 * CHUNK;
 	for (size_t off = 0; off < n; off += PERIOD) {
 		const size_t m = n - off < PERIOD ? n - off : PERIOD;
-		int r = l->kind == LANE_TP ? ebur128_add_frames_float(p->tp[l->arg], L + (size_t)l->arg * CHUNK + off, m)
-					   : ebur128_add_frames_float(p->loud, L + 2 * CHUNK + 2 * off, m);
+		int r = l->kind == LANE_TP
+				? ebur128_add_frames_float(p->tp[l->arg], L + (size_t)l->arg * CHUNK + off, m)
+				: ebur128_add_frames_float(p->loud, L + 2 * CHUNK + 2 * off, m);
 		if (r != EBUR128_SUCCESS) {
 			snprintf(err, errlen, "the loudness meter failed (out of memory?)");
 			return MD_ERR_NOMEM;
@@ -265,9 +265,7 @@ static void pass1_loop(struct rdr_pass1 *p, bool main_thread)
 		enum md_err r = MD_OK;
 		double t0 = md_now_s();
 		switch (l->kind) {
-		case LANE_DSP:
-			r = job_dsp(p, l, k);
-			break;
+		case LANE_DSP: r = job_dsp(p, l, k); break;
 		case LANE_MIX:
 			r = job_mix(p, k, err, sizeof err);
 			l->t += md_now_s() - t0;
@@ -406,8 +404,8 @@ static enum md_err pass1_engine(struct rdr_pass1 *p, int gi, const struct rdr_re
 	for (int i = 0; i < g->c->nstrips; i++)
 		for (int ch = 0; ch < 2; ch++)
 			if (g->c->strips[i]->in_slot[ch] >= 0)
-				g->bufs[g->c->strips[i]->in_slot[ch]] =
-					g->store + (size_t)g->c->strips[i]->in_slot[ch] * PERIOD;
+				g->bufs[g->c->strips[i]->in_slot[ch]] = g->store +
+									(size_t)g->c->strips[i]->in_slot[ch] * PERIOD;
 	engine_set_metering(g->e, false); /* the render reads no meters */
 	if (!(graph = engine_build(g->e, g->c, r->rate))) {
 		snprintf(err, errlen, "out of memory setting up the engines");
@@ -446,8 +444,8 @@ enum md_err rdr_pass1_run(struct rdr_pass1 *p, struct render_report *rep, char *
 {
 	pthread_t worker_id;
 	bool worker = false;
-	if (pthread_mutex_init(&p->mu, NULL) != 0 || (pthread_cond_init(&p->cv, NULL) != 0 &&
-						       (pthread_mutex_destroy(&p->mu), true))) {
+	if (pthread_mutex_init(&p->mu, NULL) != 0 ||
+	    (pthread_cond_init(&p->cv, NULL) != 0 && (pthread_mutex_destroy(&p->mu), true))) {
 		snprintf(err, errlen, "cannot set up the render's lock");
 		return MD_ERR_NOMEM;
 	}

@@ -24,9 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SPOOL_BUDGET (512u << 20)   /* bytes of float spool kept in memory; the rest goes to temporary files */
-#define SILENT_DB (-60.0)           /* a 100 ms window whose peak is below this (after the gain) is silent */
-#define DC_WARN_DB (-60.0)          /* a channel mean above this (after the gain) is flagged as DC offset */
+#define SPOOL_BUDGET (512u << 20)       /* bytes of float spool kept in memory; the rest goes to temporary files */
+#define SILENT_DB (-60.0)               /* a 100 ms window whose peak is below this (after the gain) is silent */
+#define DC_WARN_DB (-60.0)              /* a channel mean above this (after the gain) is flagged as DC offset */
 #define DITHER_SEED 0x6d69786465736bull /* "mixdesk": the same session renders to the same samples */
 
 /* ---- small helpers ---- */
@@ -94,8 +94,9 @@ static enum md_err assign_slots(struct rdr_render *r, char *err, size_t errlen)
 		b->stem_slot[1] = stems ? slot++ : -1;
 		if (b->p[MD_BP_INSERT] >= 0.5f) {
 			b->p[MD_BP_INSERT] = 0.0f;
-			warn(r->rep, "bus '%s': its insert (an external effect over JACK) cannot be rendered offline; "
-				     "rendered as if off",
+			warn(r->rep,
+			     "bus '%s': its insert (an external effect over JACK) cannot be rendered offline; "
+			     "rendered as if off",
 			     b->name);
 		}
 	}
@@ -123,8 +124,7 @@ static enum md_err check_files(struct rdr_render *r, const char *base_dir, char 
 
 /* sources: open all first, so a missing or wrong file fails before any work; *longest: the longest one's
  * length in session frames */
-static enum md_err open_sources(struct rdr_render *r, const char *base_dir, uint64_t *longest, char *err,
-				size_t errlen)
+static enum md_err open_sources(struct rdr_render *r, const char *base_dir, uint64_t *longest, char *err, size_t errlen)
 {
 	const struct md_console *c = r->c;
 	const struct render_opts *opt = r->opt;
@@ -172,8 +172,9 @@ static enum md_err set_range(struct rdr_render *r, uint64_t longest, char *err, 
 		const struct rdr_source *s = &r->srcs[k];
 		uint64_t full = (uint64_t)ceil((double)s->info.frames * s->ratio - 1e-6);
 		if (full < longest && full < end)
-			warn(r->rep, "strip '%s': its source '%s' lasts %.2f s, shorter than the session (%.2f s): "
-				     "silence after it",
+			warn(r->rep,
+			     "strip '%s': its source '%s' lasts %.2f s, shorter than the session (%.2f s): "
+			     "silence after it",
 			     c->strips[s->strip]->name, c->strips[s->strip]->source, (double)full / rate,
 			     (double)longest / rate);
 	}
@@ -345,7 +346,9 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 		.rep = rep,
 		.rate = c0->sample_rate,
 		.bits = opt->bits ? opt->bits : c0->render.bits,
-		.threads = opt->threads ? opt->threads : ncpu >= 2 ? 2 : 1,
+		.threads = opt->threads ? opt->threads
+			   : ncpu >= 2  ? 2
+					: 1,
 		.target = opt->headroom_set ? opt->headroom : c0->render.headroom,
 		.shown = -1,
 	};
@@ -365,8 +368,8 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	}
 	/* set-up: everything that can fail on the session's files or the outputs' paths fails here */
 	if ((ret = assign_slots(&r, err, errlen)) || (ret = check_files(&r, base_dir, err, errlen)) ||
-	    (ret = open_sources(&r, base_dir, &longest, err, errlen)) ||
-	    (ret = set_range(&r, longest, err, errlen)) || (ret = create_outputs(&r, err, errlen)))
+	    (ret = open_sources(&r, base_dir, &longest, err, errlen)) || (ret = set_range(&r, longest, err, errlen)) ||
+	    (ret = create_outputs(&r, err, errlen)))
 		goto out;
 	/* pass 1: render and measure, on this thread and (with two threads) a worker */
 	if ((ret = rdr_pass1_setup(p, &r, err, errlen)) || (ret = rdr_pass1_run(p, rep, err, errlen)))

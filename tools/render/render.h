@@ -19,32 +19,32 @@
 #define RENDER_MAX_WARNINGS 32
 
 struct render_opts {
-	const char *out;         /* the mixdown WAV */
-	const char *stems_dir;   /* NULL: no stems */
-	const char *title;       /* what the BWF description names (the session file), or NULL */
-	const char *session;     /* the session file, or NULL: no output may be it */
-	const char *report;      /* the JSON report the caller writes after the render (render_write_report), or
+	const char *out;       /* the mixdown WAV */
+	const char *stems_dir; /* NULL: no stems */
+	const char *title;     /* what the BWF description names (the session file), or NULL */
+	const char *session;   /* the session file, or NULL: no output may be it */
+	const char *report;    /* the JSON report the caller writes after the render (render_write_report), or
 				  * NULL: checked against the session, the sources and the other outputs like them */
-	int bits;                /* 16, 24, 32 (float); 0: the session's render.bits */
-	bool headroom_set;       /* else the session's render.headroom */
-	float headroom;          /* true-peak target, dBTP */
-	bool no_normalize;       /* only turn down to the target, never up */
-	bool fixed_gain;         /* apply gain_db instead of normalizing */
+	int bits;              /* 16, 24, 32 (float); 0: the session's render.bits */
+	bool headroom_set;     /* else the session's render.headroom */
+	float headroom;        /* true-peak target, dBTP */
+	bool no_normalize;     /* only turn down to the target, never up */
+	bool fixed_gain;       /* apply gain_db instead of normalizing */
 	float gain_db;
-	double start;            /* seconds */
-	bool end_set;            /* else the longest source + tail */
+	double start; /* seconds */
+	bool end_set; /* else the longest source + tail */
 	double end;
-	bool tail_set;           /* else the session's render.tail */
+	bool tail_set; /* else the session's render.tail */
 	double tail;
-	bool resample;           /* convert sources at other rates with libsamplerate */
-	bool progress;           /* draw a progress bar on stderr */
-	int threads;             /* 1: one engine on one thread; 2: two threads (two engines when the console
+	bool resample;               /* convert sources at other rates with libsamplerate */
+	bool progress;               /* draw a progress bar on stderr */
+	int threads;                 /* 1: one engine on one thread; 2: two threads (two engines when the console
 				  * allows the split); 0: 2 on a machine with two or more cores, else 1 */
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to abandon the render; may be NULL */
 };
 
 struct render_report {
-	double duration;         /* seconds rendered */
+	double duration; /* seconds rendered */
 	uint64_t frames;
 	uint32_t rate;
 	int bits;
@@ -61,8 +61,8 @@ struct render_report {
 	bool interrupted;
 	int nwarnings;
 	char warnings[RENDER_MAX_WARNINGS][320];
-	int threads, engines;    /* how pass 1 ran */
-	char split_off[256];     /* why it ran one engine (empty when two) */
+	int threads, engines; /* how pass 1 ran */
+	char split_off[256];  /* why it ran one engine (empty when two) */
 	/* where the time went, seconds. read, dsp, mix and measure are summed over the threads (time inside
 	 * those jobs); pass1 is the wall time of reading + DSP + mix + measuring, so with two threads
 	 * read + dsp + mix + measure - pass1 is how much of it overlapped */
@@ -92,10 +92,10 @@ enum render_problem_kind {
 };
 
 struct render_problem {
-	int strip;                     /* index into the console's strips (messages say strip + 1) */
+	int strip; /* index into the console's strips (messages say strip + 1) */
 	enum render_problem_kind kind;
-	enum md_err code;              /* what render_console returns for it */
-	char msg[1024];                /* "strip 3 (Bass): source 'bass.wav' (/abs/bass.wav) is at 44100 Hz ..." */
+	enum md_err code; /* what render_console returns for it */
+	char msg[1024];   /* "strip 3 (Bass): source 'bass.wav' (/abs/bass.wav) is at 44100 Hz ..." */
 };
 
 typedef void (*render_problem_fn)(void *ctx, const struct render_problem *p);

@@ -40,12 +40,12 @@ struct rdr_source {
 	SNDFILE *sf;
 	SF_INFO info;
 	SRC_STATE *src;
-	double ratio;  /* session rate / source rate */
-	float *rbuf;   /* the resampler's input */
-	uint64_t len;  /* length in session frames */
-	float *ra;     /* read-ahead of the source at the session rate: ra_len frames, ra_pos used */
+	double ratio; /* session rate / source rate */
+	float *rbuf;  /* the resampler's input */
+	uint64_t len; /* length in session frames */
+	float *ra;    /* read-ahead of the source at the session rate: ra_len frames, ra_pos used */
 	size_t ra_len, ra_pos;
-	int raw_bits;  /* 16 or 24: PCM read as integers and converted here (exactly as libsndfile would) */
+	int raw_bits; /* 16 or 24: PCM read as integers and converted here (exactly as libsndfile would) */
 	void *raw;
 };
 
@@ -88,8 +88,8 @@ struct rdr_output {
 enum md_err rdr_output_create(struct rdr_output *o, const char *path, uint32_t rate, int bits, char *err,
 			      size_t errlen);
 /* the BWF bext chunk: what the file is, who made it, when, and where on the timeline it starts */
-void rdr_output_set_bext(struct rdr_output *o, const struct render_opts *opt, uint32_t rate, int bits,
-			 uint64_t start, double gain_db, double target);
+void rdr_output_set_bext(struct rdr_output *o, const struct render_opts *opt, uint32_t rate, int bits, uint64_t start,
+			 double gain_db, double target);
 /* pass 2 for one output: its spool x gain, dithered and converted to bits, written; *peak gets the highest
  * written |sample| (full scale 1), *clamped the samples clamped to full scale */
 enum md_err rdr_output_write(struct rdr_output *o, int bits, float gain, double *peak, uint64_t *clamped,
@@ -102,17 +102,17 @@ enum md_err rdr_output_finish(struct rdr_output *o, bool keep, char *err, size_t
 struct rdr_render {
 	const struct render_opts *opt;
 	struct render_report *rep;
-	struct md_console *c;     /* a copy of the console with the render's I/O slots */
-	int16_t nslots;           /* engine slots in use */
+	struct md_console *c; /* a copy of the console with the render's I/O slots */
+	int16_t nslots;       /* engine slots in use */
 	uint32_t rate;
 	int bits, threads;
-	double target;            /* the true-peak target, dBTP */
-	struct rdr_source *srcs;  /* the strips that have a source */
+	double target;           /* the true-peak target, dBTP */
+	struct rdr_source *srcs; /* the strips that have a source */
 	int nsrc;
-	struct rdr_output *outs;  /* [0] the mix, then one per strip and bus with --stems */
+	struct rdr_output *outs; /* [0] the mix, then one per strip and bus with --stems */
 	int nouts;
-	uint64_t start, frames;   /* the range, in session frames */
-	int shown;                /* the progress bar's last percentage (-1: none yet) */
+	uint64_t start, frames; /* the range, in session frames */
+	int shown;              /* the progress bar's last percentage (-1: none yet) */
 };
 
 /* ---- the outputs' names (check.c) ---- */
@@ -139,11 +139,11 @@ struct rdr_pass1;
 
 /* what pass 1 measured on the mix before the gain */
 struct rdr_measure {
-	double true_peak;        /* linear, the higher channel */
-	double lufs, lra;        /* integrated loudness (-inf when none), loudness range */
-	double dc[2];            /* each channel's sum */
-	uint64_t clipped;        /* samples above full scale */
-	const float *win_peak;   /* the peak of each window of win frames (pass 1's, valid until it is freed) */
+	double true_peak;      /* linear, the higher channel */
+	double lufs, lra;      /* integrated loudness (-inf when none), loudness range */
+	double dc[2];          /* each channel's sum */
+	uint64_t clipped;      /* samples above full scale */
+	const float *win_peak; /* the peak of each window of win frames (pass 1's, valid until it is freed) */
 	size_t win;
 };
 

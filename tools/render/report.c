@@ -51,8 +51,10 @@ void render_print_report(FILE *f, const struct render_report *r, bool timings)
 		"loudness range  %.1f LU\n"
 		"clipped before  %llu samples above 0 dBFS before the gain\n",
 		r->duration, (unsigned long long)r->frames, r->rate,
-		r->bits == 32 ? "32-bit float" : r->bits == 24 ? "24-bit" : "16-bit", r->gain_db, sp, tp, lu, r->lra,
-		(unsigned long long)r->clipped_before);
+		r->bits == 32   ? "32-bit float"
+		: r->bits == 24 ? "24-bit"
+				: "16-bit",
+		r->gain_db, sp, tp, lu, r->lra, (unsigned long long)r->clipped_before);
 	if (r->nstems)
 		fprintf(f, "stems           %d\n", r->nstems);
 	for (int i = 0; i < r->nwarnings; i++)

@@ -39,8 +39,8 @@ enum md_err rdr_source_open(struct rdr_source *s, const struct md_strip_model *m
 	s->strip = strip;
 	s->nch = m->stereo ? 2 : 1;
 	struct rdr_first first = {err, errlen, MD_OK, 0};
-	if (rdr_source_probe(m, strip, base, rate, resample, s->path, sizeof s->path, &s->sf, &s->info,
-			     rdr_keep_first, &first))
+	if (rdr_source_probe(m, strip, base, rate, resample, s->path, sizeof s->path, &s->sf, &s->info, rdr_keep_first,
+			     &first))
 		return first.code;
 	s->ratio = (double)rate / (double)s->info.samplerate;
 	s->len = (uint64_t)ceil((double)s->info.frames * s->ratio - 1e-6);

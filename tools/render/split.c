@@ -13,7 +13,7 @@
  * strip silences the others), so a session with a strip soloed, or with solo automation, runs one engine too. */
 #include "tools/render/render_int.h"
 
-#define SPLIT_MIN_STRIPS 4     /* below this one engine is as fast: the buses and master run in every engine */
+#define SPLIT_MIN_STRIPS 4 /* below this one engine is as fast: the buses and master run in every engine */
 
 /* Everything after the strips is linear per sample (see above), so groups of strips can be rendered by
  * separate engines and added. False names the first non-linear stage in why. Today there is none: a bus is
@@ -66,7 +66,8 @@ int rdr_split_plan(const struct md_console *c, int threads, int *group_of, char 
 		const struct md_strip_model *s = c->strips[i];
 		bool solo = s->p[MD_SP_SOLO] >= 0.5f;
 		for (int k = 0; k < s->nlanes; k++)
-			solo |= s->lanes[k].param == MD_SP_SOLO && s->lanes[k].mode != MD_AUTO_OFF && s->lanes[k].npoints;
+			solo |= s->lanes[k].param == MD_SP_SOLO && s->lanes[k].mode != MD_AUTO_OFF &&
+				s->lanes[k].npoints;
 		if (solo) {
 			snprintf(why, whylen, "strip '%s' is soloed or has solo automation", s->name);
 			return 1;
