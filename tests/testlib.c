@@ -3,6 +3,7 @@
 #include "engine/model/md.h"
 
 #include <jack/jack.h>
+#include <jack/metadata.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -314,6 +315,7 @@ struct tl_jc {
 	size_t rec_cap;
 	atomic_size_t rec_pos, rec_want; /* recording runs while rec_pos < rec_want */
 	atomic_uint xruns;
+	atomic_uint property_changes;
 	unsigned rate;
 };
 
@@ -322,6 +324,18 @@ static int jc_xrun(void *arg)
 	struct tl_jc *c = arg;
 	atomic_fetch_add(&c->xruns, 1);
 	return 0;
+}
+
+static void jc_property(jack_uuid_t subject, const char *key, jack_property_change_t change, void *arg)
+{
+	struct tl_jc *c = arg;
+	(void)subject, (void)key, (void)change;
+	atomic_fetch_add(&c->property_changes, 1);
+}
+
+unsigned tl_jc_property_changes(struct tl_jc *c)
+{
+	return atomic_load(&c->property_changes);
 }
 
 unsigned tl_jc_xruns(struct tl_jc *c)
@@ -388,6 +402,7 @@ struct tl_jc *tl_jc_open(const char *server, const char *name, int nout, int nin
 	}
 	jack_set_process_callback(c->client, jc_process, c);
 	jack_set_xrun_callback(c->client, jc_xrun, c);
+	jack_set_property_change_callback(c->client, jc_property, c);
 	jack_activate(c->client);
 	return c;
 }
@@ -475,7 +490,9 @@ void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms
 unsigned tl_jc_measure_clean(struct tl_jc *c, double seconds, double *peak_db, double *rms_db)
 {
 	unsigned xr = 0;
-	for (int take = 0; take < 3; take++) {
+	for (int take = 0; take < TL_TAKES; take++) {
+		if (take)
+			tl_sleep(0.5); /* xruns on a busy VM come in bursts: step out of this one */
 		unsigned before = tl_jc_xruns(c);
 		tl_jc_measure(c, seconds, peak_db, rms_db);
 		tl_sleep(0.05); /* the server's xrun notice comes on another thread */

@@ -65,6 +65,8 @@ int tl_jc_connect(struct tl_jc *c, const char *src, const char *dst);
 void tl_jc_dc(struct tl_jc *c, int i, double value);
 /* Record input i for n frames, with the JACK transport frame of each sample (-1 while stopped). */
 size_t tl_jc_record_timed(struct tl_jc *c, int i, float *out, int64_t *tframe, size_t n);
+/* Metadata changes (a property set or removed, on any port) the server told this client of so far. */
+unsigned tl_jc_property_changes(struct tl_jc *c);
 /* Xruns the server reported to this client so far. */
 unsigned tl_jc_xruns(struct tl_jc *c);
 /* Locate (when locate >= 0) and start or stop the JACK transport. */
@@ -73,7 +75,9 @@ void tl_jc_transport(struct tl_jc *c, bool roll, int64_t locate);
 bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout);
 /* Record every input for seconds, then give each input's peak and RMS in dBFS (arrays of nin). */
 void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);
-/* The same, taken again (at most three times in all) while an xrun falls inside the measurement: a late
+/* Takes of a measurement that an xrun may spoil (a late cycle hands the recorder a stale buffer). */
+#define TL_TAKES 5
+/* The same, taken again (at most TL_TAKES times in all) while an xrun falls inside the measurement: a late
  * cycle hands the recorder a stale buffer, which is the test machine's doing, not the engine's (xruns
  * themselves are asserted where they are the point). Returns the xruns of the last take. */
 unsigned tl_jc_measure_clean(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);

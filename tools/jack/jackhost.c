@@ -25,6 +25,11 @@ struct md_jackhost {
 	struct md_engine *engine;
 	jack_port_t *ports[MD_MAX_SLOTS];
 	char port_names[MD_MAX_SLOTS][MD_NAME_MAX + 16];
+	/* the metadata each port was given last: set again only when it changes (every property set is a
+	 * notification to every client; a whole console's worth after each rebuild is a storm JACK2 can
+	 * deadlock in when a client closes meanwhile) */
+	char pretty_set[MD_MAX_SLOTS][MD_NAME_MAX + 32];
+	int order_set[MD_MAX_SLOTS];
 	float *bufs[MD_MAX_SLOTS]; /* [rt] */
 	atomic_uint xruns;
 	atomic_uint new_rate;
@@ -116,13 +121,29 @@ static void port_short_name(char *dst, size_t size, const char *name, const char
 			*p = '_';
 }
 
-static void set_pretty(struct md_jackhost *h, jack_port_t *port, const char *pretty, int order)
+static void set_pretty(struct md_jackhost *h, int16_t slot, const char *pretty, int order)
 {
-	jack_uuid_t uuid = jack_port_uuid(port);
-	char num[16];
-	jack_set_property(h->client, uuid, JACK_METADATA_PRETTY_NAME, pretty, "text/plain");
-	snprintf(num, sizeof num, "%d", order);
-	jack_set_property(h->client, uuid, JACK_METADATA_ORDER, num, "http://www.w3.org/2001/XMLSchema#integer");
+	jack_uuid_t uuid = jack_port_uuid(h->ports[slot]);
+	if (strcmp(h->pretty_set[slot], pretty) != 0) {
+		jack_set_property(h->client, uuid, JACK_METADATA_PRETTY_NAME, pretty, "text/plain");
+		md_strlcpy(h->pretty_set[slot], pretty, sizeof h->pretty_set[slot]);
+	}
+	if (h->order_set[slot] != order) {
+		char num[16];
+		snprintf(num, sizeof num, "%d", order);
+		jack_set_property(h->client, uuid, JACK_METADATA_ORDER, num,
+				  "http://www.w3.org/2001/XMLSchema#integer");
+		h->order_set[slot] = order;
+	}
+}
+
+/* A slot's port is gone (or belongs to a dead client): its name and metadata are to be made afresh. */
+static void forget_port(struct md_jackhost *h, int16_t slot)
+{
+	h->ports[slot] = NULL;
+	h->port_names[slot][0] = '\0';
+	h->pretty_set[slot][0] = '\0';
+	h->order_set[slot] = -1;
 }
 
 /* Make slot's port exist with this name and direction. */
@@ -136,7 +157,8 @@ static enum md_err ensure_port(struct md_jackhost *h, int16_t slot, enum slot_ro
 	jack_port_t *p = h->ports[slot];
 	if (p && (bool)(jack_port_flags(p) & JackPortIsInput) != (role == ROLE_IN)) {
 		jack_port_unregister(h->client, p); /* a slot never changes direction while in use */
-		h->ports[slot] = p = NULL;
+		forget_port(h, slot);
+		p = NULL;
 	}
 	if (p) {
 		if (strcmp(h->port_names[slot], shortname) != 0) {
@@ -154,11 +176,12 @@ static enum md_err ensure_port(struct md_jackhost *h, int16_t slot, enum slot_ro
 			fprintf(stderr, "mixdesk: JACK refused to register port %s\n", shortname);
 			return MD_ERR_JACK;
 		}
+		forget_port(h, slot);
 		h->ports[slot] = p;
 		md_strlcpy(h->port_names[slot], shortname, sizeof h->port_names[slot]);
 		*created = true;
 	}
-	set_pretty(h, p, pretty, order);
+	set_pretty(h, slot, pretty, order);
 	return MD_OK;
 }
 
@@ -230,10 +253,11 @@ static void hook_release_ports(struct md_mixer_host *hooks, const struct md_cons
 	bool alive = h->client && !atomic_load(&h->dead);
 	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
 		if (!console_uses_slot(c, s)) {
-			if (h->ports[s] && alive)
+			if (h->ports[s] && alive) { /* its metadata first: the next port of that number is another */
+				jack_remove_properties(h->client, jack_port_uuid(h->ports[s]));
 				jack_port_unregister(h->client, h->ports[s]);
-			h->ports[s] = NULL;
-			h->port_names[s][0] = '\0';
+			}
+			forget_port(h, s);
 			console_conns_clear(&h->cache[s]);
 		}
 }
@@ -350,6 +374,8 @@ struct md_jackhost *jackhost_open(const struct md_jackhost_opts *o, char *err, s
 		return NULL;
 	}
 	h->wake[0] = h->wake[1] = -1;
+	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
+		forget_port(h, s);
 	if (pipe(h->wake) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
@@ -448,10 +474,8 @@ enum md_err jackhost_reconnect(struct md_jackhost *h, char *err, size_t errlen)
 	 * close would talk to a dead socket. Its ports went with it. */
 	h->client = NULL;
 	h->active = false;
-	for (int s = 0; s < MD_MAX_SLOTS; s++) {
-		h->ports[s] = NULL;
-		h->port_names[s][0] = '\0';
-	}
+	for (int16_t s = 0; s < MD_MAX_SLOTS; s++)
+		forget_port(h, s);
 	/* the threads the new client starts inherit this thread's signal mask: they must not take the program's
 	 * signals (they are the control loop's); the mask is put back once the client runs (without this, the
 	 * control thread was found with SIGINT and SIGTERM blocked after a reconnect, deaf to Ctrl-C) */
