@@ -1222,6 +1222,8 @@ static void test_check_agrees_with_render(void **state)
 	snprintf(path, sizeof path, "%s/locked.wav", dir);
 	write_source(path, RATE, 1, RATE / 20, SIG_SINE, 0.5);
 	chmod(path, 0);
+	snprintf(path, sizeof path, "%s/pipe.wav", dir); /* a FIFO: opening it would wait for a writer for ever */
+	assert_int_equal(mkfifo(path, 0666), 0);
 	const bool root = geteuid() == 0;
 	const struct {
 		const char *file;
@@ -1232,6 +1234,7 @@ static void test_check_agrees_with_render(void **state)
 		{"slow.wav", false, true, true},     {"stereo.wav", false, false, false},
 		{"mono.wav", true, false, false},    {"text.wav", false, false, false},
 		{"folder.wav", false, false, false}, {"locked.wav", false, false, root},
+		{"pipe.wav", false, false, false},
 	};
 	const bool have_sessions = sessions_work();
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {

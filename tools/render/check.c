@@ -71,6 +71,10 @@ int rdr_source_probe(const struct md_strip_model *m, int strip, const char *base
 		return problem(fn, ctx, strip, RENDER_SRC_UNREADABLE, MD_ERR_IO,
 			       "strip %d (%s): source '%s' (%s) is a directory (expected an audio file)", n, m->name,
 			       m->source, path);
+	if (!S_ISREG(st.st_mode)) /* a FIFO or a device: opening it could wait for ever, or never end */
+		return problem(fn, ctx, strip, RENDER_SRC_UNREADABLE, MD_ERR_IO,
+			       "strip %d (%s): source '%s' (%s) is not a regular file (expected an audio file)", n,
+			       m->name, m->source, path);
 	if (access(path, R_OK) != 0)
 		return problem(fn, ctx, strip, RENDER_SRC_UNREADABLE, MD_ERR_IO,
 			       "strip %d (%s): source '%s' (%s): %s (expected a readable audio file)", n, m->name,
