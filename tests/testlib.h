@@ -76,7 +76,7 @@ bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout);
 /* Record every input for seconds, then give each input's peak and RMS in dBFS (arrays of nin). */
 void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);
 /* Takes of a measurement that an xrun may spoil (a late cycle hands the recorder a stale buffer). */
-#define TL_TAKES 5
+#define TL_TAKES 10
 /* The same, taken again (at most TL_TAKES times in all) while an xrun falls inside the measurement: a late
  * cycle hands the recorder a stale buffer, which is the test machine's doing, not the engine's (xruns
  * themselves are asserted where they are the point). Returns the xruns of the last take. */
