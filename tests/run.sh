@@ -34,6 +34,9 @@ for t in "$@"; do
 		echo "FAIL $name ($p passed, $f failed)"
 		lines=$(grep -E '^\[ +(FAILED|ERROR) +\]|error:|Failure|failed' "$log" | head -n 20)
 		[ -n "$lines" ] || lines=$(tail -n 20 "$log") # nothing recognisable: the end of the log
+		# how the machine ran it: the test client's scheduling and the xruns it saw, when it says so
+		notes=$(grep -E 'scheduling|xrun' "$log" | tail -n 3)
+		[ -z "$notes" ] || lines=$(printf '%s\n%s' "$lines" "$notes")
 		printf '%s\n' "$lines" | sed 's/^/     /'
 		cp "$log" "$log.failed" # kept: a later run overwrites the log
 	fi

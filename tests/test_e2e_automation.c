@@ -85,41 +85,52 @@ static void test_live_lane_matches_render(void **state)
 	tl_jc_dc(player, 0, DC);
 	assert_int_equal(tl_jc_connect(player, tl_jc_out(player, 0), "mda:Vox_in"), 0);
 	assert_int_equal(tl_jc_connect(rec, "mda:master_out_L", tl_jc_in(rec, 0)), 0);
-	/* a take with an xrun is not the engine's doing (a late cycle hands the recorder an old buffer): the
-	 * take is repeated, at most TL_TAKES times, half a second apart (xruns on a busy VM come in bursts: once
-	 * all three takes of a run fell into one), and a take without xruns must match */
+	/* A period an xrun touched is not the engine's doing (a late cycle hands the recorder an old buffer):
+	 * the periods from 8 before to 2 after each xrun notice (it comes on another thread, a little late)
+	 * are left out, and takes (at most TL_TAKES, half a second apart) add up their clean period boundaries
+	 * until 400 are compared. Whole takes without an xrun were once all spoiled: under ASan on a shared CI
+	 * machine 59 xruns fell into one 3 s take. Every clean boundary must match. */
 	size_t n = (size_t)RATE * 3;
 	float *live = malloc(n * sizeof *live);
 	int64_t *tf = malloc(n * sizeof *tf);
+	bool *bad = malloc(n * sizeof *bad);
 	int compared = 0, takes = 0;
 	double worst = 0;
-	unsigned xr = 0;
 	do {
 		tl_jc_transport(rec, false, 0);
 		tl_sleep(takes ? 0.8 : 0.3);
-		unsigned before = tl_jc_xruns(rec);
 		tl_jc_transport(rec, true, -1);
 		size_t got = tl_jc_record_timed(rec, 0, live, tf, n);
+		tl_sleep(0.05); /* the last notices */
 		tl_jc_transport(rec, false, -1);
 		assert_true(got == n);
-		xr = tl_jc_xruns(rec) - before;
+		size_t marks[256];
+		size_t nm = tl_jc_xrun_marks(rec, marks, 256);
+		memset(bad, 0, n * sizeof *bad);
+		for (size_t k = 0; k < nm; k++) {
+			size_t m = k < 256 ? marks[k] : 0, lo = m > 8 * PERIOD ? m - 8 * PERIOD : 0;
+			size_t hi = k < 256 ? m + 2 * PERIOD : n; /* past 256 notices: the whole take */
+			for (size_t i = lo; i < hi && i < n; i++)
+				bad[i] = true;
+		}
 		takes++;
-		/* every period boundary the recording covers while rolling, up to the render's end */
-		compared = 0;
-		worst = 0;
+		/* every clean period boundary the recording covers while rolling, up to the render's end */
+		int here = 0;
+		double worst_here = 0;
 		for (size_t i = 0; i < got; i++) {
-			if (tf[i] < 0 || tf[i] % PERIOD != 0 || tf[i] >= info.frames)
+			if (bad[i] || tf[i] < 0 || tf[i] % PERIOD != 0 || tf[i] >= info.frames)
 				continue;
 			double lv = 20 * log10(fabs((double)live[i])),
 			       ov = 20 * log10(fabs((double)offline[tf[i] * 2]));
-			worst = fmax(worst, fabs(lv - ov));
-			compared++;
+			worst_here = fmax(worst_here, fabs(lv - ov));
+			here++;
 		}
-		printf("take %d: %u xruns, compared %d period boundaries, worst difference %.5f dB\n", takes, xr,
-		       compared, worst);
-	} while (xr > 0 && takes < TL_TAKES);
-	assert_int_equal(xr, 0);
-	assert_true(compared > 400); /* 2.5 s of the 3 s lane at 256 frames */
+		compared += here;
+		worst = fmax(worst, worst_here);
+		printf("take %d: %zu xruns, compared %d clean period boundaries, worst difference %.5f dB\n", takes, nm,
+		       here, worst_here);
+	} while (compared <= 400 && takes < TL_TAKES);
+	assert_true(compared > 400); /* 2.5 s of the 3 s lane at 256 frames is 468 */
 	assert_true(worst < 0.01);
 
 	tl_jc_close(player);
@@ -128,6 +139,7 @@ static void test_live_lane_matches_render(void **state)
 	tl_jackd_stop(&jackd);
 	free(live);
 	free(tf);
+	free(bad);
 	free(offline);
 	tl_rmtree(dir);
 	free(dir);

@@ -105,7 +105,7 @@ static void test_ports_level_and_shutdown(void **state)
 	tl_jc_sine(jc, 0, 1000.0, -12.0);
 	tl_sleep(0.3);
 	double peak[2], rms[2];
-	tl_jc_measure_clean(jc, 0.5, peak, rms);
+	assert_int_equal(tl_jc_measure_clean(jc, 0.5, peak, rms), 0);
 	assert_float_equal(peak[0], -15.0, 0.02);
 	assert_float_equal(peak[1], -15.0, 0.02);
 	assert_float_equal(rms[0], -15.0 - 3.0103, 0.02);
@@ -115,7 +115,7 @@ static void test_ports_level_and_shutdown(void **state)
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(tl_jc_set_buffer_size(jc, sizes[k]), 0);
 		tl_sleep(0.3);
-		tl_jc_measure_clean(jc, 0.4, peak, rms);
+		assert_int_equal(tl_jc_measure_clean(jc, 0.4, peak, rms), 0);
 		assert_float_equal(peak[0], -15.0, 0.02);
 		assert_float_equal(rms[1], -15.0 - 3.0103, 0.02);
 	}
@@ -144,7 +144,7 @@ static void test_ports_level_and_shutdown(void **state)
 	tl_sleep(0.2);
 	tl_jc_sine(jc, 0, 1000.0, -12.0);
 	tl_sleep(0.3);
-	tl_jc_measure_clean(jc, 0.3, peak, rms);
+	assert_int_equal(tl_jc_measure_clean(jc, 0.3, peak, rms), 0);
 	assert_float_equal(peak[0], -15.0, 0.02); /* still playing through the renamed port */
 	/* a strip made stereo gets _L/_R inputs; a new bus its send outputs and return inputs. Only the ports
 	 * that change get new metadata (2 new ports, 2 properties each, and the old port's taken away): a
@@ -297,7 +297,7 @@ static void test_server_restart(void **state)
 	tl_jc_sine(jc, 0, 1000.0, -12.0);
 	tl_sleep(0.3);
 	double peak[2], rms[2];
-	tl_jc_measure_clean(jc, 0.5, peak, rms);
+	assert_int_equal(tl_jc_measure_clean(jc, 0.5, peak, rms), 0);
 	assert_float_equal(peak[0], -21.0, 0.02);
 	assert_float_equal(peak[1], -21.0, 0.02);
 	oc_close(o);

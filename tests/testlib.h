@@ -69,6 +69,13 @@ size_t tl_jc_record_timed(struct tl_jc *c, int i, float *out, int64_t *tframe, s
 unsigned tl_jc_property_changes(struct tl_jc *c);
 /* Xruns the server reported to this client so far. */
 unsigned tl_jc_xruns(struct tl_jc *c);
+/* How the client's process thread is actually scheduled ("realtime (SCHED_FIFO)", "normal"): a server
+ * asked for realtime falls back to normal scheduling where the system refuses it. */
+const char *tl_jc_scheduling(struct tl_jc *c);
+/* The xrun notices of the last recording: how many came (all of them, even past max), and where the
+ * recording stood at each (the first max of them into pos). A notice comes on another thread, a little
+ * after the late cycle it reports. */
+size_t tl_jc_xrun_marks(struct tl_jc *c, size_t *pos, size_t max);
 /* Locate (when locate >= 0) and start or stop the JACK transport. */
 void tl_jc_transport(struct tl_jc *c, bool roll, int64_t locate);
 /* True when the port exists within timeout seconds. */
@@ -77,9 +84,10 @@ bool tl_jc_wait_port(struct tl_jc *c, const char *port, double timeout);
 void tl_jc_measure(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);
 /* Takes of a measurement that an xrun may spoil (a late cycle hands the recorder a stale buffer). */
 #define TL_TAKES 10
-/* The same, taken again (at most TL_TAKES times in all) while an xrun falls inside the measurement: a late
- * cycle hands the recorder a stale buffer, which is the test machine's doing, not the engine's (xruns
- * themselves are asserted where they are the point). Returns the xruns of the last take. */
+/* The same over `seconds` of clean signal: measured in chunks of 0.1 s, leaving out every chunk an xrun
+ * touched (a late cycle hands the recorder a stale buffer: the test machine's doing, not the engine's;
+ * xruns themselves are asserted where they are the point). 0 when enough clean chunks came within
+ * 30 s + 4 x seconds, otherwise the number of spoiled chunks. */
 unsigned tl_jc_measure_clean(struct tl_jc *c, double seconds, double *peak_db, double *rms_db);
 /* Record input i for n frames into out (returns frames recorded). */
 size_t tl_jc_record(struct tl_jc *c, int i, float *out, size_t n);
