@@ -21,7 +21,8 @@ void graph_apply(struct md_graph *g, const struct md_msg *m)
 		}
 		break;
 	case MD_SCOPE_BUS:
-		if (m->index < g->nbuses && m->param < MD_BP_COUNT) {
+		/* the effect's type is structural (a new graph brings it): a record of it changes nothing here */
+		if (m->index < g->nbuses && m->param < MD_BP_COUNT && m->param != MD_BP_FX_TYPE) {
 			g->buses[m->index].p[m->param] = m->value;
 			g->buses[m->index].dirty = true;
 		}
@@ -93,6 +94,8 @@ void graph_retarget(struct md_graph *g, uint32_t ramp)
 		pan_balance_gains(b->p[MD_BP_BALANCE], &l, &r);
 		smooth_set_target(&b->gain[0], on * l, ramp);
 		smooth_set_target(&b->gain[1], on * r, ramp);
+		if (b->fx)
+			fx_set(b->fx, b->p, g->bpm);
 		b->dirty = false;
 	}
 	struct gmaster *m = &g->master;

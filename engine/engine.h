@@ -64,6 +64,9 @@ void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes);
  * or latch when not touched) drive their parameters sample-accurately while rolling and hold when stopped;
  * a jump of the position (locate, loop) applies the new value at once, smoothed. [rt] */
 void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame);
+/* The timeline's tempo in BPM from the host (the JACK transport's BBT, when a timebase master gives one),
+ * or 0 for none: the delay's tempo sync follows it, else the session's tempo. [rt] */
+void engine_set_tempo(struct md_engine *e, float bpm);
 
 /* Meters on (default) or off: the offline render reads none, so it turns them off before building its
  * graph. Takes effect for graphs built afterwards. [control] */

@@ -10,6 +10,8 @@ void engine_graph_free(struct md_graph *g)
 {
 	if (!g)
 		return;
+	for (int i = 0; g->buses && i < g->nbuses; i++)
+		fx_unref(g->buses[i].fx);
 	free(g->strips);
 	free(g->buses);
 	free(g->lanes);
@@ -101,8 +103,10 @@ static void build_strip(struct md_graph *g, struct gstrip *s, const struct md_st
 	add_slot(g->in_slots, &g->nin, s->in_slot[1]);
 }
 
-/* [control] bus b of graph g from its model; it inherits from the bus of `prev` with its uid */
-static void build_bus(struct md_graph *g, struct gbus *b, const struct md_bus_model *m, const struct md_graph *prev)
+/* [control] bus b of graph g from its model; it inherits from the bus of `prev` with its uid, and shares
+ * its effect when the type and rate are the same (false: no memory for a new effect) */
+static bool build_bus(struct md_graph *g, struct gbus *b, const struct md_bus_model *m, const struct md_graph *prev,
+		      float bpm)
 {
 	b->uid = m->uid;
 	memcpy(b->out_slot, m->out_slot, sizeof b->out_slot);
@@ -123,6 +127,17 @@ static void build_bus(struct md_graph *g, struct gbus *b, const struct md_bus_mo
 		add_slot(g->in_slots, &g->nin, b->ret_slot[ch]);
 		add_slot(g->out_slots, &g->nout, b->out_slot[ch]);
 	}
+	int type = (int)b->p[MD_BP_FX_TYPE];
+	if (type == MD_FX_NONE)
+		return true;
+	const struct md_fx *pf = b->inherit >= 0 ? prev->buses[b->inherit].fx : NULL;
+	if (pf && pf->type == type && pf->rate == g->rate) {
+		b->fx = (struct md_fx *)pf;
+		fx_ref(b->fx);
+	} else {
+		b->fx = fx_new(type, g->rate, b->p, bpm);
+	}
+	return b->fx != NULL;
 }
 
 struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, uint32_t rate)
@@ -149,9 +164,12 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	g->prev = prev;
 	for (int i = 0; i < c->nstrips; i++)
 		build_strip(g, &g->strips[i], c->strips[i], prev, rate);
+	/* the session's tempo; the audio thread gives the effects the transport's when it has one */
+	g->bpm = c->master.p[MD_MP_TEMPO];
+	bool ok = true;
 	for (int i = 0; i < c->nbuses; i++)
-		build_bus(g, &g->buses[i], c->buses[i], prev);
-	if (build_lanes(g, c) != MD_OK) {
+		ok &= build_bus(g, &g->buses[i], c->buses[i], prev, g->bpm);
+	if (!ok || build_lanes(g, c) != MD_OK) {
 		engine_graph_free(g);
 		return NULL;
 	}

@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/meter.h"
 
+#include "engine/fx.h"
 #include "engine/dsp/smooth.h"
 #include "engine/dsp/strip_dsp.h"
 #include "engine/spsc.h"
@@ -41,6 +42,7 @@ struct gbus {
 	float p[MD_BP_COUNT];
 	struct md_smooth gain[2];
 	struct md_meter meter;
+	struct md_fx *fx;       /* the built-in effect, or NULL; shared with the graphs before and after */
 	float acc[2][MD_BLOCK]; /* sum of the sends: the pre-fader bus mix, also sent to its output ports */
 };
 
@@ -80,6 +82,7 @@ struct md_graph {
 	struct gbus *buses;
 	struct gmaster master;
 	const struct md_graph *prev; /* the graph this one inherits from, compared by pointer only */
+	float bpm;                   /* the tempo the buses' effects were last given */
 	int16_t in_slots[MD_MAX_SLOTS], out_slots[MD_MAX_SLOTS];
 	int nin, nout;
 	bool stems; /* some strip or bus has a stem output */
@@ -117,6 +120,8 @@ struct md_engine {
 	atomic_bool metering;
 	bool rolling;
 	uint64_t time_frame, expect_frame;
+	float host_bpm; /* the JACK transport's tempo, 0 when it gives none (engine_set_tempo) */
+	uint64_t stamp; /* sub-blocks processed: a shared effect runs once per stamp */
 	/* control side's */
 	struct md_graph *submitted;
 	int in_flight; /* graphs submitted and not yet retired, including the current one */

@@ -79,6 +79,7 @@ static void strip_in(struct md_graph *g, struct gstrip *s, float *const *bufs, u
 			s->pre = pre;
 	}
 	float *const ch[2] = {s->buf[0], s->buf[1]};
+	strip_dsp_drive(&s->dsp, ch, nch, n); /* the preamp stage, before the filters */
 	struct md_biquad *sec[MD_BQ_CHAIN_MAX];
 	int ns = strip_dsp_chain(&s->dsp, sec);
 	if (ns < 0) {
@@ -248,12 +249,11 @@ static void out_add(const int16_t slot[2], float (*x)[MD_BLOCK], float *const *b
 	}
 }
 
-/* [rt] one bus's sub-block: the sum of its sends to its outputs, the insert's return in its place, then its
- * gains, into the master sum, and its meter */
-static void bus_block(struct md_graph *g, struct gbus *b, float *const *bufs, uint32_t off, uint32_t n, float w0,
-		      float dw)
+/* [rt] one bus's sub-block, first half: the sum of its sends to its outputs, the insert's return in its
+ * place, and that into its effect, weighted as this graph's outputs are (w0, dw) */
+static void bus_in(struct md_graph *g, struct gbus *b, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw,
+		   uint64_t stamp)
 {
-	struct gmaster *m = &g->master;
 	out_add(b->out_slot, b->acc, bufs, off, n, w0, dw);
 	if (b->p[MD_BP_INSERT] >= 0.5f) { /* the bus signal comes back from the external effect */
 		for (int c = 0; c < 2; c++) {
@@ -266,6 +266,20 @@ static void bus_block(struct md_graph *g, struct gbus *b, float *const *bufs, ui
 			if (!all_finite(b->acc[c], n))
 				memset(b->acc[c], 0, n * sizeof(float));
 		}
+	}
+	if (b->fx)
+		fx_gather(b->fx, stamp, b->acc, n, w0, dw);
+}
+
+/* [rt] the second half: the effect's wet output in place of the sum, then the bus's gains, into the master
+ * sum, and its meter */
+static void bus_out(struct md_graph *g, struct gbus *b, uint32_t n, uint64_t stamp)
+{
+	struct gmaster *m = &g->master;
+	if (b->fx) {
+		float(*wet)[MD_BLOCK] = fx_run(b->fx, stamp, n);
+		memcpy(b->acc[0], wet[0], n * sizeof(float));
+		memcpy(b->acc[1], wet[1], n * sizeof(float));
 	}
 	if (!smooth_active(&b->gain[0]) && !smooth_active(&b->gain[1])) {
 		const float gl = b->gain[0].cur, gr = b->gain[1].cur;
@@ -349,11 +363,13 @@ static void master_meter(const struct md_graph *g, struct gmaster *m, uint32_t n
 	meter_block(&m->meter, 1, m->acc[1], n, block_coef(g, n));
 }
 
-/* [rt] process one sub-block of graph g; outputs are added into bufs with weight w0 ramping by dw */
-static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw)
+/* [rt] one sub-block of graph g, first half: the strips into the master and bus sums, the buses into their
+ * effects. Outputs are added into bufs with weight w0 ramping by dw. Two graphs in a crossfade both run this
+ * half before either runs the second, so that an effect they share takes both their inputs. */
+static void graph_block_in(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw,
+			   uint64_t stamp)
 {
-	struct gmaster *m = &g->master;
-	memset(m->acc, 0, sizeof m->acc);
+	memset(g->master.acc, 0, sizeof g->master.acc);
 	for (int b = 0; b < g->nbuses; b++)
 		memset(g->buses[b].acc, 0, sizeof g->buses[b].acc);
 	int nfl = 0;
@@ -362,9 +378,17 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 	biquad_process_lanes(g->flanes, nfl, n, g->forder);
 	for (int i = 0; i < g->nstrips; i++)
 		strip_out(g, &g->strips[i], n);
-
 	for (int b = 0; b < g->nbuses; b++)
-		bus_block(g, &g->buses[b], bufs, off, n, w0, dw);
+		bus_in(g, &g->buses[b], bufs, off, n, w0, dw, stamp);
+}
+
+/* [rt] the second half: the buses' returns, the master section, meters, stems and the master's outputs */
+static void graph_block_out(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw,
+			    uint64_t stamp)
+{
+	struct gmaster *m = &g->master;
+	for (int b = 0; b < g->nbuses; b++)
+		bus_out(g, &g->buses[b], n, stamp);
 	master_section(m, n);
 	if (g->metering)
 		master_meter(g, m, n);
@@ -375,6 +399,18 @@ static void graph_block(struct md_graph *g, float *const *bufs, uint32_t off, ui
 			stem_out(g, g->buses[b].stem_slot, g->buses[b].acc, bufs, off, n, w0, dw);
 	}
 	out_add(m->out_slot, m->acc, bufs, off, n, w0, dw);
+}
+
+/* [rt] the tempo the effects follow: the transport's when it gives one, else the session's */
+static void follow_tempo(struct md_engine *e, struct md_graph *g)
+{
+	float bpm = e->host_bpm > 0 ? e->host_bpm : g->master.p[MD_MP_TEMPO];
+	if (bpm == g->bpm)
+		return;
+	g->bpm = bpm;
+	for (int b = 0; b < g->nbuses; b++)
+		if (g->buses[b].fx)
+			fx_set(g->buses[b].fx, g->buses[b].p, bpm);
 }
 
 /* ---- automation lanes, and the period ---- */
@@ -432,8 +468,10 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 	e->jump_left = jumped && g && e->rolling ? g->ramp : e->rolling ? e->jump_left : 0;
 	if (g && g->nlanes && !e->rolling && jumped) /* stopped, but located (or a new graph): the value there */
 		automate(g, e->time_frame, g->ramp);
-	if (g)
+	if (g) {
 		g->auto_started = true;
+		follow_tempo(e, g);
+	}
 	for (uint32_t off = 0; off < nframes;) {
 		uint32_t n = nframes - off < MD_BLOCK ? nframes - off : MD_BLOCK;
 		if (e->rolling && e->cur && e->cur->nlanes) {
@@ -443,13 +481,16 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 			automate(e->cur, e->time_frame + off + n, ramp);
 			e->jump_left = e->jump_left > n ? e->jump_left - n : 0;
 		}
+		uint64_t stamp = ++e->stamp;
 		if (e->old) {
 			uint32_t left = e->fade_len - e->fade_pos;
 			if (n > left)
 				n = left;
 			float w = (float)e->fade_pos / (float)e->fade_len, dw = 1.0f / (float)e->fade_len;
-			graph_block(e->old, bufs, off, n, 1.0f - w, -dw);
-			graph_block(e->cur, bufs, off, n, w, dw);
+			graph_block_in(e->old, bufs, off, n, 1.0f - w, -dw, stamp);
+			graph_block_in(e->cur, bufs, off, n, w, dw, stamp);
+			graph_block_out(e->old, bufs, off, n, 1.0f - w, -dw, stamp);
+			graph_block_out(e->cur, bufs, off, n, w, dw, stamp);
 			e->fade_pos += n;
 			if (e->fade_pos >= e->fade_len) {
 				graph_retire(e, e->old);
@@ -457,7 +498,8 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 				graph_update_io(e);
 			}
 		} else if (e->cur) {
-			graph_block(e->cur, bufs, off, n, 1.0f, 0.0f);
+			graph_block_in(e->cur, bufs, off, n, 1.0f, 0.0f, stamp);
+			graph_block_out(e->cur, bufs, off, n, 1.0f, 0.0f, stamp);
 		}
 		off += n;
 	}
@@ -473,6 +515,11 @@ void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame)
 {
 	e->rolling = rolling;
 	e->time_frame = frame;
+}
+
+void engine_set_tempo(struct md_engine *e, float bpm)
+{
+	e->host_bpm = isfinite(bpm) && bpm >= 1.0f && bpm <= 999.0f ? bpm : 0.0f;
 }
 
 void engine_run(struct md_engine *e, float *const *bufs, uint32_t nframes)

@@ -149,6 +149,10 @@ static const char *unit_suffix(enum md_unit u)
 	case MD_UNIT_HZ: return " Hz";
 	case MD_UNIT_MS: return " ms";
 	case MD_UNIT_DB_OCT: return " dB/oct";
+	case MD_UNIT_S: return " s";
+	case MD_UNIT_PERCENT: return " %";
+	case MD_UNIT_FACTOR: return "x";
+	case MD_UNIT_BPM: return " BPM";
 	default: return "";
 	}
 }
@@ -231,7 +235,7 @@ bool sess_excluded(enum md_scope sc, const char *path)
 	if (sc == MD_SCOPE_STRIP)
 		return strncmp(path, "send/", 5) == 0;
 	if (sc == MD_SCOPE_MASTER)
-		return strcmp(path, "pan_law") == 0;
+		return strcmp(path, "pan_law") == 0 || strcmp(path, "tempo") == 0;
 	return false;
 }
 

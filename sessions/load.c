@@ -522,13 +522,17 @@ static enum md_err load_buses(struct sess_ld *x, json_object *root)
 /* One top-level key other than "buses" (loaded first) and the header's. */
 static enum md_err load_top_key(struct sess_ld *x, const char *key, json_object *val, json_object **ex)
 {
-	static const char *const top_keys = "format, version, sample_rate, pan_law, strips, buses, master, render";
+	static const char *const top_keys =
+		"format, version, sample_rate, pan_law, tempo, strips, buses, master, render";
 	enum md_err e = MD_OK;
 	if (!strcmp(key, "format") || !strcmp(key, "version") || !strcmp(key, "sample_rate") || !strcmp(key, "buses")) {
 		return MD_OK;
 	} else if (strcmp(key, "pan_law") == 0) {
 		e = sess_load_value(x, md_param_desc(MD_SCOPE_MASTER, MD_MP_PAN_LAW), val, key,
 				    &x->c->master.p[MD_MP_PAN_LAW]);
+	} else if (strcmp(key, "tempo") == 0) {
+		e = sess_load_value(x, md_param_desc(MD_SCOPE_MASTER, MD_MP_TEMPO), val, key,
+				    &x->c->master.p[MD_MP_TEMPO]);
 	} else if (strcmp(key, "strips") == 0) {
 		if (!(e = sess_want(x, val, json_type_array, key, "a list of strips")))
 			for (int i = 0; i < (int)json_object_array_length(val) && !e; i++)

@@ -159,6 +159,9 @@ static void save_params(struct sv *s, json_object *o, enum md_scope sc, const fl
 		const struct md_param_desc *d = md_param_desc(sc, i);
 		if (sess_excluded(sc, d->path))
 			continue;
+		/* a bus keeps the parameters of its chosen effect only: the others would be noise in the file */
+		if (sc == MD_SCOPE_BUS && !md_param_fx_applies(i, (int)p[MD_BP_FX_TYPE]))
+			continue;
 		const char *leaf = strrchr(d->path, '/');
 		char group[128] = "";
 		if (leaf)
@@ -355,6 +358,7 @@ static json_object *console_json(struct sv *s, const struct md_console *c)
 	put(s, root, "version", json_object_new_int(MD_SESSION_VERSION));
 	put(s, root, "sample_rate", json_object_new_int64(c->sample_rate));
 	put(s, root, "pan_law", num_f(c->master.p[MD_MP_PAN_LAW]));
+	put(s, root, "tempo", num_f(c->master.p[MD_MP_TEMPO]));
 
 	json_object *strips = chk(s, json_object_new_array());
 	put(s, root, "strips", strips);

@@ -136,9 +136,13 @@ static void test_audio_path_allocates_nothing(void **state)
 	mixer_add_bus(r->m, "Verb", NULL);
 	mixer_add_bus(r->m, "Delay", NULL);
 	rig_map(r);
-	/* every unit on */
+	/* every unit on: the buses' reverb and delay, the strips' drive */
+	mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_TYPE, MD_FX_REVERB, NULL, NULL);
+	mixer_set(r->m, MD_SCOPE_BUS, 1, MD_BP_FX_TYPE, MD_FX_DELAY, NULL, NULL);
+	mixer_set(r->m, MD_SCOPE_BUS, 1, MD_BP_FX_FEEDBACK, 80.0f, NULL, NULL);
 	for (int i = 0; i < 8; i++) {
-		static const int on[] = {MD_SP_HPF_ON, MD_SP_LPF_ON, MD_SP_EQ_ON, MD_SP_COMP_ON, MD_SP_GATE_ON};
+		static const int on[] = {MD_SP_HPF_ON,  MD_SP_LPF_ON,  MD_SP_EQ_ON,
+					 MD_SP_COMP_ON, MD_SP_GATE_ON, MD_SP_DRIVE_ON};
 		for (size_t k = 0; k < sizeof on / sizeof on[0]; k++)
 			mixer_set(r->m, MD_SCOPE_STRIP, i, on[k], 1.0f, NULL, NULL);
 		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_SEND(0, MD_SEND_LEVEL), -10.0f, NULL, NULL);
@@ -161,6 +165,23 @@ static void test_audio_path_allocates_nothing(void **state)
 			  NULL);
 		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_SOLO, (float)(k % 3 == 0), NULL, NULL);
 		mixer_set(r->m, MD_SCOPE_MASTER, 0, MD_MP_MONO, (float)(k % 2), NULL, NULL);
+		/* the effects' parameters move, their times glide, the drive's character changes */
+		mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_DECAY, 0.2f + 0.05f * (float)k, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_SIZE, 0.5f + (float)(k % 7) * 0.25f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_PREDELAY, (float)(k % 11) * 25.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_BUS, 1, MD_BP_FX_TIME_L, 1.0f + (float)(k % 9) * 250.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_BUS, 1, MD_BP_FX_SYNC, (float)(k % MD_SYNC_COUNT), NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_MASTER, 0, MD_MP_TEMPO, 60.0f + (float)k, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_DRIVE_CHARACTER, (float)(k % MD_DRIVE_CHAR_COUNT), NULL,
+			  NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, k % 8, MD_SP_DRIVE_AMOUNT, (float)(k % 25), NULL, NULL);
+		/* type changes: a new graph with a new effect, crossfaded from the old one */
+		if (k == 80)
+			mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_TYPE, MD_FX_DELAY, NULL, NULL);
+		if (k == 100)
+			mixer_set(r->m, MD_SCOPE_BUS, 0, MD_BP_FX_TYPE, MD_FX_REVERB, NULL, NULL);
+		if (k == 170)
+			mixer_set(r->m, MD_SCOPE_BUS, 1, MD_BP_FX_TYPE, MD_FX_NONE, NULL, NULL);
 		if (k == 50 || k == 120) { /* graph swaps: install, crossfade, retire, all on the audio side */
 			mixer_add_strip(r->m, k == 50 ? "Late" : "Later", false, NULL);
 			rig_map(r);

@@ -1302,6 +1302,10 @@ static void test_sigint(void **state)
 
 /* ---- the live engine against the render: a null test ---- */
 
+/* between takes, silence for the session's effects to die away far below the residual asserted (the reverb's
+ * 0.3 s RT60 is -60 dB per 0.3 s; the delay's repeats fall 16 dB per 90 ms) */
+#define LIVE_PAUSE 2.0
+
 struct player {
 	jack_client_t *client;
 	jack_port_t *out, *in[2];
@@ -1376,7 +1380,7 @@ static int live_record(const char *sess, const char *log, const float *src, size
 	unsigned xr = 1;
 	for (int take = 0; take < TL_TAKES && xr; take++) {
 		atomic_store(&p.go, false);
-		tl_sleep(0.3); /* the last take's tail dies away in the strip's filters */
+		tl_sleep(LIVE_PAUSE); /* the last take's tail dies away in the filters, the reverb and the delay */
 		atomic_store(&p.pos, 0);
 		memset(p.rec[0], 0, rec_len * sizeof(float));
 		memset(p.rec[1], 0, rec_len * sizeof(float));
@@ -1428,7 +1432,13 @@ static void test_null_live_vs_render(void **state)
 		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
 		   "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"fader\":-4.0,\"pan\":0.3,"
 		   "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
-		   "\"on\":true}]}}],"
+		   "\"on\":true}]},"
+		   "\"drive\":{\"on\":true,\"amount\":9.0,\"character\":\"tube\",\"mix\":0.8},"
+		   "\"sends\":[{\"bus\":\"Rev\",\"level\":-6.0},{\"bus\":\"Dly\",\"level\":-6.0}]}],"
+		   /* short effects: a take's tail is gone before the next take starts (LIVE_PAUSE) */
+		   "\"buses\":[{\"name\":\"Rev\",\"fx\":{\"type\":\"reverb\",\"decay\":0.3,\"predelay\":10.0}},"
+		   "{\"name\":\"Dly\",\"fx\":{\"type\":\"delay\",\"time_l\":90.0,\"time_r\":130.0,"
+		   "\"feedback\":15.0,\"cross\":50.0}}],"
 		   "\"master\":{\"fader\":-1.5}}");
 	/* offline: fixed 0 dB into float, so the comparison is before any dither */
 	const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.2", "-q", NULL};

@@ -374,6 +374,10 @@ static void test_round_trip_every_parameter(void **state)
 			assert_int_equal(console_add_bus(c, name, &idx), MD_OK);
 			for (int i = 0; i < MD_BP_COUNT; i++)
 				c->buses[idx]->p[i] = random_value(md_param_desc(MD_SCOPE_BUS, i), &s);
+			/* a bus saves its chosen effect's parameters only: the others load as their defaults */
+			for (int i = 0; i < MD_BP_COUNT; i++)
+				if (!md_param_fx_applies(i, (int)c->buses[idx]->p[MD_BP_FX_TYPE]))
+					c->buses[idx]->p[i] = md_param_default(MD_SCOPE_BUS, i);
 			console_conns_add(&c->buses[idx]->outputs[b % 2], "fx:in");
 			random_lane(c, MD_SCOPE_BUS, idx, &s);
 		}

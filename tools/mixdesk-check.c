@@ -73,13 +73,15 @@ static void describe(const char *path, const struct md_console *c)
 	}
 	for (int i = 0; i < c->nbuses; i++) {
 		const struct md_bus_model *b = c->buses[i];
-		printf("  bus %d %s: fader %g dB\n", i + 1, b->name, (double)b->p[MD_BP_FADER]);
+		const struct md_param_desc *ft = md_param_desc(MD_SCOPE_BUS, MD_BP_FX_TYPE);
+		printf("  bus %d %s: fader %g dB, effect %s\n", i + 1, b->name, (double)b->p[MD_BP_FADER],
+		       md_param_enum_name(ft, b->p[MD_BP_FX_TYPE]));
 		print_conns("outputs", b->outputs, 2);
 		print_conns("returns", b->returns, 2);
 		print_lanes(MD_SCOPE_BUS, b->lanes, b->nlanes);
 	}
-	printf("  master: fader %g dB, pan law %g dB\n", (double)c->master.p[MD_MP_FADER],
-	       (double)c->master.p[MD_MP_PAN_LAW]);
+	printf("  master: fader %g dB, pan law %g dB, tempo %g BPM\n", (double)c->master.p[MD_MP_FADER],
+	       (double)c->master.p[MD_MP_PAN_LAW], (double)c->master.p[MD_MP_TEMPO]);
 	print_conns("outputs", c->master.outputs, 2);
 	print_lanes(MD_SCOPE_MASTER, c->master.lanes, c->master.nlanes);
 	printf("  render: headroom %g dB, %d bits, tail %g s\n", (double)c->render.headroom, c->render.bits,

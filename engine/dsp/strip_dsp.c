@@ -194,6 +194,14 @@ static void set_targets(struct md_strip_dsp *d, const float *p, bool instant)
 		       p[MD_SP_GATE_ATTACK], p[MD_SP_GATE_HOLD], p[MD_SP_GATE_RELEASE]);
 	dyn_comp_setup(&d->comp, d->rate, on(p, MD_SP_COMP_ON), p[MD_SP_COMP_THRESHOLD], p[MD_SP_COMP_RATIO],
 		       p[MD_SP_COMP_ATTACK], p[MD_SP_COMP_RELEASE], p[MD_SP_COMP_KNEE], p[MD_SP_COMP_MAKEUP], instant);
+	struct md_drive_params dp = {.on = on(p, MD_SP_DRIVE_ON),
+				     .amount = p[MD_SP_DRIVE_AMOUNT],
+				     .character = (int)lrintf(p[MD_SP_DRIVE_CHARACTER]),
+				     .mix = p[MD_SP_DRIVE_MIX]};
+	if (instant)
+		drive_init(&d->drive, d->rate, &dp);
+	else
+		drive_set(&d->drive, &dp);
 }
 
 void strip_dsp_init(struct md_strip_dsp *d, float rate, const float *p)
@@ -307,8 +315,15 @@ void strip_dsp_dynamics(struct md_strip_dsp *d, float *const ch[2], int nch, uin
 	d->gr_db = (float)(d->gate.g_db + d->comp.g_db);
 }
 
+void strip_dsp_drive(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n)
+{
+	if (drive_active(&d->drive))
+		drive_process(&d->drive, ch, nch, n);
+}
+
 void strip_dsp_process(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n)
 {
+	strip_dsp_drive(d, ch, nch, n);
 	strip_dsp_filters(d, ch, nch, n);
 	strip_dsp_dynamics(d, ch, nch, n);
 }
@@ -328,5 +343,6 @@ void strip_dsp_reset(struct md_strip_dsp *d)
 		biquad_reset(&d->band[b].s);
 	dyn_gate_reset(&d->gate);
 	dyn_comp_reset(&d->comp);
+	drive_reset(&d->drive);
 	d->gr_db = 0.0f;
 }

@@ -1,5 +1,6 @@
-/* mixdesk: the processing between a strip's trim and its fader: high-pass and low-pass filters, the
- * 4-band parametric EQ and the dynamics (gate, then compressor). The engine embeds one per strip and copies
+/* mixdesk: the processing between a strip's trim and its fader: the drive (an oversampled saturation, the
+ * preamp stage), high-pass and low-pass filters, the 4-band parametric EQ and the dynamics (gate, then
+ * compressor). The engine embeds one per strip and copies
  * it by value on a graph swap, so everything here is fixed-size state without pointers.
  *
  * Smoothing: filter parameters (frequency in log2, gain in dB, Q in log2) glide towards their targets with
@@ -11,6 +12,7 @@
 #define MD_STRIPDSP_H
 
 #include "engine/dsp/biquad.h"
+#include "engine/dsp/drive.h"
 #include "engine/dsp/dynamics.h"
 #include "engine/model/md.h"
 #include "engine/model/param.h"
@@ -55,15 +57,18 @@ struct md_strip_dsp {
 	struct md_strip_dsp_band band[MD_EQ_BANDS];
 	struct md_gate gate;
 	struct md_comp comp;
+	struct md_drive drive;
 };
 
 /* Prepare for a sample rate, with the parameter values p[MD_SP_COUNT] already in place (no ramps). [control] */
 void strip_dsp_init(struct md_strip_dsp *d, float rate, const float *p);
 /* New parameter values (any filter, EQ or dynamics parameter changed): set targets, ramp from here. [rt] */
 void strip_dsp_update(struct md_strip_dsp *d, const float *p);
-/* Process n <= MD_BLOCK frames of nch (1 or 2) channels in place. [rt] */
+/* Process n <= MD_BLOCK frames of nch (1 or 2) channels in place: drive, filters, dynamics. [rt] */
 void strip_dsp_process(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);
-/* strip_dsp_process in two halves, so that the engine can run the filters of many strips side by side
+/* The drive alone (nothing when it is off and settled), the first stage of strip_dsp_process. [rt] */
+void strip_dsp_drive(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);
+/* strip_dsp_process after the drive in two halves, so that the engine can run the filters of many strips side by side
  * (biquad_process_lanes) between them: the filters (HPF, LPF, EQ), then the dynamics and the end-of-block
  * bookkeeping. [rt] */
 void strip_dsp_filters(struct md_strip_dsp *d, float *const ch[2], int nch, uint32_t n);

@@ -25,7 +25,11 @@ enum md_unit {
 	MD_UNIT_MS,
 	MD_UNIT_RATIO,
 	MD_UNIT_Q,
-	MD_UNIT_DB_OCT
+	MD_UNIT_DB_OCT,
+	MD_UNIT_S,
+	MD_UNIT_PERCENT,
+	MD_UNIT_FACTOR,
+	MD_UNIT_BPM
 };
 
 /* EQ band fields and types */
@@ -62,6 +66,10 @@ enum md_strip_param {
 	MD_SP_GATE_ATTACK,
 	MD_SP_GATE_HOLD,
 	MD_SP_GATE_RELEASE,
+	MD_SP_DRIVE_ON,
+	MD_SP_DRIVE_AMOUNT,
+	MD_SP_DRIVE_CHARACTER,
+	MD_SP_DRIVE_MIX,
 	MD_SP_SEND_BASE, /* + bus * MD_SEND_NFIELDS + field */
 	MD_SP_COUNT = MD_SP_SEND_BASE + MD_MAX_BUSES * MD_SEND_NFIELDS
 };
@@ -71,9 +79,61 @@ enum md_strip_param {
 #define MD_SP_SEND(bus, field) (MD_SP_SEND_BASE + (bus) * MD_SEND_NFIELDS + (field))
 // clang-format on
 
-enum md_bus_param { MD_BP_FADER, MD_BP_MUTE, MD_BP_BALANCE, MD_BP_INSERT, MD_BP_COUNT };
+/* the strip's saturation characters (MD_SP_DRIVE_CHARACTER) */
+enum md_drive_char { MD_DRIVE_CHAR_SOFT, MD_DRIVE_CHAR_TAPE, MD_DRIVE_CHAR_TUBE, MD_DRIVE_CHAR_COUNT };
 
-enum md_master_param { MD_MP_FADER, MD_MP_BALANCE, MD_MP_MONO, MD_MP_MUTE, MD_MP_PAN_LAW, MD_MP_COUNT };
+/* a bus's built-in effect (MD_BP_FX_TYPE) */
+enum md_fx_type { MD_FX_NONE, MD_FX_REVERB, MD_FX_DELAY, MD_FX_TYPE_COUNT };
+
+/* the delay's tempo sync (MD_BP_FX_SYNC): off, or a note value */
+enum md_fx_sync {
+	MD_SYNC_OFF,
+	MD_SYNC_1_1,
+	MD_SYNC_1_2D,
+	MD_SYNC_1_2,
+	MD_SYNC_1_2T,
+	MD_SYNC_1_4D,
+	MD_SYNC_1_4,
+	MD_SYNC_1_4T,
+	MD_SYNC_1_8D,
+	MD_SYNC_1_8,
+	MD_SYNC_1_8T,
+	MD_SYNC_1_16D,
+	MD_SYNC_1_16,
+	MD_SYNC_1_16T,
+	MD_SYNC_1_32,
+	MD_SYNC_COUNT
+};
+
+enum md_bus_param {
+	MD_BP_FADER,
+	MD_BP_MUTE,
+	MD_BP_BALANCE,
+	MD_BP_INSERT,
+	MD_BP_FX_TYPE, /* changing it builds a new graph: the new effect's memory is made off the audio thread */
+	/* the reverb's */
+	MD_BP_FX_DECAY,
+	MD_BP_FX_PREDELAY,
+	MD_BP_FX_LOW_DECAY,
+	MD_BP_FX_CROSSOVER,
+	MD_BP_FX_DAMPING,
+	MD_BP_FX_WIDTH,
+	MD_BP_FX_SIZE,
+	/* both's: the reverb's return, the delay's feedback loop */
+	MD_BP_FX_LOW_CUT,
+	/* the delay's */
+	MD_BP_FX_TIME_L,
+	MD_BP_FX_TIME_R,
+	MD_BP_FX_FEEDBACK,
+	MD_BP_FX_CROSS,
+	MD_BP_FX_HIGH_CUT,
+	MD_BP_FX_SYNC,
+	MD_BP_COUNT
+};
+
+/* pan_law and tempo are saved at the top level of a session; tempo is the delay's sync when the JACK
+ * transport gives none */
+enum md_master_param { MD_MP_FADER, MD_MP_BALANCE, MD_MP_MONO, MD_MP_MUTE, MD_MP_PAN_LAW, MD_MP_TEMPO, MD_MP_COUNT };
 
 struct md_param_desc {
 	const char *path; /* relative OSC path, e.g. "eq/2/gain" */
@@ -101,6 +161,11 @@ const char *md_param_enum_name(const struct md_param_desc *d, float v);
 int md_param_enum_value(const struct md_param_desc *d, const char *name);
 /* Unit name for documentation and messages ("dB", "Hz", ...). [any] */
 const char *md_param_unit_name(enum md_unit u);
+/* Whether bus parameter `param` belongs to the effect type `type` (fx/type itself and the parameters that
+ * are not the effect's belong to every type): a session saves only the chosen effect's. [any] */
+bool md_param_fx_applies(int param, int type);
+/* The length of a tempo-sync note value in quarter notes (beats); 0 for MD_SYNC_OFF. [any] */
+float md_param_sync_beats(int sync);
 /* Default of a strip parameter for a given EQ band layout (band defaults differ). [any] */
 float md_param_default(enum md_scope scope, int param);
 

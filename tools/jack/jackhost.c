@@ -57,6 +57,8 @@ static int on_process(jack_nframes_t n, void *arg) /* [rt] */
 	jack_transport_state_t ts = jack_transport_query(h->client, &pos);
 	engine_begin(h->engine);
 	engine_set_time(h->engine, ts == JackTransportRolling, pos.frame);
+	/* a timebase master's tempo, for the delay's sync (none: the session's) */
+	engine_set_tempo(h->engine, (pos.valid & JackPositionBBT) ? (float)pos.beats_per_minute : 0.0f);
 	engine_io(h->engine, &in, &nin, &out, &nout);
 	for (int i = 0; i < nin; i++)
 		h->bufs[in[i]] = h->ports[in[i]] ? jack_port_get_buffer(h->ports[in[i]], n) : NULL;

@@ -153,14 +153,39 @@ static enum md_err open_sources(struct rdr_render *r, const char *base_dir, uint
 	return MD_OK;
 }
 
-/* the range: --start to --end, or to the longest source + the tail; a warning for each shorter source */
+/* How long the buses' effects ring on after their input stops, to -60 dB: a reverb's longest decay (its low
+ * band's when that is longer) after its predelay, a delay's repeats until they are 60 dB down; at most
+ * MAX_RING s (a delay at 95 % feedback would ring for minutes). */
+#define MAX_RING 30.0
+static double effects_ring(const struct md_console *c)
+{
+	double ring = 0;
+	for (int i = 0; i < c->nbuses; i++) {
+		const float *p = c->buses[i]->p;
+		double t = 0;
+		if ((int)p[MD_BP_FX_TYPE] == MD_FX_REVERB) {
+			t = p[MD_BP_FX_PREDELAY] / 1000.0 + p[MD_BP_FX_DECAY] * fmax(1.0, p[MD_BP_FX_LOW_DECAY]);
+		} else if ((int)p[MD_BP_FX_TYPE] == MD_FX_DELAY) {
+			double fb = p[MD_BP_FX_FEEDBACK] / 100.0, beats = md_param_sync_beats((int)p[MD_BP_FX_SYNC]);
+			double ms = beats > 0 ? beats * 60000.0 / c->master.p[MD_MP_TEMPO]
+					      : fmax(p[MD_BP_FX_TIME_L], p[MD_BP_FX_TIME_R]);
+			double repeats = fb > 0.001 ? 1.0 + 3.0 / -log10(fb) : 1.0;
+			t = fmin(ms, 2000.0) / 1000.0 * repeats;
+		}
+		ring = fmax(ring, t);
+	}
+	return fmin(ring, MAX_RING);
+}
+
+/* the range: --start to --end, or to the longest source + the tail (at least as long as the effects ring
+ * on, unless --tail says otherwise); a warning for each shorter source */
 static enum md_err set_range(struct rdr_render *r, uint64_t longest, char *err, size_t errlen)
 {
 	const struct md_console *c = r->c;
 	const struct render_opts *opt = r->opt;
 	const uint32_t rate = r->rate;
 	const uint64_t start = r->start;
-	const double tail = opt->tail_set ? opt->tail : c->render.tail;
+	const double tail = opt->tail_set ? opt->tail : fmax(c->render.tail, effects_ring(c));
 	uint64_t end = opt->end_set ? (uint64_t)llround(opt->end * rate) : longest + (uint64_t)llround(tail * rate);
 	if (end <= start) {
 		snprintf(err, errlen, "nothing to render: the range %.3f s to %.3f s is empty%s", (double)start / rate,

@@ -15,10 +15,12 @@
 
 #define SPLIT_MIN_STRIPS 4 /* below this one engine is as fast: the buses and master run in every engine */
 
-/* Everything after the strips is linear per sample (see above), so groups of strips can be rendered by
- * separate engines and added. False names the first non-linear stage in why. Today there is none: a bus is
- * sum x gain (its external insert is rendered as off), the master is sum, mono mix, x gain. A built-in bus or
- * master effect that is not linear (dynamics, saturation) must be checked here. */
+/* Everything after the strips is linear (see above), so groups of strips can be rendered by separate engines
+ * and added. False names the first non-linear stage in why. Today there is none: a bus is sum x gain (its
+ * external insert is rendered as off), its built-in reverb or delay is linear in its input (a network of
+ * delays, gains and filters whose parameters, like the gains, move with values and lanes, never with the
+ * signal), so each engine runs it on its share of the sends; the master is sum, mono mix, x gain. A built-in
+ * bus or master effect that is not linear (dynamics, saturation) must be checked here. */
 static bool post_strip_linear(const struct md_console *c, char *why, size_t whylen)
 {
 	for (int i = 0; i < c->nbuses; i++)
@@ -42,6 +44,7 @@ static double strip_cost(const struct md_strip_model *s)
 		for (int b = 0; b < MD_EQ_BANDS; b++)
 			units += p[MD_SP_EQ(b, MD_EQ_ON)] >= 0.5f;
 	units += 2.0 * (p[MD_SP_COMP_ON] >= 0.5f) + 2.0 * (p[MD_SP_GATE_ON] >= 0.5f);
+	units += 6.0 * (p[MD_SP_DRIVE_ON] >= 0.5f); /* 4x oversampled, measured about three EQ bands' worth */
 	for (int b = 0; b < MD_MAX_BUSES; b++)
 		units += 0.5 * (p[MD_SP_SEND(b, MD_SEND_LEVEL)] > MD_SILENCE_DB);
 	return (s->stereo ? 2.0 : 1.0) * units;
