@@ -51,6 +51,8 @@ struct md_host_status {
 	float load;      /* JACK's DSP load, percent */
 	unsigned xruns;  /* since start, over every server */
 	unsigned reconnects;
+	unsigned underruns;   /* sub-blocks a source's stream had too little data for (silence given) */
+	float refill_worst_s; /* the longest a source took to refill after a locate */
 };
 /* The host's figures, every control tick: subscribers get `/jack s running|gone` when the server comes or
  * goes and `/xrun i total i new` (at most twice a second) when xruns happen; /status answers them. */

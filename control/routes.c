@@ -600,5 +600,7 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_int32(m, c->host.realtime ? 1 : 0);
 	lo_message_add_float(m, c->host.load);
 	lo_message_add_int32(m, (int32_t)c->host.reconnects);
+	lo_message_add_int32(m, (int32_t)c->host.underruns);
+	lo_message_add_float(m, c->host.refill_worst_s * 1000.0f);
 	oscnet_reply(&c->net, r->path, m);
 }

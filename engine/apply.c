@@ -10,7 +10,8 @@ void graph_apply(struct md_graph *g, const struct md_msg *m)
 {
 	switch (m->scope) {
 	case MD_SCOPE_STRIP:
-		if (m->index < g->nstrips && m->param < MD_SP_COUNT) {
+		/* the input is structural (a new graph brings the stream): a record of it changes nothing here */
+		if (m->index < g->nstrips && m->param < MD_SP_COUNT && m->param != MD_SP_INPUT) {
 			struct gstrip *s = &g->strips[m->index];
 			s->p[m->param] = m->value;
 			s->dirty = true;

@@ -94,6 +94,18 @@ bool engine_swap_pending(const struct md_engine *e)
 	return e->in_flight > 1;
 }
 
+void engine_set_player(struct md_engine *e, struct md_player *p, uint32_t rate)
+{
+	e->player = p;
+	e->player_rate = rate;
+}
+
+const char *engine_source_error(const struct md_engine *e, unsigned *serial)
+{
+	*serial = e->src_err_serial;
+	return e->src_err[0] ? e->src_err : NULL;
+}
+
 void engine_set_metering(struct md_engine *e, bool on)
 {
 	atomic_store(&e->metering, on);

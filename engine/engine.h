@@ -68,6 +68,14 @@ void engine_set_time(struct md_engine *e, bool rolling, uint64_t frame);
  * or 0 for none: the delay's tempo sync follows it, else the session's tempo. [rt] */
 void engine_set_tempo(struct md_engine *e, float bpm);
 
+struct md_player;
+/* The disk streamer (engine/player.h) at `rate` that plays the strips whose input is their source, for graphs
+ * built from now on; NULL (the default, and the offline render's) plays none. [control] */
+void engine_set_player(struct md_engine *e, struct md_player *p, uint32_t rate);
+/* The last problem a graph build had with a strip's source ("strip 'Kick': ... cannot be opened: ..."), or
+ * NULL; *serial moves on with each new one, so a caller says each once. [control] */
+const char *engine_source_error(const struct md_engine *e, unsigned *serial);
+
 /* Meters on (default) or off: the offline render reads none, so it turns them off before building its
  * graph. Takes effect for graphs built afterwards. [control] */
 void engine_set_metering(struct md_engine *e, bool on);

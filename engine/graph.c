@@ -1,8 +1,10 @@
 /* mixdesk: the audio graph: built from a console model off the audio thread [control], freed there, and the
  * running state a new graph takes over from the one it replaces [rt]. */
 #include "engine/graph.h"
+#include "engine/player.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,11 @@ void engine_graph_free(struct md_graph *g)
 		return;
 	for (int i = 0; g->buses && i < g->nbuses; i++)
 		fx_unref(g->buses[i].fx);
+	for (int i = 0; g->strips && i < g->nstrips; i++) {
+		if (g->strips[i].src)
+			player_unref(g->strips[i].src);
+		free(g->strips[i].src_path);
+	}
 	free(g->strips);
 	free(g->buses);
 	free(g->lanes);
@@ -73,6 +80,53 @@ static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
 	}
 	g->nlanes = nl;
 	return MD_OK;
+}
+
+/* [control] a new problem with a source, said once */
+static void source_error(struct md_engine *e, const char *fmt, const char *name, const char *path, const char *why)
+{
+	char msg[sizeof e->src_err];
+	snprintf(msg, sizeof msg, fmt, name, path, why);
+	if (strcmp(msg, e->src_err) != 0) {
+		memcpy(e->src_err, msg, sizeof msg);
+		e->src_err_serial++;
+	}
+}
+
+/* [control] the stream of a strip that plays its source: the one of the graph before when the strip, its file
+ * and its width are the same, else a new one (its memory made and its start read here); NULL (silence, and
+ * a message) when there is no player or the file cannot be played. False only without memory. */
+static bool build_source(struct md_engine *e, struct gstrip *s, const struct md_strip_model *m, const char *dir,
+			 const struct md_graph *prev, uint32_t rate)
+{
+	if (!m->source || (int)m->p[MD_SP_INPUT] == MD_INPUT_JACK)
+		return true;
+	if (!e->player || e->player_rate != rate) {
+		source_error(e, "strip '%s': its source '%s' is not played live: %s", m->name, m->source,
+			     !e->player ? "no disk streamer"
+					: "the JACK server's rate changed since the start (restart mixdesk)");
+		return true;
+	}
+	size_t len = (m->source[0] == '/' || !dir ? 0 : strlen(dir) + 1) + strlen(m->source) + 1;
+	if (!(s->src_path = malloc(len)))
+		return false;
+	if (m->source[0] == '/' || !dir)
+		snprintf(s->src_path, len, "%s", m->source);
+	else
+		snprintf(s->src_path, len, "%s/%s", dir, m->source);
+	for (int k = 0; prev && k < prev->nstrips; k++) {
+		const struct gstrip *o = &prev->strips[k];
+		if (o->uid == m->uid && o->src && o->nch == s->nch && strcmp(o->src_path, s->src_path) == 0) {
+			s->src = o->src;
+			player_ref(s->src);
+			return true;
+		}
+	}
+	char err[400];
+	s->src = player_open(e->player, s->src_path, s->nch, err, sizeof err);
+	if (!s->src)
+		source_error(e, "strip '%s': its source '%s' plays silence: %s", m->name, m->source, err);
+	return true;
 }
 
 /* [control] strip s of graph g from its model; it inherits from the strip of `prev` with its uid and width */
@@ -150,6 +204,7 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	g->rms_coef = 1.0f - expf(-1.0f / (RMS_SECONDS * (float)rate));
 	g->rms_block_coef = 1.0f - powf(1.0f - g->rms_coef, (float)MD_BLOCK);
 	g->metering = atomic_load(&e->metering);
+	g->streaming = e->player != NULL;
 	g->nstrips = c->nstrips;
 	g->nbuses = c->nbuses;
 	g->strips = calloc((size_t)(c->nstrips ? c->nstrips : 1), sizeof *g->strips);
@@ -162,8 +217,15 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	}
 	const struct md_graph *prev = e->submitted;
 	g->prev = prev;
-	for (int i = 0; i < c->nstrips; i++)
+	bool src_ok = true;
+	for (int i = 0; i < c->nstrips; i++) {
 		build_strip(g, &g->strips[i], c->strips[i], prev, rate);
+		src_ok &= build_source(e, &g->strips[i], c->strips[i], c->dir, prev, rate);
+	}
+	if (!src_ok) {
+		engine_graph_free(g);
+		return NULL;
+	}
 	/* the session's tempo; the audio thread gives the effects the transport's when it has one */
 	g->bpm = c->master.p[MD_MP_TEMPO];
 	bool ok = true;

@@ -30,6 +30,8 @@ struct gstrip {
 	struct md_meter meter;
 	_Atomic float gr;
 	int16_t stem_slot[2];
+	struct md_stream *src; /* the source streamed from disk (input source or both), or NULL */
+	char *src_path;        /* its file, resolved; shared with the next graph when unchanged */
 	float buf[2][MD_BLOCK];
 	float post[2][MD_BLOCK]; /* post-fader, post-pan: what reaches the master and post-fader sends */
 };
@@ -83,6 +85,10 @@ struct md_graph {
 	struct gmaster master;
 	const struct md_graph *prev; /* the graph this one inherits from, compared by pointer only */
 	float bpm;                   /* the tempo the buses' effects were last given */
+	/* the timeline at the sub-block being processed (engine_process sets them): what sources play */
+	int64_t play_frame;
+	bool play_rolling;
+	bool streaming; /* a disk streamer plays the sources (live); else they come on the input slots */
 	int16_t in_slots[MD_MAX_SLOTS], out_slots[MD_MAX_SLOTS];
 	int nin, nout;
 	bool stems; /* some strip or bus has a stem output */
@@ -122,6 +128,11 @@ struct md_engine {
 	uint64_t time_frame, expect_frame;
 	float host_bpm; /* the JACK transport's tempo, 0 when it gives none (engine_set_tempo) */
 	uint64_t stamp; /* sub-blocks processed: a shared effect runs once per stamp */
+	/* control side's: the disk streamer for sources, and what went wrong opening one */
+	struct md_player *player;
+	uint32_t player_rate;
+	char src_err[512];
+	unsigned src_err_serial;
 	/* control side's */
 	struct md_graph *submitted;
 	int in_flight; /* graphs submitted and not yet retired, including the current one */

@@ -4,6 +4,7 @@
  * file (or are static inline in meter.h) so that GCC can inline and vectorise them. */
 #include "engine/graph.h"
 #include "engine/lanes.h"
+#include "engine/player.h"
 
 #include <math.h>
 #include <string.h>
@@ -62,9 +63,25 @@ static void strip_in(struct md_graph *g, struct gstrip *s, float *const *bufs, u
 	const bool ramping = smooth_active(&s->pre) || smooth_active(&s->mgate) || smooth_active(&s->fader) ||
 			     smooth_active(&s->pan[0]) || smooth_active(&s->pan[1]);
 	s->ramping = ramping;
+	/* the source, streamed in step with the timeline (input source or both) */
+	/* without a streamer (the offline render) the source arrives on the strip's input slot, as JACK's does */
+	const int input = g->streaming ? (int)s->p[MD_SP_INPUT] : MD_INPUT_JACK;
+	float sb[2][MD_BLOCK];
+	if (s->src && input != MD_INPUT_JACK) {
+		float *const o[2] = {sb[0], sb[1]};
+		int64_t at = g->play_frame - (int64_t)llround((double)s->p[MD_SP_OFFSET] * (double)g->rate);
+		player_read(s->src, at, g->play_rolling, o, n);
+	}
 	for (int c = 0; c < nch; c++) {
 		int16_t slot = s->in_slot[c];
 		const float *in = slot >= 0 && bufs[slot] ? bufs[slot] + off : zeros;
+		if (input == MD_INPUT_SOURCE)
+			in = s->src ? sb[c] : zeros;
+		else if (input == MD_INPUT_BOTH && s->src) {
+			for (uint32_t i = 0; i < n; i++)
+				sb[c][i] += in[i];
+			in = sb[c];
+		}
 		float *x = s->buf[c];
 		if (!ramping) {
 			const float pre = s->pre.cur;
@@ -482,6 +499,13 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 			e->jump_left = e->jump_left > n ? e->jump_left - n : 0;
 		}
 		uint64_t stamp = ++e->stamp;
+		for (int k = 0; k < 2; k++) {
+			struct md_graph *pg = k ? e->old : e->cur;
+			if (pg) {
+				pg->play_frame = (int64_t)(e->time_frame + off);
+				pg->play_rolling = e->rolling;
+			}
+		}
 		if (e->old) {
 			uint32_t left = e->fade_len - e->fade_pos;
 			if (n > left)

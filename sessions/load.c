@@ -347,6 +347,10 @@ static enum md_err load_strip(struct sess_ld *x, json_object *o, int i)
 		goto out;
 	if ((e = sess_load_group(x, MD_SCOPE_STRIP, "", o, where, s->p, &ex, own)))
 		goto out;
+	/* without "input": the source when the strip has one and no JACK connections (a multitrack to mix by
+	 * ear), else its JACK input */
+	if (!json_object_object_get_ex(o, "input", &v))
+		s->p[MD_SP_INPUT] = s->source && s->inputs[0].n == 0 && s->inputs[1].n == 0 ? MD_INPUT_SOURCE : MD_INPUT_JACK;
 	sess_at(w, "%s.sends", where);
 	if (json_object_object_get_ex(o, "sends", &v) && (e = load_sends(x, s, v, w, &ex)))
 		goto out;
@@ -623,6 +627,16 @@ enum md_err session_load_remote(const char *path, struct md_console **out, char 
 	}
 	enum md_err e = session_parse_len(text, len, path, out, err, errlen, pub, publen);
 	free(text);
+	if (!e) { /* relative sources start at the file's folder */
+		const char *slash = strrchr(path, '/');
+		(*out)->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+		if (!(*out)->dir) {
+			console_free(*out);
+			*out = NULL;
+			snprintf(err, errlen, "%s: out of memory", path);
+			return MD_ERR_NOMEM;
+		}
+	}
 	return e;
 }
 

@@ -199,7 +199,7 @@ static void test_every_kind(void **state)
 	 * running|gone, period, realtime, DSP load %, reconnects */
 	r = oc_query(o, "/status");
 	assert_int_equal(r->argc, 14);
-	assert_string_equal(r->types, "siiiiiiiisiifi");
+	assert_string_equal(r->types, "siiiiiiiisiifiif");
 	assert_int_equal((int)r->num[2], 2);
 	assert_int_equal((int)r->num[3], 1);
 	assert_int_equal((int)r->num[7], 0);

@@ -2,13 +2,16 @@
  * control (options, opening, the control loop, shutting down); `mixdesk render` bounces a session offline;
  * `mixdesk check` validates one. */
 #include "control/control.h"
+#include "engine/player.h"
 #include "tools/jack/jackhost.h"
 #include "sessions/session.h"
 #include "tools/mixdesk.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
+#include <sndfile.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PLAYER_AHEAD_S 2.0 /* seconds of each source read ahead of the transport */
 
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
@@ -51,6 +56,10 @@ static void usage(FILE *f)
 		"                          the session's folder, or the current one without a session)\n"
 		"      --autosave          save the session on SIGINT/SIGTERM and when the JACK server goes away\n"
 		"                          (to SESSION.json, or ./mixdesk-session.json)\n"
+		"      --play              start the JACK transport once the console is up (strips whose input is\n"
+		"                          their source play it from disk, in step with the transport)\n"
+		"      --loop              locate the transport back to 0 when it passes the end of the longest\n"
+		"                          source (offsets included): the session plays round and round\n"
 		"  -h, --help              this help\n"
 		"  -V, --version           print the version\n");
 }
@@ -61,6 +70,7 @@ struct live_opts {
 	struct md_control_opts co;
 	long channels;
 	bool autosave;
+	bool play, loop;
 	const char *session;
 };
 
@@ -73,6 +83,9 @@ struct live {
 	double next_reconnect; /* when to try a server again */
 	unsigned xruns_said;   /* the xruns the last stderr line counted */
 	double next_xrun_line;
+	struct md_player *player; /* streams the strips' sources from disk */
+	unsigned src_err_said;    /* the engine's source problem last said */
+	double loop_end;          /* --loop: where the transport goes back to 0, seconds */
 };
 
 /* [control] the command line into o: -1 to run the console, or the exit status (0 after --help or
@@ -91,6 +104,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"session-dir", required_argument, NULL, 'D'},
+		{"play", no_argument, NULL, 'P'},
+		{"loop", no_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
@@ -140,6 +155,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			break;
 		}
 		case 'A': o->autosave = true; break;
+		case 'P': o->play = true; break;
+		case 'L': o->loop = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
 		case ':':
@@ -233,24 +250,89 @@ static int open_live(const struct live_opts *o, struct live *l)
 		return 1;
 	}
 	l->mixer = jackhost_mixer(l->host);
+	/* the disk streamer for the strips that play their sources, 2 s ahead, at the server's rate */
+	l->player = player_new(mixer_rate(l->mixer), PLAYER_AHEAD_S);
+	if (!l->player) {
+		fprintf(stderr, "mixdesk: cannot start the disk streamer for sources (out of memory)\n");
+		console_free(loaded);
+		jackhost_close(l->host);
+		return 1;
+	}
+	engine_set_player(mixer_engine(l->mixer), l->player, mixer_rate(l->mixer));
 	if (fill_console(l->mixer, loaded, o) != 0) {
 		jackhost_close(l->host);
+		player_free(l->player);
 		return 1;
 	}
 	l->ctl = control_new(l->mixer, &o->co, err, sizeof err);
 	if (!l->ctl) {
 		fprintf(stderr, "mixdesk: OSC: %s\n", err);
 		jackhost_close(l->host);
+		player_free(l->player);
 		return 1;
 	}
 	if (jackhost_activate(l->host, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "mixdesk: %s\n", err);
 		control_free(l->ctl);
 		jackhost_close(l->host);
+		player_free(l->player);
 		return 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
+}
+
+/* [control] what plays each strip, said once at the start: the strips that stream their sources, and those
+ * that have a source but play their JACK input */
+static void say_inputs(const struct md_console *c)
+{
+	char played[512] = "", jack[512] = "";
+	int np = 0, nj = 0;
+	for (int i = 0; i < c->nstrips; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		if (!s->source)
+			continue;
+		bool src = (int)s->p[MD_SP_INPUT] != MD_INPUT_JACK;
+		char *list = src ? played : jack;
+		size_t len = strlen(list);
+		snprintf(list + len, sizeof played - len, "%s%s", len ? ", " : "", s->name);
+		if (src)
+			np++;
+		else
+			nj++;
+	}
+	if (np)
+		fprintf(stderr,
+			"mixdesk: %d strip%s play%s %s source from disk with the JACK transport (input source or both): "
+			"%s\n",
+			np, np == 1 ? "" : "s", np == 1 ? "s" : "", np == 1 ? "its" : "their", played);
+	if (nj)
+		fprintf(stderr,
+			"mixdesk: %d strip%s with a source play%s %s JACK input (input jack: the default for a strip "
+			"with JACK connections; \"input\": \"source\" or /ch/N/input source plays the file): %s\n",
+			nj, nj == 1 ? "" : "s", nj == 1 ? "s" : "", nj == 1 ? "its" : "their", jack);
+}
+
+/* [control] the end of the longest source on the timeline (its offset included), seconds; 0 without any */
+static double sources_end(const struct md_console *c)
+{
+	double end = 0;
+	for (int i = 0; i < c->nstrips; i++) {
+		const struct md_strip_model *s = c->strips[i];
+		if (!s->source || (int)s->p[MD_SP_INPUT] == MD_INPUT_JACK)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s%s%s", s->source[0] == '/' || !c->dir ? "" : c->dir,
+			 s->source[0] == '/' || !c->dir ? "" : "/", s->source);
+		SF_INFO info = {0};
+		SNDFILE *f = sf_open(path, SFM_READ, &info);
+		if (!f)
+			continue;
+		sf_close(f);
+		if (info.samplerate > 0)
+			end = fmax(end, s->p[MD_SP_OFFSET] + (double)info.frames / info.samplerate);
+	}
+	return end;
 }
 
 /* [control] the control thread put below the audio, and the console announced on stdout */
@@ -262,6 +344,7 @@ static void announce(const struct live_opts *o, const struct live *l)
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
 		fprintf(stderr, "mixdesk: could not lower the control thread's priority: %s\n", strerror(errno));
 	const struct md_console *c = mixer_console(l->mixer);
+	say_inputs(c);
 	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
 	       jackhost_client_name(l->host), mixer_rate(l->mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
 	       c->nbuses == 1 ? "" : "es", o->co.bind_addr, control_port(l->ctl));
@@ -327,11 +410,37 @@ static void watch_jack(const struct live_opts *o, struct live *l, double now)
 				    .load = ji.load,
 				    .xruns = ji.xruns,
 				    .reconnects = ji.reconnects};
+	struct md_player_stats ps;
+	player_stats(l->player, &ps);
+	hs.underruns = (unsigned)ps.underruns;
+	hs.refill_worst_s = (float)ps.worst_refill_s;
 	control_set_host(l->ctl, &hs);
+}
+
+/* [control] a new problem with a source said on stderr; with --loop, the transport back to 0 at the end */
+static void watch_sources(const struct live_opts *o, struct live *l)
+{
+	unsigned serial;
+	const char *err = engine_source_error(mixer_engine(l->mixer), &serial);
+	if (err && serial != l->src_err_said) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		l->src_err_said = serial;
+	}
+	if (o->loop && l->loop_end > 0) {
+		bool rolling;
+		double t;
+		mixer_transport(l->mixer, &rolling, &t);
+		if (rolling && t >= l->loop_end)
+			mixer_transport_cmd(l->mixer, MD_TRANSPORT_LOCATE, 0.0);
+	}
 }
 
 static int control_loop(const struct live_opts *o, struct live *l)
 {
+	if (o->loop && (l->loop_end = sources_end(mixer_console(l->mixer))) <= 0)
+		fprintf(stderr, "mixdesk: --loop: no strip plays a source, nothing to loop over\n");
+	if (o->play)
+		mixer_transport_cmd(l->mixer, MD_TRANSPORT_PLAY, 0.0);
 	while (!got_signal) {
 		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0},
 					{jackhost_wake_fd(l->host), POLLIN, 0},
@@ -348,6 +457,7 @@ static int control_loop(const struct live_opts *o, struct live *l)
 			control_recv(l->ctl);
 		double now = md_now_s();
 		watch_jack(o, l, now);
+		watch_sources(o, l);
 		jackhost_tick(l->host);
 		mixer_tick(l->mixer);
 		control_tick(l->ctl, now);
@@ -363,7 +473,8 @@ static int shut_down(const struct live_opts *o, struct live *l, int status)
 	if (o->autosave && status == 0)
 		status = autosave(l);
 	control_free(l->ctl);
-	jackhost_close(l->host);
+	jackhost_close(l->host); /* the graphs, and the streams they hold, go with the mixer */
+	player_free(l->player);
 	return status;
 }
 

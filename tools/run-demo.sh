@@ -36,7 +36,8 @@ fi
 
 args=""
 if [ -f "$session" ] && "$bin" check "$session" >/dev/null 2>&1; then
-	args="$session"
+	# the demo's strips play their sources from disk: the transport rolls, and loops over the song
+	args="--play --loop $session"
 else
 	echo "mixdesk run: no loadable demo session; starting with 8 empty strips"
 fi
@@ -55,7 +56,9 @@ jack_lsp -c mixdesk: 2>/dev/null | sed 's/^/  /'
 first_in=$(jack_lsp mixdesk: 2>/dev/null | grep -m1 '_in' || echo mixdesk:Ch1_in)
 cat <<TXT
 
-Connect a source to a strip, and the master to your speakers (the session may have done it), e.g.:
+The demo band plays from its source files, the JACK transport rolling and looping over the song (stop and
+locate it from qjackctl's transport buttons). The master goes to system:playback_1/2 when they exist; to
+feed a strip from a JACK port instead, set its input (/ch/N/input jack, or both) and connect it, e.g.:
   jack_connect system:capture_1 $first_in
   jack_connect mixdesk:master_out_L system:playback_1
   jack_connect mixdesk:master_out_R system:playback_2

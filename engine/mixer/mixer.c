@@ -134,14 +134,14 @@ enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int pa
 		      bool *changed)
 {
 	float out, was = 0.0f;
-	bool fx_type = scope == MD_SCOPE_BUS && param == MD_BP_FX_TYPE;
+	bool fx_type = (scope == MD_SCOPE_BUS && param == MD_BP_FX_TYPE) || (scope == MD_SCOPE_STRIP && param == MD_SP_INPUT);
 	if (fx_type && console_get(m->con, scope, index, param, &was) != MD_OK)
 		return MD_ERR_NOTFOUND;
 	enum md_err err = console_set(m->con, scope, index, param, v, &out, changed);
 	if (err)
 		return err;
-	/* a bus's effect type is structural: the new graph brings the new effect, its memory made here, off the
-	 * audio thread, and the graphs' crossfade is the type's */
+	/* a bus's effect type and a strip's input are structural: the new graph brings the new effect or the
+	 * source's stream, its memory made here, off the audio thread, and the graphs' crossfade is the change's */
 	if (fx_type && out != was && (err = rebuild(m))) {
 		console_set(m->con, scope, index, param, was, NULL, NULL);
 		return err;

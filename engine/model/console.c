@@ -186,6 +186,7 @@ void console_free(struct md_console *c)
 	lanes_free(c->master.lanes, c->master.nlanes);
 	free(c->master.extra);
 	free(c->extra);
+	free(c->dir);
 	free(c);
 }
 
@@ -209,6 +210,7 @@ struct md_console *console_clone(const struct md_console *c)
 	memcpy(n->master.p, c->master.p, sizeof n->master.p);
 	memcpy(n->master.out_slot, c->master.out_slot, sizeof n->master.out_slot);
 	n->extra = dup_or_null(c->extra, &fail);
+	n->dir = dup_or_null(c->dir, &fail);
 	n->master.extra = dup_or_null(c->master.extra, &fail);
 	for (int k = 0; k < 2; k++)
 		fail |= console_conns_copy(&n->master.outputs[k], &c->master.outputs[k]) != MD_OK;

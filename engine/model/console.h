@@ -75,6 +75,7 @@ struct md_console {
 	struct md_master_model master;
 	struct md_render_settings render;
 	char *extra; /* top-level "x-" keys as JSON text, or NULL */
+	char *dir;   /* the session file's folder, where relative sources start (not saved); NULL: the working one */
 };
 
 struct md_console *console_new(uint32_t sample_rate);

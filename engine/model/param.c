@@ -7,6 +7,7 @@
 static const char *const eq_type_names[] = {"lowshelf", "peak", "highshelf"};
 static const float slopes[] = {12.0f, 24.0f};
 static const float pan_laws[] = {0.0f, -3.0f, -4.5f, -6.0f};
+static const char *const input_names[] = {"jack", "source", "both"};
 static const char *const drive_names[] = {"soft", "tape", "tube"};
 static const char *const fx_names[] = {"none", "reverb", "delay"};
 static const char *const sync_names[] = {"off",  "1/1", "1/2.", "1/2",   "1/2t", "1/4.",  "1/4", "1/4t",
@@ -38,6 +39,8 @@ static const struct md_param_desc strip_params[MD_SP_COUNT] = {
 	SWITCH("mute", 0, true),
 	SWITCH("solo", 0, false),
 	FLOAT("pan", MD_UNIT_PAN, -1, 1, 0, true),
+	ENUM("input", input_names, MD_INPUT_COUNT, MD_INPUT_JACK),
+	FLOAT("offset", MD_UNIT_S, -3600, 3600, 0, false),
 	SWITCH("hpf/on", 0, false),
 	FLOAT("hpf/freq", MD_UNIT_HZ, 20, 2000, 80, true),
 	SLOPE("hpf/slope"),

@@ -45,6 +45,8 @@ enum md_strip_param {
 	MD_SP_MUTE,
 	MD_SP_SOLO,
 	MD_SP_PAN,
+	MD_SP_INPUT,  /* enum md_input: what feeds the strip; a change builds a new graph */
+	MD_SP_OFFSET, /* s: where the source's first sample sits on the timeline */
 	MD_SP_HPF_ON,
 	MD_SP_HPF_FREQ,
 	MD_SP_HPF_SLOPE,
@@ -78,6 +80,9 @@ enum md_strip_param {
 #define MD_SP_EQ(band, field) (MD_SP_EQ_BASE + (band) * MD_EQ_NFIELDS + (field))
 #define MD_SP_SEND(bus, field) (MD_SP_SEND_BASE + (bus) * MD_SEND_NFIELDS + (field))
 // clang-format on
+
+/* what feeds a strip (MD_SP_INPUT): its JACK input, its source file streamed with the transport, or both */
+enum md_input { MD_INPUT_JACK, MD_INPUT_SOURCE, MD_INPUT_BOTH, MD_INPUT_COUNT };
 
 /* the strip's saturation characters (MD_SP_DRIVE_CHARACTER) */
 enum md_drive_char { MD_DRIVE_CHAR_SOFT, MD_DRIVE_CHAR_TAPE, MD_DRIVE_CHAR_TUBE, MD_DRIVE_CHAR_COUNT };

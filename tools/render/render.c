@@ -147,7 +147,7 @@ static enum md_err open_sources(struct rdr_render *r, const char *base_dir, uint
 		r->nsrc++;
 		if (ret)
 			return ret;
-		uint64_t full = (uint64_t)ceil((double)src->info.frames * src->ratio - 1e-6);
+		uint64_t full = rdr_source_end(src);
 		*longest = full > *longest ? full : *longest;
 	}
 	return MD_OK;
@@ -195,7 +195,7 @@ static enum md_err set_range(struct rdr_render *r, uint64_t longest, char *err, 
 	r->frames = end - start;
 	for (int k = 0; k < r->nsrc; k++) {
 		const struct rdr_source *s = &r->srcs[k];
-		uint64_t full = (uint64_t)ceil((double)s->info.frames * s->ratio - 1e-6);
+		uint64_t full = rdr_source_end(s);
 		if (full < longest && full < end)
 			warn(r->rep,
 			     "strip '%s': its source '%s' lasts %.2f s, shorter than the session (%.2f s): "

@@ -47,7 +47,11 @@ struct rdr_source {
 	size_t ra_len, ra_pos;
 	int raw_bits; /* 16 or 24: PCM read as integers and converted here (exactly as libsndfile would) */
 	void *raw;
+	int64_t offset; /* where the file's first frame sits on the timeline (the strip's offset), frames */
+	uint64_t lead;  /* frames of silence still to give before the file's first frame */
 };
+/* where a source ends on the timeline, frames (0 when it ends before the timeline starts) */
+uint64_t rdr_source_end(const struct rdr_source *s);
 
 /* what a check found, as a render's error: the first problem's message in err and its code, and how many */
 struct rdr_first {

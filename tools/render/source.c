@@ -66,12 +66,23 @@ enum md_err rdr_source_open(struct rdr_source *s, const struct md_strip_model *m
 		snprintf(err, errlen, "strip %d (%s): out of memory", strip + 1, m->name);
 		return MD_ERR_NOMEM;
 	}
-	if (start > 0) {
-		sf_count_t at = (sf_count_t)llround((double)start / s->ratio);
+	/* the strip's offset places the file on the timeline: silence before it, or its start skipped */
+	s->offset = (int64_t)llround((double)m->p[MD_SP_OFFSET] * rate);
+	int64_t pos = (int64_t)start - s->offset;
+	if (pos < 0)
+		s->lead = (uint64_t)-pos;
+	else if (pos > 0) {
+		sf_count_t at = (sf_count_t)llround((double)pos / s->ratio);
 		if (at >= s->info.frames || sf_seek(s->sf, at, SEEK_SET) < 0)
 			s->len = 0; /* the range starts after this source ends */
 	}
 	return MD_OK;
+}
+
+uint64_t rdr_source_end(const struct rdr_source *s)
+{
+	int64_t end = s->offset + (int64_t)ceil((double)s->info.frames * s->ratio - 1e-6);
+	return end > 0 ? (uint64_t)end : 0;
 }
 
 /* up to RA_FRAMES frames into s->ra; the count read */
@@ -100,6 +111,17 @@ static sf_count_t source_fill(struct rdr_source *s)
 /* n frames of the source into its strip's input buffers; silence after its end */
 void rdr_source_read(struct rdr_source *s, float *il, float *const in[2], size_t n)
 {
+	if (s->lead > 0) { /* before the file's first frame on the timeline */
+		size_t k = s->lead < n ? (size_t)s->lead : n;
+		for (int c = 0; c < s->nch; c++)
+			memset(in[c], 0, k * sizeof(float));
+		s->lead -= k;
+		if (k < n) {
+			float *const rest[2] = {in[0] + k, s->nch == 2 ? in[1] + k : NULL};
+			rdr_source_read(s, il, rest, n - k);
+		}
+		return;
+	}
 	size_t got = 0;
 	if (s->len > 0) {
 		if (s->src)
