@@ -1,137 +1,24 @@
-/* mixdesk: disk streaming for the live console (see player.h): the streams' rings, the disk thread that fills
- * them (libsndfile, libsamplerate for files at another rate), and the audio thread's side of the locate
- * protocol and the fades.
+/* mixdesk: disk streaming for the live console (see player.h): the control side (streams opened, shared, freed),
+ * and the audio thread's side of the locate protocol and the fades.
  *
  * Who owns what: the ring's write counter, the file, the converter and the first half of a refill belong to
  * the disk thread (and to player_open before the stream is listed); the read counter and every field under
  * "audio side" belong to the audio thread, except during a refill, when the audio thread leaves the ring
  * and its read counter alone and the disk thread resets both. The request seqlock is written by the audio
  * thread only, the `done` epoch by the disk thread only. refs, busy and the list are the control side's and
- * the disk thread's, under the player's mutex, which the audio thread never takes. */
-#include "engine/player.h"
-
-#include "engine/model/md.h"
+ * the disk thread's, under the player's mutex, which the audio thread never takes. The disk thread that fills
+ * the rings is player_disk.c's. */
+#include "engine/player_int.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <samplerate.h>
 #include <sched.h>
-#include <semaphore.h>
-#include <sndfile.h>
-#include <stdalign.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
-
-#define CHUNK_FRAMES 4096   /* a top-up: 32 KB of a stereo float file, one read() */
-#define FIRST_S 0.1         /* a refill's first chunk, published before the rest comes in top-ups */
-#define TICK_MAX_NS 5000000 /* the disk thread wakes at least this often when nobody posts */
-#define TICK_MIN_NS 1000000
-#define RBUF_FRAMES 4096    /* the converter's input per callback */
-#define SCRATCH_FRAMES 1024 /* output thrown away per call while a converter is positioned */
-/* the best converter's filter reaches 143 input samples either side at the lower of the two rates
- * (coefficients / increment in libsamplerate's src_sinc.c); a repositioned converter starts this much (in
- * output frames, times the ratio when upsampling) before the frame asked for, so that the output there is
- * computed from the same input as a conversion from the file's start */
-#define SINC_REACH 192
-/* where a refill starts the converter: the output frame, at most this far before the preroll's start, whose
- * input time is closest to a whole input frame (the converter's phase repeats every rate / gcd output frames,
- * so on a shorter grid that is exactly one; otherwise the search stops within 1 / GRID_EPS of an input frame) */
-#define GRID_WINDOW 16384
-#define GRID_EPS 8192
-#define AHEAD_MIN (2 * MD_BLOCK)
-#define AHEAD_MAX_S 60.0
-
-struct md_stream {
-	/* the hand-over, each side's counter on its own cache line */
-	alignas(64) _Atomic int64_t wr; /* timeline frame of the next frame the disk thread writes */
-	alignas(64) _Atomic int64_t rd; /* timeline frame of the next frame the audio thread reads */
-	/* a locate request: req_seq is odd while the audio thread writes it; its epoch is req_seq / 2 */
-	alignas(64) atomic_uint_fast64_t req_seq;
-	_Atomic int64_t req_frame;
-	_Atomic int64_t req_ns; /* when it was asked for (CLOCK_MONOTONIC), for the refill latency */
-	atomic_uint_fast64_t underruns;
-	alignas(64) atomic_uint_fast64_t done; /* the epoch the disk thread last refilled for */
-
-	alignas(64) float *ring; /* size frames of nch interleaved floats */
-	uint32_t size, mask;
-	int nch;
-	struct md_player *p;
-
-	/* control side and disk thread, under p->mu */
-	int refs; /* control side only */
-	bool busy;
-	struct md_stream *next;
-
-	/* disk side */
-	SNDFILE *sf;
-	int64_t frames;   /* the file's length at its own rate */
-	int64_t sf_at;    /* the file's read position; -1 when unknown (after an error) */
-	SRC_STATE *src;   /* NULL: the file is at the player's rate */
-	double ratio;     /* player rate / file rate */
-	int64_t grid_out; /* output frames per repeat of the converter's phase */
-	int64_t grid_in;  /* input frames per repeat */
-	int64_t preroll;  /* output frames a repositioned converter runs before the frame asked for */
-	int64_t src_at;   /* timeline frame of the converter's next output */
-	bool src_eof;     /* the converter has given all it will: zeros from here */
-	float *rbuf, *scratch;
-	uint64_t epoch_done; /* the disk thread's copy of `done` */
-
-	/* audio side */
-	bool live;                  /* the output is the ring's (fading in while fi < fade) */
-	bool pend;                  /* a request is out: the ring is the disk thread's */
-	bool starved;               /* ready but behind the data: waiting for top-ups counts underruns */
-	uint64_t seq;               /* req_seq as last written */
-	int64_t pos;                /* rd while not pending */
-	int64_t expect;             /* the frame the next call should give: frame + n rolling, frame stopped */
-	uint32_t fi;                /* the fade-in's place, 0..fade: the ring's gain is fi / fade */
-	uint32_t tail_len, tail_at; /* the fade-out: its length (fi when it began) and place */
-	float *tail;                /* its frames, copied from the ring: fade * nch interleaved */
-	bool have_last, last_rolling;
-	int64_t last_f;
-	uint32_t last_n;
-	float last[2][MD_BLOCK]; /* the last call's output, for a second graph reading the same sub-block */
-};
-
-struct md_player {
-	uint32_t rate;
-	int64_t ahead; /* frames each ring is kept filled to */
-	uint32_t size; /* ring frames: the power of two >= ahead */
-	int64_t chunk; /* frames per top-up */
-	int64_t first; /* frames of a refill's first chunk */
-	uint32_t fade; /* frames of a fade */
-	float inv_fade;
-	long tick_ns;
-	pthread_t thread;
-	sem_t wake;
-	pthread_mutex_t mu;
-	pthread_cond_t idle; /* a stream's busy flag went down */
-	struct md_stream *list;
-	atomic_bool quit;
-	/* under mu */
-	uint64_t refills;
-	double worst_refill_s;
-	uint64_t gone_underruns; /* of streams already freed */
-	atomic_uint_fast64_t cpu_ns;
-};
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
 
 static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -143,235 +30,6 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- the disk side ---- */
-
-/* the converter's input: the file from where it stands, RBUF_FRAMES at a time; 0 is the end [disk] */
-static long feed(void *data, float **out)
-{
-	struct md_stream *s = data;
-	*out = s->rbuf;
-	if (s->sf_at < 0)
-		return 0;
-	sf_count_t got = sf_readf_float(s->sf, s->rbuf, RBUF_FRAMES);
-	if (got <= 0)
-		return 0;
-	s->sf_at += got;
-	return (long)got;
-}
-
-/* The output frame j0, in [hi - GRID_WINDOW, hi] and >= 0, where the converter is best restarted, and the
- * input frame a to restart it at: j0 / ratio = j0 * grid_in / grid_out input frames, as close to the whole
- * number a as the window allows (exactly, on a grid shorter than the window; frame 0 always is). [disk] */
-static int64_t grid_start(const struct md_stream *s, int64_t hi, int64_t *a)
-{
-	const int64_t L = s->grid_out, M = s->grid_in;
-	int64_t best = hi, best_d = L;
-	for (int64_t j = hi; j >= 0 && j > hi - GRID_WINDOW; j--) {
-		const int64_t r = j % L * M % L; /* j * M mod L, without overflow for any file */
-		const int64_t d = r < L - r ? r : L - r;
-		if (d < best_d) {
-			best_d = d;
-			best = j;
-			if (d == 0 || d * GRID_EPS <= L)
-				break;
-		}
-	}
-	*a = best / L * M + (best % L * M + L / 2) / L; /* the nearest input frame */
-	return best;
-}
-
-/* Make the converter's next output timeline frame `at` (>= 0): a reset converter started at file frame a
- * gives output k at input time a + k / ratio, where a conversion from the file's start gives its output
- * a * ratio + k. So it restarts at an output frame j0 whose input time is (as near as may be) the whole
- * frame a, far enough back for the filter to see the same input as it would there, and what comes before
- * `at` is thrown away. [disk] */
-static void src_position(struct md_stream *s, int64_t at)
-{
-	src_reset(s->src);
-	s->src_eof = false;
-	s->src_at = at;
-	int64_t a = 0, j0 = at - s->preroll > 0 ? grid_start(s, at - s->preroll, &a) : 0;
-	int64_t d = at - j0;
-	if (a >= s->frames || sf_seek(s->sf, a, SEEK_SET) != a) {
-		s->sf_at = a >= s->frames ? s->sf_at : -1;
-		s->src_eof = true;
-		return;
-	}
-	s->sf_at = a;
-	while (d > 0) {
-		long m = (long)min64(d, SCRATCH_FRAMES);
-		if (src_callback_read(s->src, s->ratio, m, s->scratch) < m) {
-			s->src_eof = true;
-			return;
-		}
-		d -= m;
-	}
-}
-
-/* k frames of the timeline from frame `at` into dst (interleaved): zeros before 0 and after the end, the
- * file (or the converter) in between; a read error gives zeros too. [disk] */
-static void produce(struct md_stream *s, int64_t at, float *dst, int64_t k)
-{
-	const size_t nch = (size_t)s->nch;
-	while (k > 0) {
-		int64_t m = k, got = 0;
-		if (at < 0) {
-			m = min64(k, -at);
-		} else if (!s->src) {
-			if (at < s->frames) {
-				m = min64(k, s->frames - at);
-				if (s->sf_at == at || sf_seek(s->sf, at, SEEK_SET) == at) {
-					sf_count_t r = sf_readf_float(s->sf, dst, m);
-					got = r > 0 ? r : 0;
-				}
-				s->sf_at = got == m ? at + m : -1; /* short: seek again next time */
-			}
-		} else {
-			if (s->src_at != at)
-				src_position(s, at);
-			if (!s->src_eof) {
-				long r = src_callback_read(s->src, s->ratio, (long)m, dst);
-				got = r > 0 ? r : 0;
-				if (got < m)
-					s->src_eof = true;
-			}
-			s->src_at = at + m;
-		}
-		memset(dst + (size_t)got * nch, 0, (size_t)(m - got) * nch * sizeof *dst);
-		dst += (size_t)m * nch;
-		at += m;
-		k -= m;
-	}
-}
-
-/* k more frames into the ring, each contiguous piece published as it lands [disk] */
-static void fill(struct md_stream *s, int64_t k)
-{
-	int64_t w = atomic_load_explicit(&s->wr, memory_order_relaxed);
-	while (k > 0) {
-		uint32_t idx = (uint32_t)((uint64_t)w & s->mask);
-		int64_t m = min64(k, (int64_t)(s->size - idx));
-		produce(s, w, s->ring + (size_t)idx * (size_t)s->nch, m);
-		w += m;
-		k -= m;
-		atomic_store_explicit(&s->wr, w, memory_order_release);
-	}
-}
-
-/* the latest request, consistent (the writer is the audio thread: a few stores, so the wait is short) */
-static uint64_t read_request(struct md_stream *s, int64_t *frame, int64_t *ns)
-{
-	for (;;) {
-		uint64_t a = atomic_load_explicit(&s->req_seq, memory_order_acquire);
-		if (!(a & 1)) {
-			*frame = atomic_load_explicit(&s->req_frame, memory_order_relaxed);
-			*ns = atomic_load_explicit(&s->req_ns, memory_order_relaxed);
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&s->req_seq, memory_order_relaxed) == a)
-				return a / 2;
-		}
-		sched_yield();
-	}
-}
-
-/* a locate: the ring restarts at the frame asked for, its first chunk is published with the epoch; the
- * audio thread is not touching the ring (it published the request after its last read) [disk] */
-static void refill(struct md_player *p, struct md_stream *s)
-{
-	int64_t frame, ns;
-	uint64_t epoch = read_request(s, &frame, &ns);
-	atomic_store_explicit(&s->rd, frame, memory_order_relaxed);
-	atomic_store_explicit(&s->wr, frame, memory_order_relaxed);
-	fill(s, p->first);
-	s->epoch_done = epoch;
-	atomic_store_explicit(&s->done, epoch, memory_order_release);
-	double lat = (double)(now_ns() - ns) * 1e-9;
-	pthread_mutex_lock(&p->mu);
-	p->refills++;
-	if (lat > p->worst_refill_s)
-		p->worst_refill_s = lat;
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* up to a chunk more, as far as the ring is to be kept filled [disk] */
-static void top_up(struct md_player *p, struct md_stream *s)
-{
-	int64_t rd = atomic_load_explicit(&s->rd, memory_order_acquire);
-	int64_t wr = atomic_load_explicit(&s->wr, memory_order_relaxed);
-	int64_t need = min64(rd + p->ahead - wr, p->chunk);
-	if (need > 0)
-		fill(s, need);
-}
-
-/* The next stream to serve, under p->mu: any with a request out, else the one with the least data ahead of
- * those a chunk short of full, so every stream stays ahead; NULL when all are full. [disk] */
-static struct md_stream *pick(struct md_player *p, bool *refill_it)
-{
-	struct md_stream *best = NULL;
-	int64_t best_level = INT64_MAX;
-	for (struct md_stream *s = p->list; s; s = s->next) {
-		uint64_t q = atomic_load_explicit(&s->req_seq, memory_order_acquire);
-		if ((q + 1) / 2 != s->epoch_done) {
-			*refill_it = true;
-			return s;
-		}
-		int64_t level = atomic_load_explicit(&s->wr, memory_order_relaxed) -
-				atomic_load_explicit(&s->rd, memory_order_acquire);
-		if (p->ahead - level >= p->chunk && level < best_level) {
-			best = s;
-			best_level = level;
-		}
-	}
-	*refill_it = false;
-	return best;
-}
-
-/* serve streams until none needs anything; the mutex is held only to choose and to let go [disk] */
-static void serve(struct md_player *p)
-{
-	struct md_stream *s = NULL;
-	bool r = false;
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		if (s) {
-			s->busy = false;
-			pthread_cond_broadcast(&p->idle);
-		}
-		s = atomic_load(&p->quit) ? NULL : pick(p, &r);
-		if (!s)
-			break;
-		s->busy = true;
-		pthread_mutex_unlock(&p->mu);
-		if (r)
-			refill(p, s);
-		else
-			top_up(p, s);
-		pthread_mutex_lock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void *disk_main(void *arg)
-{
-	struct md_player *p = arg;
-	while (!atomic_load(&p->quit)) {
-		serve(p);
-		struct timespec ts;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		atomic_store(&p->cpu_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += p->tick_ns;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		sem_clockwait(&p->wake, CLOCK_MONOTONIC, &ts);
-		while (sem_trywait(&p->wake) == 0) /* many posts, one round */
-			;
-	}
-	return NULL;
 }
 
 /* ---- the control side ---- */
@@ -411,7 +69,7 @@ struct md_player *player_new(uint32_t rate, double ahead_s)
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->idle, NULL);
-	if (pthread_create(&p->thread, NULL, disk_main, p) != 0) {
+	if (pthread_create(&p->thread, NULL, player_disk_main, p) != 0) {
 		pthread_cond_destroy(&p->idle);
 		pthread_mutex_destroy(&p->mu);
 		sem_destroy(&p->wake);
@@ -560,7 +218,8 @@ struct md_stream *player_open(struct md_player *p, const char *path, int nch, ch
 		s->preroll = (int64_t)ceil(SINC_REACH * (s->ratio > 1.0 ? s->ratio : 1.0));
 		s->rbuf = malloc(RBUF_FRAMES * (size_t)nch * sizeof(float));
 		s->scratch = malloc(SCRATCH_FRAMES * (size_t)nch * sizeof(float));
-		ok = s->rbuf && s->scratch && (s->src = src_callback_new(feed, SRC_SINC_BEST_QUALITY, nch, &e, s));
+		ok = s->rbuf && s->scratch &&
+		     (s->src = src_callback_new(player_feed, SRC_SINC_BEST_QUALITY, nch, &e, s));
 		if (!ok && e) {
 			say(err, errlen, "source '%s': cannot set up the resampler from %d Hz to %u Hz: %s", path,
 			    info.samplerate, p->rate, src_strerror(e));
@@ -582,7 +241,7 @@ struct md_stream *player_open(struct md_player *p, const char *path, int nch, ch
 	atomic_init(&s->done, 0);
 	s->sf_at = 0;
 	s->src_at = 0; /* a new converter gives the file's frame 0 first */
-	fill(s, p->ahead);
+	player_fill(s, p->ahead);
 	s->refs = 1;
 	pthread_mutex_lock(&p->mu);
 	s->next = p->list;
