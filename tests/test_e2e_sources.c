@@ -40,7 +40,8 @@ static void write_source(const char *path, int nch, double seconds, double amp)
 	for (size_t i = 0; i < n; i++)
 		for (int c = 0; c < nch; c++) {
 			lp[c] += 0.3f * (noise() - lp[c]);
-			x[i * (size_t)nch + (size_t)c] = (float)(amp * (lp[c] + 0.5 * sin(2 * M_PI * 220.0 * (double)i / RATE + c)));
+			x[i * (size_t)nch + (size_t)c] =
+				(float)(amp * (lp[c] + 0.5 * sin(2 * M_PI * 220.0 * (double)i / RATE + c)));
 		}
 	assert_int_equal(sf_writef_float(f, x, (sf_count_t)n), (sf_count_t)n);
 	sf_close(f);
@@ -123,18 +124,10 @@ static double take(struct rig *r, const float *offline, int64_t frames, int64_t 
 	size_t marks[256];
 	size_t nm = tl_jc_xrun_marks(r->rec, marks, 256);
 	for (size_t k = 0; k < nm; k++) {
-		size_t m = k < 256 ? marks[k] : 0, lo = m > 8 * PERIOD ? m - 8 * PERIOD : 0, hi = k < 256 ? m + 2 * PERIOD : n;
+		size_t m = k < 256 ? marks[k] : 0, lo = m > 8 * PERIOD ? m - 8 * PERIOD : 0,
+		       hi = k < 256 ? m + 2 * PERIOD : n;
 		for (size_t i = lo; i < hi && i < n; i++)
 			bad[i] = true;
-	}
-	if (getenv("SRC_DUMP")) {
-		FILE *d = fopen(getenv("SRC_DUMP"), "wb");
-		fwrite(&got, sizeof got, 1, d);
-		fwrite(live, sizeof *live, got, d);
-		fwrite(tf, sizeof *tf, got, d);
-		fwrite(&frames, sizeof frames, 1, d);
-		fwrite(offline, sizeof *offline, (size_t)frames * 2, d);
-		fclose(d);
 	}
 	int64_t start = -1;
 	double worst = 0;
@@ -191,7 +184,8 @@ static void test_live_equals_render(void **state)
 		for (int t = 0; t < TL_TAKES && compared < RATE; t++) {
 			tl_jc_transport(r.rec, false, -1);
 			tl_sleep(0.2);
-			worst = fmax(worst, take(&r, offline, info.frames, (int64_t)(starts[k] * RATE), 1.5, settle, &compared));
+			worst = fmax(worst, take(&r, offline, info.frames, (int64_t)(starts[k] * RATE), 1.5, settle,
+						 &compared));
 		}
 		assert_true(compared >= RATE);
 		assert_true(worst < 1e-5); /* -100 dBFS: float rounding */
@@ -222,9 +216,10 @@ static void test_input_and_missing_source(void **state)
 	(void)state;
 	struct rig r;
 	/* strip C's source does not exist: the session still loads, with a message, and C is silent */
-	rig_start(&r, "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-		      "\"strips\":[{\"name\":\"A\",\"source\":\"a.wav\"},"
-		      "{\"name\":\"C\",\"source\":\"gone.wav\",\"input\":\"source\"}]}");
+	rig_start(&r,
+		  "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
+		  "\"strips\":[{\"name\":\"A\",\"source\":\"a.wav\"},"
+		  "{\"name\":\"C\",\"source\":\"gone.wav\",\"input\":\"source\"}]}");
 	tl_sleep(0.3);
 	char *log = tl_read_file(r.log);
 	assert_non_null(strstr(log, "gone.wav"));
