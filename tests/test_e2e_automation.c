@@ -20,7 +20,7 @@
 
 static const char session_json[] =
 	"{\"format\": \"mixdesk-session\", \"version\": 1, \"sample_rate\": 48000,\n"
-	" \"strips\": [{\"name\": \"Vox\", \"source\": \"dc.wav\", \"pan\": -1.0,\n"
+	" \"strips\": [{\"name\": \"Vox\", \"source\": \"dc.wav\", \"input\": \"jack\", \"pan\": -1.0,\n"
 	"   \"automation\": [{\"param\": \"fader\", \"mode\": \"read\",\n"
 	"                     \"points\": [[0.0, -40.0], [1.0, 0.0], [1.5, -20.0], [2.5, -6.0]]}]}],\n"
 	" \"render\": {\"tail\": 0.0}}\n";

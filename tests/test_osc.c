@@ -196,9 +196,9 @@ static void test_every_kind(void **state)
 	assert_int_equal(oc_count(o, from, "/master/pan_law"), 1);
 	assert_int_equal(oc_count(o, from, "/bus/1/balance"), 1);
 	/* status: version, xruns, strips, buses, subscribers, received, rejected, errors, rate, then JACK:
-	 * running|gone, period, realtime, DSP load %, reconnects */
+	 * running|gone, period, realtime, DSP load %, reconnects, then the sources: underruns, worst refill ms */
 	r = oc_query(o, "/status");
-	assert_int_equal(r->argc, 14);
+	assert_int_equal(r->argc, 16);
 	assert_string_equal(r->types, "siiiiiiiisiifiif");
 	assert_int_equal((int)r->num[2], 2);
 	assert_int_equal((int)r->num[3], 1);

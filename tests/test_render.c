@@ -1430,7 +1430,8 @@ static void test_null_live_vs_render(void **state)
 	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
 	write_text(sess,
 		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-		   "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"fader\":-4.0,\"pan\":0.3,"
+		   /* live, the test plays the source into the strip's JACK input, sample-exactly */
+		   "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"input\":\"jack\",\"fader\":-4.0,\"pan\":0.3,"
 		   "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
 		   "\"on\":true}]},"
 		   "\"drive\":{\"on\":true,\"amount\":9.0,\"character\":\"tube\",\"mix\":0.8},"
