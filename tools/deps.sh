@@ -3,7 +3,8 @@
 # As root it installs them (apt-get update first); otherwise it prints the exact command to run.
 set -e
 PKGS="build-essential pkg-config jackd2 libjack-jackd2-dev liblo-dev liblo-tools libjson-c-dev \
-libsndfile1-dev libebur128-dev libsamplerate0-dev libcmocka-dev clang libclang-rt-dev"
+libsndfile1-dev libebur128-dev libsamplerate0-dev libcmocka-dev clang libclang-rt-dev \
+liblilv-dev lv2-dev swh-lv2 mda-lv2 lv2-examples"
 missing=""
 for p in $PKGS; do
 	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" in
