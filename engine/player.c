@@ -114,16 +114,6 @@ void player_free(struct md_player *p)
 	free(p);
 }
 
-static long gcd(long a, long b)
-{
-	while (b) {
-		long t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* memory the audio thread reads: allocated, written (so its pages exist) and locked where the system lets us */
 static void *rt_alloc(size_t n)
 {
@@ -212,7 +202,7 @@ struct md_stream *player_open(struct md_player *p, const char *path, int nch, ch
 	bool ok = s->ring && s->tail;
 	if (ok && (uint32_t)info.samplerate != p->rate) {
 		int e = 0;
-		long g = gcd((long)p->rate, (long)info.samplerate);
+		long g = md_gcd((long)p->rate, (long)info.samplerate);
 		s->grid_out = (long)p->rate / g;
 		s->grid_in = info.samplerate / g;
 		s->preroll = (int64_t)ceil(SINC_REACH * (s->ratio > 1.0 ? s->ratio : 1.0));

@@ -78,16 +78,6 @@ static double rms(const float *x, size_t n)
 	return sqrt(s / (double)n);
 }
 
-static long gcd(long a, long b)
-{
-	while (b) {
-		long t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* the design: both stages at 48 kHz, their stop band checked on a fine grid of the float coefficients */
 static void test_halfband_design(void **state)
 {
@@ -204,7 +194,7 @@ static void test_halfband_decimate(void **state)
 static void alias_case(double rate, double f0, double amount, double level_db, double limit_db)
 {
 	const size_t n = (size_t)rate;
-	long step = gcd((long)f0, (long)rate);
+	long step = md_gcd((long)f0, (long)rate);
 	for (int c = 0; c < MD_DRIVE_CHARACTERS; c++) {
 		struct md_drive d;
 		struct md_drive_params p = params(1, (float)amount, c, 1);

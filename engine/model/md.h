@@ -55,4 +55,7 @@ int md_parse_double(const char *s, double lo, double hi, double *out);
 /* Seconds on the monotonic clock. [any] */
 double md_now_s(void);
 
+/* The greatest common divisor of two whole numbers (a, b >= 0; 0 when both are). [any] */
+long md_gcd(long a, long b);
+
 #endif
