@@ -115,14 +115,6 @@ void fx_gather(struct md_fx *f, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n
 	}
 }
 
-static bool finite_block(const float *x, uint32_t n)
-{
-	float s = 0.0f;
-	for (uint32_t i = 0; i < n; i++)
-		s += x[i] * 0.0f; /* NaN or infinity anywhere makes the sum NaN */
-	return s == 0.0f;
-}
-
 float (*fx_run(struct md_fx *f, uint64_t stamp, uint32_t n))[MD_BLOCK]
 {
 	if (f->out_stamp == stamp)
@@ -136,7 +128,7 @@ float (*fx_run(struct md_fx *f, uint64_t stamp, uint32_t n))[MD_BLOCK]
 		reverb_process(&f->rev, f->in[0], f->in[1], f->out[0], f->out[1], n);
 	else
 		delay_process(&f->dly, f->in[0], f->in[1], f->out[0], f->out[1], n);
-	if (!finite_block(f->out[0], n) || !finite_block(f->out[1], n)) {
+	if (!md_all_finite(f->out[0], n) || !md_all_finite(f->out[1], n)) {
 		memset(f->out, 0, sizeof f->out);
 		if (f->type == MD_FX_REVERB)
 			reverb_reset(&f->rev);

@@ -22,17 +22,6 @@ static float block_coef(const struct md_graph *g, uint32_t n)
 
 static const float zeros[MD_BLOCK];
 
-/* [rt] no NaN or infinity in x: a test of the exponent bits, an OR over the block that vectorises */
-static bool all_finite(const float *x, uint32_t n)
-{
-	typedef uint32_t u32_alias __attribute__((may_alias));
-	const u32_alias *u = (const u32_alias *)x;
-	uint32_t bad = 0;
-	for (uint32_t i = 0; i < n; i++)
-		bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
-	return bad == 0;
-}
-
 /* [rt] l += (a * g) * pl, r += (b * g) * pr (restrict: the sums are not the inputs, so the loop vectorises) */
 static void add_panned(float *restrict l, float *restrict r, const float *a, const float *b, float g, float pl,
 		       float pr, uint32_t n)
@@ -120,7 +109,7 @@ static void strip_dynamics(struct gstrip *s, uint32_t n)
 	strip_dsp_dynamics(&s->dsp, ch, nch, n);
 
 	/* NaN guard: a strip that produced a non-finite sample is silenced for this block and reset */
-	if (!all_finite(s->buf[0], n) || (nch == 2 && !all_finite(s->buf[1], n))) {
+	if (!md_all_finite(s->buf[0], n) || (nch == 2 && !md_all_finite(s->buf[1], n))) {
 		for (int c = 0; c < nch; c++)
 			memset(s->buf[c], 0, n * sizeof(float));
 		strip_dsp_reset(&s->dsp);
@@ -280,7 +269,7 @@ static void bus_in(struct md_graph *g, struct gbus *b, float *const *bufs, uint3
 			else
 				memset(b->acc[c], 0, n * sizeof(float));
 			/* an external effect may send anything: a non-finite block is silenced, as for strips */
-			if (!all_finite(b->acc[c], n))
+			if (!md_all_finite(b->acc[c], n))
 				memset(b->acc[c], 0, n * sizeof(float));
 		}
 	}

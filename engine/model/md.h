@@ -2,6 +2,7 @@
 #ifndef MD_H
 #define MD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,17 @@ int md_parse_double(const char *s, double lo, double hi, double *out);
 
 /* Seconds on the monotonic clock. [any] */
 double md_now_s(void);
+
+/* No NaN or infinity in x[0..n): a test of the exponent bits, an OR over the block that vectorises. [rt] */
+static inline bool md_all_finite(const float *x, uint32_t n)
+{
+	typedef uint32_t md_u32_alias __attribute__((may_alias));
+	const md_u32_alias *u = (const md_u32_alias *)x;
+	uint32_t bad = 0;
+	for (uint32_t i = 0; i < n; i++)
+		bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+	return bad == 0;
+}
 
 /* The greatest common divisor of two whole numbers (a, b >= 0; 0 when both are). [any] */
 long md_gcd(long a, long b);
