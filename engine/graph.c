@@ -107,13 +107,10 @@ static bool build_source(struct md_engine *e, struct gstrip *s, const struct md_
 					: "the JACK server's rate changed since the start (restart mixdesk)");
 		return true;
 	}
-	size_t len = (m->source[0] == '/' || !dir ? 0 : strlen(dir) + 1) + strlen(m->source) + 1;
+	size_t len = console_source_path(NULL, 0, m->source, dir) + 1;
 	if (!(s->src_path = malloc(len)))
 		return false;
-	if (m->source[0] == '/' || !dir)
-		snprintf(s->src_path, len, "%s", m->source);
-	else
-		snprintf(s->src_path, len, "%s/%s", dir, m->source);
+	console_source_path(s->src_path, len, m->source, dir);
 	for (int k = 0; prev && k < prev->nstrips; k++) {
 		const struct gstrip *o = &prev->strips[k];
 		if (o->uid == m->uid && o->src && o->nch == s->nch && strcmp(o->src_path, s->src_path) == 0) {

@@ -322,8 +322,7 @@ static double sources_end(const struct md_console *c)
 		if (!s->source || (int)s->p[MD_SP_INPUT] == MD_INPUT_JACK)
 			continue;
 		char path[4096];
-		snprintf(path, sizeof path, "%s%s%s", s->source[0] == '/' || !c->dir ? "" : c->dir,
-			 s->source[0] == '/' || !c->dir ? "" : "/", s->source);
+		console_source_path(path, sizeof path, s->source, c->dir);
 		SF_INFO info = {0};
 		SNDFILE *f = sf_open(path, SFM_READ, &info);
 		if (!f)

@@ -2,6 +2,7 @@
 #include "engine/model/console.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,4 +544,11 @@ const char *console_auto_mode_name(int mode)
 {
 	static const char *const names[MD_AUTO_COUNT] = {"off", "read", "write", "touch", "latch"};
 	return mode >= 0 && mode < MD_AUTO_COUNT ? names[mode] : NULL;
+}
+
+size_t console_source_path(char *dst, size_t size, const char *source, const char *dir)
+{
+	int n = source[0] == '/' || !dir || !*dir ? snprintf(dst, size, "%s", source)
+						  : snprintf(dst, size, "%s/%s", dir, source);
+	return n < 0 ? 0 : (size_t)n;
 }

@@ -116,6 +116,11 @@ void console_lanes(struct md_console *c, enum md_scope scope, int index, struct 
 void console_lane_clear(struct md_lane *l);
 enum md_err console_lane_add_point(struct md_lane *l, double t, float v);
 
+/* The file a session's source names: `source` itself when absolute or when dir is NULL or empty, else
+ * dir/source (dir: the session's folder, console->dir). Written into dst[size] as snprintf does; returns the
+ * length of the whole path (so a caller can size dst). [any] */
+size_t console_source_path(char *dst, size_t size, const char *source, const char *dir);
+
 /* Whether any strip, bus or the master uses an I/O slot. [any] */
 bool console_uses_slot(const struct md_console *c, int16_t slot);
 

@@ -14,14 +14,6 @@
 
 /* ---- the sources ---- */
 
-void rdr_source_path(char *dst, size_t size, const char *source, const char *base)
-{
-	if (source[0] == '/' || !base || !*base)
-		md_strlcpy(dst, source, size);
-	else
-		snprintf(dst, size, "%s/%s", base, source);
-}
-
 static int problem(render_problem_fn fn, void *ctx, int strip, enum render_problem_kind kind, enum md_err code,
 		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static int problem(render_problem_fn fn, void *ctx, int strip, enum render_problem_kind kind, enum md_err code,
@@ -58,7 +50,7 @@ int rdr_source_probe(const struct md_strip_model *m, int strip, const char *base
 	if (!info)
 		info = &local;
 	memset(info, 0, sizeof *info);
-	rdr_source_path(path, pathlen, m->source, base);
+	console_source_path(path, pathlen, m->source, base);
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		const bool missing = errno == ENOENT || errno == ENOTDIR;
@@ -239,7 +231,7 @@ static bool list_files(const struct rdr_render *r, const char *base_dir, struct 
 	for (int i = 0; i < c->nstrips; i++) {
 		if (!c->strips[i]->source)
 			continue;
-		rdr_source_path(path, sizeof path, c->strips[i]->source, base_dir);
+		console_source_path(path, sizeof path, c->strips[i]->source, base_dir);
 		if (!add_ref(&f[(*n)++], F_SOURCE, i, path))
 			return false;
 	}

@@ -62,10 +62,8 @@ struct rdr_first {
 };
 void rdr_keep_first(void *ctx, const struct render_problem *p); /* a render_problem_fn on a struct rdr_first */
 
-/* a source's path as the render opens it: as written when absolute (or without a base), else base/source */
-void rdr_source_path(char *dst, size_t size, const char *source, const char *base);
 /* The one check of strip m's source (strip: its index), for the render and `mixdesk check` alike (check.c):
- * path gets its path (rdr_source_path); each problem goes to fn (may be NULL); returns how many. With sf
+ * path gets its path (console_source_path); each problem goes to fn (may be NULL); returns how many. With sf
  * non-NULL and no problem, *sf is the file open for reading and info its header (else *sf is NULL). */
 int rdr_source_probe(const struct md_strip_model *m, int strip, const char *base, uint32_t rate, bool resample,
 		     char *path, size_t pathlen, SNDFILE **sf, SF_INFO *info, render_problem_fn fn, void *ctx);
