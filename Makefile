@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 
-PKGS := jack liblo json-c sndfile libebur128 samplerate
+PKGS := jack liblo json-c sndfile libebur128 samplerate lilv-0
 TEST_PKGS := cmocka
 
 # pkg-config is asked lazily, so `make deps` works before anything is installed
