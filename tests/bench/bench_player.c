@@ -32,13 +32,6 @@
 #define RUN_S 30
 #define LOCATE_EVERY_S 2
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long rss_kb(void)
 {
 	long pages = 0, res = 0;
@@ -92,7 +85,7 @@ int main(void)
 		return 1;
 	}
 	char paths[NSTREAMS][256];
-	double t0 = now();
+	double t0 = md_now_s();
 	for (int k = 0; k < NSTREAMS; k++) {
 		snprintf(paths[k], sizeof paths[k], "%s/src%02d.wav", dir, k);
 		if (write_file(paths[k], 1234u + 977u * (uint32_t)k)) {
@@ -101,19 +94,19 @@ int main(void)
 		}
 	}
 	printf("material: %d stereo 16-bit WAV files x %d s at 48 kHz (%.0f MB), written in %.1f s\n", NSTREAMS, FILE_S,
-	       NSTREAMS * (double)FILE_S * RATE * 4 / 1e6, now() - t0);
+	       NSTREAMS * (double)FILE_S * RATE * 4 / 1e6, md_now_s() - t0);
 
 	long rss0 = rss_kb();
 	struct md_player *p = player_new(RATE, 2.0);
 	struct md_stream *s[NSTREAMS];
 	char err[512];
-	t0 = now();
+	t0 = md_now_s();
 	for (int k = 0; k < NSTREAMS; k++)
 		if (!(s[k] = player_open(p, paths[k], 2, err, sizeof err))) {
 			fprintf(stderr, "bench_player: %s\n", err);
 			return 1;
 		}
-	const double t_open = now() - t0;
+	const double t_open = md_now_s() - t0;
 	const long rss1 = rss_kb();
 
 	/* the reading thread realtime where the system allows (root or RLIMIT_RTPRIO), as JACK's is; else the
@@ -129,7 +122,7 @@ int main(void)
 	player_stats(p, &st0);
 	int64_t frame = 0;
 	int locates = 0;
-	const double start = now();
+	const double start = md_now_s();
 	for (long n = 0; n < periods; n++) {
 		/* every LOCATE_EVERY_S of timeline: all streams jump (back or forward, past what the rings hold) */
 		if (n > 0 && n % ((long)LOCATE_EVERY_S * RATE / MD_BLOCK) == 0) {
@@ -139,20 +132,20 @@ int main(void)
 			frame = to;
 			locates++;
 		}
-		double a = now();
+		double a = md_now_s();
 		for (int k = 0; k < NSTREAMS; k++)
 			player_read(s[k], frame, true, out, MD_BLOCK);
-		cost[n] = now() - a;
+		cost[n] = md_now_s() - a;
 		frame += MD_BLOCK;
 		/* the next period's deadline */
 		double due = start + (double)(n + 1) * period, t;
-		while ((t = now()) < due) {
+		while ((t = md_now_s()) < due) {
 			double d = due - t;
 			struct timespec ts = {0, (long)(d * 1e9)};
 			nanosleep(&ts, NULL);
 		}
 	}
-	const double wall = now() - start;
+	const double wall = md_now_s() - start;
 	struct md_player_stats st;
 	player_stats(p, &st);
 	double sum = 0;

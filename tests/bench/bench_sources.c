@@ -197,11 +197,6 @@ static double rnd(void) /* [0, 1) */
 	return (double)(rng >> 11) / (double)(1ull << 53);
 }
 
-static double now(void)
-{
-	return md_now_s();
-}
-
 static void sleep_until(double t)
 {
 	struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
@@ -307,7 +302,7 @@ static int run_part_a(struct part_a *a)
 	static struct md_stream *s[NSTREAMS];
 	char err[512];
 	const long rss0 = resident_bytes();
-	double t = now();
+	double t = md_now_s();
 	for (int i = 0; i < NSTREAMS; i++) {
 		s[i] = player_open(p, paths[i], 2, err, sizeof err);
 		if (!s[i]) {
@@ -315,7 +310,7 @@ static int run_part_a(struct part_a *a)
 			return -1;
 		}
 	}
-	a->open_s = now() - t;
+	a->open_s = md_now_s() - t;
 	const long rss1 = resident_bytes();
 	a->rss_growth = rss0 >= 0 && rss1 >= 0 ? (double)(rss1 - rss0) : -1;
 	uint32_t size = 1;
@@ -339,12 +334,12 @@ static int run_part_a(struct part_a *a)
 	double t_loc = 0;
 	uint64_t refills_at = 0, underruns_at = 0;
 	int64_t f = 0, next_loc = (int64_t)((1.5 + rnd()) * RATE);
-	const double cpu0 = stats(p).disk_cpu_s, t0 = now();
+	const double cpu0 = stats(p).disk_cpu_s, t0 = md_now_s();
 	for (size_t k = 0; k < periods; k++) {
 		const double due = t0 + (double)k * PERIOD / RATE;
 		/* between periods: wait, watching the streams that are refilling */
 		for (;;) {
-			const double tn = now();
+			const double tn = md_now_s();
 			if (cur) {
 				for (int i = 0; i < NSTREAMS; i++)
 					if (!seen[i] && player_ready(s[i])) {
@@ -361,7 +356,7 @@ static int run_part_a(struct part_a *a)
 				break;
 			sleep_until(cur && due - tn > POLL_S ? tn + POLL_S : due);
 		}
-		if (now() - due > (double)PERIOD / RATE)
+		if (md_now_s() - due > (double)PERIOD / RATE)
 			a->late++;
 		if (f >= next_loc && a->nloc < MAX_LOCATES) {
 			/* all 64 locate together, at this period */
@@ -384,13 +379,13 @@ static int run_part_a(struct part_a *a)
 				seen[i] = false;
 				steady[i] = INT64_MAX;
 			}
-			t_loc = now();
+			t_loc = md_now_s();
 		}
-		const double r0 = now();
+		const double r0 = md_now_s();
 		const int me = (int)(k % NSTREAMS);
 		for (int i = 0; i < NSTREAMS; i++)
 			player_read(s[i], f, true, i == me ? out_mine : out_any, PERIOD);
-		cost[k] = now() - r0;
+		cost[k] = md_now_s() - r0;
 		/* the stream in turn, against its file where it plays steadily */
 		if (f >= steady[me] && f + PERIOD <= FILE_FRAMES)
 			for (int j = 0; j < PERIOD; j++)
@@ -400,7 +395,7 @@ static int run_part_a(struct part_a *a)
 				}
 		f += PERIOD;
 	}
-	a->wall = now() - t0;
+	a->wall = md_now_s() - t0;
 	const struct md_player_stats st = stats(p);
 	a->cpu = st.disk_cpu_s - cpu0;
 	if (a->nloc > 0) {
@@ -521,7 +516,7 @@ static int start_jackd(void)
 				      "-p",    "64",
 				      NULL};
 		jackd_pid = tl_spawn(argv, JACKD_LOG);
-		for (double end = now() + 15.0; jackd_pid > 0 && now() < end; tl_sleep(0.05)) {
+		for (double end = md_now_s() + 15.0; jackd_pid > 0 && md_now_s() < end; tl_sleep(0.05)) {
 			if (tl_wait_exit(jackd_pid, 0.0, NULL) == 0) {
 				jackd_pid = 0;
 				break;
@@ -610,11 +605,11 @@ static void run_part_b(bool play, struct part_b *b)
 	}
 	if (!play)
 		oc_send0(o, "/transport/stop");
-	const double t0 = now();
+	const double t0 = md_now_s();
 	double next_status = t0 + 1.0, next_loc = t0 + LOCATE_B_S, t_last = t0, dsp_sum = 0;
 	int64_t last_to = 0;
-	while (now() < t0 + RUN_B_S) {
-		const double tn = now();
+	while (md_now_s() < t0 + RUN_B_S) {
+		const double tn = md_now_s();
 		if (tn >= next_loc) {
 			int64_t f = last_to + (play ? (int64_t)((tn - t_last) * RATE) : 0);
 			last_to = locate_to((enum kind)(b->nloc % KINDS), f);
@@ -700,7 +695,7 @@ int main(void)
 	snprintf(SESSION_PATH, sizeof SESSION_PATH, "%s/session.json", dir);
 	snprintf(MIXDESK_LOG, sizeof MIXDESK_LOG, "%s/mixdesk.log", dir);
 	snprintf(JACKD_LOG, sizeof JACKD_LOG, "%s/jackd.log", dir);
-	double t = now();
+	double t = md_now_s();
 	double bytes = 0;
 	for (int k = 0; k < NSTREAMS; k++) {
 		snprintf(paths[k], sizeof paths[k], "%s/src%02d.wav", dir, k + 1);
@@ -712,12 +707,12 @@ int main(void)
 		}
 		bytes += (double)st.st_size;
 	}
-	const double t_gen = now() - t;
-	t = now();
+	const double t_gen = md_now_s() - t;
+	t = md_now_s();
 	evict();
 	printf("material: %d files, %.0f bytes (%.2f GB) in %s, generated in %.1f s, written out and dropped from "
 	       "the page cache in %.1f s (not timed)\n",
-	       NSTREAMS, bytes, bytes / 1e9, dir, t_gen, now() - t);
+	       NSTREAMS, bytes, bytes / 1e9, dir, t_gen, md_now_s() - t);
 
 	int status = 0;
 	struct part_a a;
