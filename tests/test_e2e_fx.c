@@ -157,17 +157,24 @@ static void live_stop(struct live *L)
 	free(L->dir);
 }
 
+/* one take of echo_after: 1 s holds the longest echo measured here (30000 frames) and the path's latency;
+ * a short take is what a loaded machine, with an xrun every few seconds, can still record whole */
+#define ECHO_TAKE RATE
+#define ECHO_TAKES (3 * TL_TAKES)
+
 /* the frames between the impulse (the first sample above half of 0.5) and its echo (the next one), in a
- * recording that an xrun did not touch (taken again, at most TL_TAKES times) */
+ * recording that an xrun did not touch (taken again, at most ECHO_TAKES times) */
 static long echo_after(struct tc *t)
 {
-	for (int take = 0; take < TL_TAKES; take++) {
+	for (int take = 0; take < ECHO_TAKES; take++) {
 		unsigned x0 = atomic_load(&t->xruns);
-		size_t got = tc_record(t, REC_MAX, true);
+		size_t got = tc_record(t, ECHO_TAKE, true);
 		tl_sleep(0.05);
-		if (atomic_load(&t->xruns) != x0 || got < REC_MAX) {
-			fprintf(stderr, "echo_after: an xrun in take %d, taking it again\n", take + 1);
-			tl_sleep(0.5);
+		unsigned x = atomic_load(&t->xruns) - x0;
+		if (x || got < ECHO_TAKE) {
+			fprintf(stderr, "echo_after: %u xruns in take %d (%zu of %d frames), taking it again\n", x,
+				take + 1, got, ECHO_TAKE);
+			tl_sleep(0.3);
 			continue;
 		}
 		long first = -1;
