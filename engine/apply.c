@@ -40,6 +40,18 @@ void graph_apply(struct md_graph *g, const struct md_msg *m)
 	}
 }
 
+void graph_insert_msg(struct md_graph *g, const struct md_msg *m)
+{
+	struct md_insert_rt **ins = m->slot < MD_MAX_INSERTS ? graph_inserts(g, m->scope, m->index) : NULL;
+	struct md_insert_rt *r = ins ? ins[m->slot] : NULL;
+	if (!r)
+		return;
+	if (m->param == MD_INSERT_BYPASS)
+		insert_bypass(r, m->value >= 0.5f);
+	else
+		insert_set(r, m->param, m->value);
+}
+
 /* [rt] a controller took (value 1) or released (0) a parameter: its lanes stop or resume driving it */
 void graph_override(struct md_graph *g, const struct md_msg *m)
 {

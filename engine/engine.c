@@ -106,6 +106,56 @@ const char *engine_source_error(const struct md_engine *e, unsigned *serial)
 	return e->src_err[0] ? e->src_err : NULL;
 }
 
+void engine_set_plugin_policy(struct md_engine *e, bool allow_non_rt, bool freewheel)
+{
+	e->allow_non_rt = allow_non_rt;
+	e->freewheel = freewheel;
+}
+
+const char *engine_insert_error(const struct md_engine *e, unsigned *serial)
+{
+	*serial = e->ins_err_serial;
+	return e->ins_err[0] ? e->ins_err : NULL;
+}
+
+bool engine_send_insert_param(struct md_engine *e, enum md_scope scope, int index, int slot, int param, float value)
+{
+	struct md_msg m = {.kind = MSG_INSERT,
+			   .scope = (uint8_t)scope,
+			   .slot = (uint8_t)slot,
+			   .index = (uint16_t)index,
+			   .param = (uint16_t)param,
+			   .value = value};
+	return spsc_push(e->q, &m);
+}
+
+bool engine_send_insert_bypass(struct md_engine *e, enum md_scope scope, int index, int slot, bool on)
+{
+	return engine_send_insert_param(e, scope, index, slot, MD_INSERT_BYPASS, on ? 1.0f : 0.0f);
+}
+
+/* the insert slots of an object of graph g, or NULL */
+struct md_insert_rt **graph_inserts(struct md_graph *g, int scope, int index)
+{
+	if (scope == MD_SCOPE_STRIP && index >= 0 && index < g->nstrips)
+		return g->strips[index].ins;
+	if (scope == MD_SCOPE_BUS && index >= 0 && index < g->nbuses)
+		return g->buses[index].ins;
+	if (scope == MD_SCOPE_MASTER && index == 0)
+		return g->master.ins;
+	return NULL;
+}
+
+uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, int index, int slot, bool *running)
+{
+	struct md_insert_rt **ins =
+		e->submitted && slot >= 0 && slot < MD_MAX_INSERTS ? graph_inserts(e->submitted, scope, index) : NULL;
+	struct md_insert_rt *r = ins ? ins[slot] : NULL;
+	if (running)
+		*running = r && r->pl;
+	return r ? insert_latency(r) : 0;
+}
+
 void engine_set_metering(struct md_engine *e, bool on)
 {
 	atomic_store(&e->metering, on);
@@ -197,6 +247,8 @@ void engine_begin(struct md_engine *e)
 			installed = true;
 		} else if (m.kind == MSG_OVERRIDE && e->cur)
 			graph_override(e->cur, &m);
+		else if (m.kind == MSG_INSERT && e->cur)
+			graph_insert_msg(e->cur, &m);
 		else if (e->cur)
 			graph_apply(e->cur, &m);
 	}

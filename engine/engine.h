@@ -76,6 +76,21 @@ void engine_set_player(struct md_engine *e, struct md_player *p, uint32_t rate);
  * NULL; *serial moves on with each new one, so a caller says each once. [control] */
 const char *engine_source_error(const struct md_engine *e, unsigned *serial);
 
+/* How graphs built from now on instantiate plugins: allow_non_rt lets plugins that do not declare
+ * lv2:hardRTCapable run (the live default refuses them; the render allows them); freewheel sets the
+ * plugins' lv2:freeWheeling port (the render's). [control] */
+void engine_set_plugin_policy(struct md_engine *e, bool allow_non_rt, bool freewheel);
+/* The last problem a graph build had with an insert ("strip 'Vox' insert 2: plugin <...> ..."), or NULL;
+ * *serial moves on with each new one. The slot runs as a placeholder (the signal passes through). [control] */
+const char *engine_insert_error(const struct md_engine *e, unsigned *serial);
+/* Send an insert's parameter (by its index in plugins_params order) or its bypass; false when the queue is
+ * full. [control] */
+bool engine_send_insert_param(struct md_engine *e, enum md_scope scope, int index, int slot, int param, float value);
+bool engine_send_insert_bypass(struct md_engine *e, enum md_scope scope, int index, int slot, bool on);
+/* The latency an insert of the last submitted graph reports now (frames; 0 for none or a placeholder), and
+ * whether the slot holds a running plugin. [control] */
+uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, int index, int slot, bool *running);
+
 /* Meters on (default) or off: the offline render reads none, so it turns them off before building its
  * graph. Takes effect for graphs built afterwards. [control] */
 void engine_set_metering(struct md_engine *e, bool on);

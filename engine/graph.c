@@ -8,13 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void inserts_unref(struct md_insert_rt **ins)
+{
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		insert_unref(ins[k]);
+}
+
 void engine_graph_free(struct md_graph *g)
 {
 	if (!g)
 		return;
-	for (int i = 0; g->buses && i < g->nbuses; i++)
+	for (int i = 0; g->buses && i < g->nbuses; i++) {
 		fx_unref(g->buses[i].fx);
+		inserts_unref(g->buses[i].ins);
+	}
+	inserts_unref(g->master.ins);
 	for (int i = 0; g->strips && i < g->nstrips; i++) {
+		inserts_unref(g->strips[i].ins);
 		if (g->strips[i].src)
 			player_unref(g->strips[i].src);
 		free(g->strips[i].src_path);
@@ -126,6 +136,44 @@ static bool build_source(struct md_engine *e, struct gstrip *s, const struct md_
 	return true;
 }
 
+/* [control] a new problem with an insert, said once */
+static void insert_error(struct md_engine *e, const char *what, int slot, const char *why)
+{
+	char msg[sizeof e->ins_err];
+	snprintf(msg, sizeof msg, "%s insert %d: %s (it passes the signal through)", what, slot + 1, why);
+	if (strcmp(msg, e->ins_err) != 0) {
+		memcpy(e->ins_err, msg, sizeof msg);
+		e->ins_err_serial++;
+	}
+}
+
+/* [control] the insert instances of one strip, bus or the master: the previous graph's where the slot keeps
+ * its plugin (same uid, width and rate; `prev` is that object's slots in it, or NULL), else new ones. A
+ * plugin that cannot run here is a placeholder and a message; false only without memory. */
+static bool build_inserts(struct md_engine *e, struct md_insert_rt **ins, int *nins, const struct md_insert *m,
+			  struct md_insert_rt *const *prev, int nch, uint32_t rate, const char *what)
+{
+	*nins = 0;
+	for (int k = 0; k < MD_MAX_INSERTS; k++) {
+		if (!m[k].uri)
+			continue;
+		*nins = k + 1;
+		struct md_insert_rt *o = prev ? prev[k] : NULL;
+		if (o && o->uid == m[k].uid && o->nch == nch && o->rate == rate) {
+			ins[k] = o;
+			insert_ref(o);
+			continue;
+		}
+		char err[600];
+		ins[k] = insert_new(&m[k], rate, nch, e->allow_non_rt, e->freewheel, err, sizeof err);
+		if (!ins[k])
+			return false;
+		if (!ins[k]->pl)
+			insert_error(e, what, k, err);
+	}
+	return true;
+}
+
 /* [control] strip s of graph g from its model; it inherits from the strip of `prev` with its uid and width */
 static void build_strip(struct md_graph *g, struct gstrip *s, const struct md_strip_model *m,
 			const struct md_graph *prev, uint32_t rate)
@@ -215,9 +263,14 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	const struct md_graph *prev = e->submitted;
 	g->prev = prev;
 	bool src_ok = true;
+	char what[MD_NAME_MAX + 16];
 	for (int i = 0; i < c->nstrips; i++) {
-		build_strip(g, &g->strips[i], c->strips[i], prev, rate);
-		src_ok &= build_source(e, &g->strips[i], c->strips[i], c->dir, prev, rate);
+		struct gstrip *s = &g->strips[i];
+		build_strip(g, s, c->strips[i], prev, rate);
+		src_ok &= build_source(e, s, c->strips[i], c->dir, prev, rate);
+		snprintf(what, sizeof what, "strip '%s'", c->strips[i]->name);
+		src_ok &= build_inserts(e, s->ins, &s->nins, c->strips[i]->inserts,
+					s->inherit >= 0 ? prev->strips[s->inherit].ins : NULL, s->nch, rate, what);
 	}
 	if (!src_ok) {
 		engine_graph_free(g);
@@ -226,8 +279,15 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	/* the session's tempo; the audio thread gives the effects the transport's when it has one */
 	g->bpm = c->master.p[MD_MP_TEMPO];
 	bool ok = true;
-	for (int i = 0; i < c->nbuses; i++)
-		ok &= build_bus(g, &g->buses[i], c->buses[i], prev, g->bpm);
+	for (int i = 0; i < c->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		ok &= build_bus(g, b, c->buses[i], prev, g->bpm);
+		snprintf(what, sizeof what, "bus '%s'", c->buses[i]->name);
+		ok &= build_inserts(e, b->ins, &b->nins, c->buses[i]->inserts,
+				    b->inherit >= 0 ? prev->buses[b->inherit].ins : NULL, 2, rate, what);
+	}
+	ok &= build_inserts(e, g->master.ins, &g->master.nins, c->master.inserts, prev ? prev->master.ins : NULL, 2,
+			    rate, "master");
 	if (!ok || build_lanes(g, c) != MD_OK) {
 		engine_graph_free(g);
 		return NULL;

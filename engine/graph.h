@@ -8,6 +8,7 @@
 #include "engine/meter.h"
 
 #include "engine/fx.h"
+#include "engine/insert.h"
 #include "engine/dsp/smooth.h"
 #include "engine/dsp/strip_dsp.h"
 #include "engine/spsc.h"
@@ -30,8 +31,10 @@ struct gstrip {
 	struct md_meter meter;
 	_Atomic float gr;
 	int16_t stem_slot[2];
-	struct md_stream *src; /* the source streamed from disk (input source or both), or NULL */
-	char *src_path;        /* its file, resolved; shared with the next graph when unchanged */
+	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts after the dynamics (NULL: empty) */
+	int nins;                                 /* the slots in use: ins[0..nins) has every non-empty one */
+	struct md_stream *src;                    /* the source streamed from disk (input source or both), or NULL */
+	char *src_path;                           /* its file, resolved; shared with the next graph when unchanged */
 	float buf[2][MD_BLOCK];
 	float post[2][MD_BLOCK]; /* post-fader, post-pan: what reaches the master and post-fader sends */
 };
@@ -44,7 +47,9 @@ struct gbus {
 	float p[MD_BP_COUNT];
 	struct md_smooth gain[2];
 	struct md_meter meter;
-	struct md_fx *fx;       /* the built-in effect, or NULL; shared with the graphs before and after */
+	struct md_fx *fx; /* the built-in effect, or NULL; shared with the graphs before and after */
+	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts after the effect */
+	int nins;
 	float acc[2][MD_BLOCK]; /* sum of the sends: the pre-fader bus mix, also sent to its output ports */
 };
 
@@ -54,6 +59,8 @@ struct gmaster {
 	float p[MD_MP_COUNT];
 	struct md_smooth gain[2], mono;
 	struct md_meter meter;
+	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts before the master section */
+	int nins;
 	float lr, ll, rr;
 	_Atomic float corr;
 	float acc[2][MD_BLOCK];
@@ -102,10 +109,14 @@ struct md_graph {
 	int16_t *forder;
 };
 
-enum { MSG_PARAM, MSG_GRAPH, MSG_OVERRIDE };
+enum { MSG_PARAM, MSG_GRAPH, MSG_OVERRIDE, MSG_INSERT };
+
+/* MSG_INSERT's param for the slot's bypass (else it is the plugin parameter's index) */
+#define MD_INSERT_BYPASS 0xffff
 
 struct md_msg {
 	uint8_t kind, scope;
+	uint8_t slot; /* MSG_INSERT: the insert slot */
 	uint16_t index;
 	uint16_t param;
 	float value;
@@ -128,6 +139,10 @@ struct md_engine {
 	uint64_t time_frame, expect_frame;
 	float host_bpm; /* the JACK transport's tempo, 0 when it gives none (engine_set_tempo) */
 	uint64_t stamp; /* sub-blocks processed: a shared effect runs once per stamp */
+	/* control side's: how plugins are instantiated, and the last problem one had */
+	bool allow_non_rt, freewheel;
+	char ins_err[700];
+	unsigned ins_err_serial;
 	/* control side's: the disk streamer for sources, and what went wrong opening one */
 	struct md_player *player;
 	uint32_t player_rate;
@@ -141,6 +156,12 @@ struct md_engine {
 /* graph.c */
 /* [rt] take over the running state of strips and buses that exist in both graphs */
 void graph_inherit(struct md_graph *g, struct md_graph *prev);
+
+/* engine.c */
+/* [any] the insert slots (MD_MAX_INSERTS) of a strip, bus or the master of g, or NULL for a bad index */
+struct md_insert_rt **graph_inserts(struct md_graph *g, int scope, int index);
+/* [rt] an insert's parameter or bypass record */
+void graph_insert_msg(struct md_graph *g, const struct md_msg *m);
 
 /* engine.c: the swap */
 /* [rt] hand a graph back to the control side (or keep it for the next period when the queue is full) */

@@ -24,6 +24,16 @@
 struct pdesc {
 	struct md_plugin_info info;
 	const LilvPlugin *lp;
+	/* the ports, scanned once on first use (desc_scan) */
+	bool scanned;
+	char *bad_port; /* why a port cannot be served, or NULL */
+	uint32_t nports;
+	float *port_defs; /* a starting value per port */
+	int nparams;
+	struct md_plugin_param *params;
+	int32_t latency_port;   /* the control output with lv2:reportsLatency, or -1 */
+	int32_t freewheel_port; /* the control input designated lv2:freeWheeling, or -1 */
+	int32_t enabled_port;   /* the control input designated lv2:enabled, or -1 (held at 1) */
 };
 
 static LilvWorld *world;
@@ -33,7 +43,8 @@ static pthread_once_t world_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t world_mu = PTHREAD_MUTEX_INITIALIZER; /* lilv is not thread-safe: every call under it */
 
 static LilvNode *n_audio, *n_control, *n_input, *n_output, *n_sidechain, *n_hardrt, *n_toggled, *n_integer, *n_enum,
-	*n_optional;
+	*n_optional, *n_latency, *n_designation, *n_freewheel, *n_enabled, *n_unit, *n_usymbol, *n_limiter,
+	*n_compressor;
 
 static int cmp_desc(const void *a, const void *b)
 {
@@ -94,6 +105,14 @@ static void world_load(void)
 	n_integer = lilv_new_uri(world, LV2_CORE__integer);
 	n_enum = lilv_new_uri(world, LV2_CORE__enumeration);
 	n_optional = lilv_new_uri(world, LV2_CORE__connectionOptional);
+	n_latency = lilv_new_uri(world, LV2_CORE__reportsLatency);
+	n_designation = lilv_new_uri(world, LV2_CORE__designation);
+	n_freewheel = lilv_new_uri(world, LV2_CORE__freeWheeling);
+	n_enabled = lilv_new_uri(world, LV2_CORE_PREFIX "enabled");
+	n_unit = lilv_new_uri(world, "http://lv2plug.in/ns/extensions/units#unit");
+	n_usymbol = lilv_new_uri(world, "http://lv2plug.in/ns/extensions/units#symbol");
+	n_limiter = lilv_new_uri(world, LV2_CORE__LimiterPlugin);
+	n_compressor = lilv_new_uri(world, LV2_CORE__CompressorPlugin);
 	const LilvPlugins *all = lilv_world_get_all_plugins(world);
 	descs = calloc(lilv_plugins_size(all) + 1, sizeof *descs);
 	if (!descs)
@@ -113,6 +132,10 @@ static void world_load(void)
 		d->info.audio_out = count_audio(lp, n_output);
 		d->info.rt = has_feature(lp, n_hardrt) || has_feature(lp, typo) || has_property(lp, n_hardrt) ||
 			     has_property(lp, typo);
+		const LilvPluginClass *cls = lilv_plugin_get_class(lp);
+		const LilvNode *cu = cls ? lilv_plugin_class_get_uri(cls) : NULL;
+		d->info.dynamics = cu && (lilv_node_equals(cu, n_limiter) || lilv_node_equals(cu, n_compressor));
+		d->info.limiter = cu && lilv_node_equals(cu, n_limiter);
 		d->lp = lp;
 		ndescs++;
 	}
@@ -304,74 +327,116 @@ static const char *missing_feature(const LilvPlugin *lp, char *buf, size_t size)
 	return miss;
 }
 
-/* ports: audio main ports found, control inputs made parameters; false when a port cannot be served
- * [world_mu held] */
-static bool scan_ports(struct md_plugin *p, char *err, size_t errlen)
+/* whether a port is designated `what` (lv2:designation) [world_mu held] */
+static bool designated(const LilvPlugin *lp, const LilvPort *port, const LilvNode *what)
 {
-	const LilvPlugin *lp = p->d->lp;
-	p->nports = lilv_plugin_get_num_ports(lp);
-	p->ports = calloc(p->nports ? p->nports : 1, sizeof *p->ports);
-	p->params = calloc(p->nports ? p->nports : 1, sizeof *p->params);
-	if (!p->ports || !p->params) {
-		snprintf(err, errlen, "plugin <%s>: out of memory", p->d->info.uri);
-		return false;
+	LilvNodes *v = lilv_port_get_value(lp, port, n_designation);
+	bool yes = v && lilv_nodes_contains(v, what);
+	lilv_nodes_free(v);
+	return yes;
+}
+
+/* a port's unit as its symbol ("dB", "ms"), or "" [world_mu held] */
+static char *unit_of(const LilvPlugin *lp, const LilvPort *port)
+{
+	LilvNodes *u = lilv_port_get_value(lp, port, n_unit);
+	char *out = NULL;
+	if (u && lilv_nodes_size(u) > 0) {
+		const LilvNode *un = lilv_nodes_get_first(u);
+		LilvNodes *sym = lilv_node_is_uri(un) ? lilv_world_find_nodes(world, un, n_usymbol, NULL) : NULL;
+		if (sym && lilv_nodes_size(sym) > 0)
+			out = strdup(lilv_node_as_string(lilv_nodes_get_first(sym)));
+		lilv_nodes_free(sym);
 	}
-	float *mins = calloc(p->nports, sizeof(float)), *maxs = calloc(p->nports, sizeof(float)),
-	      *defs = calloc(p->nports, sizeof(float));
-	bool ok = mins && maxs && defs;
-	if (ok)
-		lilv_plugin_get_port_ranges_float(lp, mins, maxs, defs);
-	int nin = 0, nout = 0;
-	p->ain[0] = p->ain[1] = p->aout[0] = p->aout[1] = -1;
-	for (uint32_t i = 0; ok && i < p->nports; i++) {
+	lilv_nodes_free(u);
+	return out ? out : strdup("");
+}
+
+/* the ports of a plugin, once: parameters (control inputs), starting values, the latency, free-wheeling and
+ * enabled ports, and why a port cannot be served (d->bad_port) [world_mu held] */
+static void desc_scan(struct pdesc *d)
+{
+	if (d->scanned)
+		return;
+	d->scanned = true;
+	const LilvPlugin *lp = d->lp;
+	char why[600] = "";
+	d->nports = lilv_plugin_get_num_ports(lp);
+	d->latency_port = d->freewheel_port = d->enabled_port = -1;
+	d->port_defs = calloc(d->nports ? d->nports : 1, sizeof *d->port_defs);
+	d->params = calloc(d->nports ? d->nports : 1, sizeof *d->params);
+	float *mins = calloc(d->nports + 1, sizeof(float)), *maxs = calloc(d->nports + 1, sizeof(float)),
+	      *defs = calloc(d->nports + 1, sizeof(float));
+	if (!d->port_defs || !d->params || !mins || !maxs || !defs) {
+		snprintf(why, sizeof why, "plugin <%s>: out of memory", d->info.uri);
+		goto out;
+	}
+	lilv_plugin_get_port_ranges_float(lp, mins, maxs, defs);
+	for (uint32_t i = 0; i < d->nports; i++) {
 		const LilvPort *port = lilv_plugin_get_port_by_index(lp, i);
 		const bool in = lilv_port_is_a(lp, port, n_input);
-		if (lilv_port_is_a(lp, port, n_audio)) {
-			if (lilv_port_has_property(lp, port, n_sidechain))
-				continue;
-			if (in && nin < 2)
-				p->ain[nin] = (int32_t)i;
-			if (!in && nout < 2)
-				p->aout[nout] = (int32_t)i;
-			in ? nin++ : nout++;
-		} else if (lilv_port_is_a(lp, port, n_control)) {
+		if (lilv_port_is_a(lp, port, n_audio))
+			continue;
+		if (lilv_port_is_a(lp, port, n_control)) {
 			float lo = isnan(mins[i]) ? 0.0f : mins[i], hi = isnan(maxs[i]) ? 1.0f : maxs[i];
 			float def = isnan(defs[i]) ? lo : defs[i];
-			p->ports[i] = def;
-			if (!in)
+			d->port_defs[i] = def;
+			if (!in) {
+				if (lilv_port_has_property(lp, port, n_latency))
+					d->latency_port = (int32_t)i;
 				continue;
-			struct md_plugin_param *q = &p->params[p->nparams++];
-			q->symbol = lilv_node_as_string(lilv_port_get_symbol(lp, port));
+			}
+			if (designated(lp, port, n_freewheel)) {
+				d->freewheel_port = (int32_t)i;
+				d->port_defs[i] = 0.0f;
+				continue;
+			}
+			if (designated(lp, port, n_enabled)) {
+				d->enabled_port = (int32_t)i;
+				d->port_defs[i] = 1.0f;
+				continue;
+			}
+			struct md_plugin_param *q = &d->params[d->nparams++];
+			q->symbol = strdup(lilv_node_as_string(lilv_port_get_symbol(lp, port)));
 			LilvNode *nm = lilv_port_get_name(lp, port);
-			q->name = strdup(nm ? lilv_node_as_string(nm) : q->symbol);
+			q->name = strdup(nm ? lilv_node_as_string(nm) : q->symbol ? q->symbol : "");
 			lilv_node_free(nm);
+			q->unit = unit_of(lp, port);
 			q->port = i;
 			q->min = lo;
 			q->max = hi > lo ? hi : lo;
-			q->def = def;
+			q->def = fminf(q->max, fmaxf(q->min, def));
 			q->toggle = lilv_port_has_property(lp, port, n_toggled);
 			q->integer = lilv_port_has_property(lp, port, n_integer);
 			q->enumeration = lilv_port_has_property(lp, port, n_enum);
-		} else if (!lilv_port_has_property(lp, port, n_optional)) {
+			if (!q->symbol || !q->name || !q->unit) {
+				snprintf(why, sizeof why, "plugin <%s>: out of memory", d->info.uri);
+				goto out;
+			}
+		} else if (!lilv_port_has_property(lp, port, n_optional) && !why[0]) {
 			LilvNode *nm = lilv_port_get_name(lp, port);
-			snprintf(
-				err, errlen,
-				"plugin <%s>: port %u (%s) is neither audio nor control and not optional: mixdesk cannot "
-				"feed it yet",
-				p->d->info.uri, i, nm ? lilv_node_as_string(nm) : "?");
+			snprintf(why, sizeof why,
+				 "plugin <%s>: port %u (%s) is neither audio nor control and not optional: mixdesk "
+				 "cannot feed it yet (atom and CV ports are not supported)",
+				 d->info.uri, i, nm ? lilv_node_as_string(nm) : "?");
 			lilv_node_free(nm);
-			ok = false;
 		}
 	}
+out:
+	if (why[0])
+		d->bad_port = strdup(why);
 	free(mins);
 	free(maxs);
 	free(defs);
-	return ok;
 }
 
 static bool fits(const struct md_plugin_info *in, int nch, int *ninst)
 {
 	if (in->audio_in == nch && in->audio_out == nch) {
+		*ninst = 1;
+		return true;
+	}
+	if (in->audio_in == 1 && in->audio_out == 2 && nch == 2) { /* a mono-in stereo reverb: fed the sides' mean */
 		*ninst = 1;
 		return true;
 	}
@@ -382,8 +447,8 @@ static bool fits(const struct md_plugin_info *in, int nch, int *ninst)
 	return false;
 }
 
-struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t max_block, bool allow_non_rt, char *err,
-			     size_t errlen)
+/* the checks of plugin_new before instantiating: NULL with err set when the plugin cannot run here */
+static struct pdesc *check(const char *uri, int nch, bool allow_non_rt, int *ninst, char *err, size_t errlen)
 {
 	struct pdesc *d = find(uri);
 	if (!d) {
@@ -394,19 +459,26 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 	char fb[512];
 	pthread_mutex_lock(&world_mu);
 	const char *miss = missing_feature(d->lp, fb, sizeof fb);
+	desc_scan(d);
 	pthread_mutex_unlock(&world_mu);
 	if (miss) {
 		snprintf(err, errlen, "plugin <%s> requires the feature <%s>, which mixdesk does not provide", uri,
 			 miss);
 		return NULL;
 	}
-	int ninst = 0;
-	if (!fits(&d->info, nch, &ninst)) {
+	if (d->bad_port) {
+		snprintf(err, errlen, "%s", d->bad_port);
+		return NULL;
+	}
+	if (!fits(&d->info, nch, ninst)) {
 		snprintf(
 			err, errlen,
 			"plugin <%s> has %d audio input(s) and %d output(s); a %s path takes one with %d in and %d out%s",
 			uri, d->info.audio_in, d->info.audio_out, nch == 2 ? "stereo" : "mono", nch, nch,
-			nch == 2 ? ", or a mono plugin (1 in, 1 out: one instance per side)" : "");
+			nch == 2
+				? ", a mono plugin (1 in, 1 out: one instance per side), or 1 in and 2 out (fed the mean "
+				  "of the sides)"
+				: " (mixdesk does not widen a mono strip: make the strip stereo)");
 		return NULL;
 	}
 	if (!d->info.rt && !allow_non_rt) {
@@ -416,6 +488,34 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 			 uri);
 		return NULL;
 	}
+	return d;
+}
+
+bool plugins_check(const char *uri, int nch, bool allow_non_rt, char *err, size_t errlen)
+{
+	int ninst;
+	return check(uri, nch, allow_non_rt, &ninst, err, errlen) != NULL;
+}
+
+int plugins_params(const char *uri, const struct md_plugin_param **params)
+{
+	struct pdesc *d = find(uri);
+	if (!d)
+		return -1;
+	pthread_mutex_lock(&world_mu);
+	desc_scan(d);
+	pthread_mutex_unlock(&world_mu);
+	*params = d->params;
+	return d->params ? d->nparams : 0;
+}
+
+struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t max_block, bool allow_non_rt,
+			     const struct md_plugin_value *init, int ninit, char *err, size_t errlen)
+{
+	int ninst = 0;
+	struct pdesc *d = check(uri, nch, allow_non_rt, &ninst, err, errlen);
+	if (!d)
+		return NULL;
 	struct md_plugin *p = calloc(1, sizeof *p);
 	if (!p) {
 		snprintf(err, errlen, "plugin <%s>: out of memory", uri);
@@ -425,17 +525,33 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 	p->nch = nch;
 	p->ninst = ninst;
 	p->max_block = max_block;
+	p->nports = d->nports;
+	p->nparams = d->nparams;
+	p->params = d->params;
 	set_features(p, rate);
-	pthread_mutex_lock(&world_mu);
-	bool ok = scan_ports(p, err, errlen);
-	if (ok && !(p->scratch = calloc(4 * (size_t)max_block, sizeof(float)))) {
+	bool ok = (p->ports = calloc(p->nports ? p->nports : 1, sizeof *p->ports)) &&
+		  (p->scratch = calloc(4 * (size_t)max_block, sizeof(float)));
+	if (!ok)
 		snprintf(err, errlen, "plugin <%s>: out of memory", uri);
-		ok = false;
-	}
-	if (p->scratch) {
+	else {
+		memcpy(p->ports, d->port_defs, p->nports * sizeof *p->ports);
 		p->sink = p->scratch + max_block;
 		p->inbuf[0] = p->scratch + 2 * max_block;
 		p->inbuf[1] = p->scratch + 3 * max_block;
+	}
+	pthread_mutex_lock(&world_mu);
+	p->ain[0] = p->ain[1] = p->aout[0] = p->aout[1] = -1;
+	int nin = 0, nout = 0;
+	for (uint32_t i = 0; ok && i < p->nports; i++) {
+		const LilvPort *port = lilv_plugin_get_port_by_index(d->lp, i);
+		if (!lilv_port_is_a(d->lp, port, n_audio) || lilv_port_has_property(d->lp, port, n_sidechain))
+			continue;
+		const bool in = lilv_port_is_a(d->lp, port, n_input);
+		if (in && nin < 2)
+			p->ain[nin] = (int32_t)i;
+		if (!in && nout < 2)
+			p->aout[nout] = (int32_t)i;
+		in ? nin++ : nout++;
 	}
 	for (int k = 0; ok && k < ninst; k++) {
 		p->inst[k] = lilv_plugin_instantiate(d->lp, (double)rate, p->features);
@@ -448,6 +564,11 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 	if (!ok) {
 		plugin_free(p);
 		return NULL;
+	}
+	for (int i = 0; i < ninit; i++) {
+		int k = plugin_param_find(p, init[i].symbol);
+		if (k >= 0)
+			plugin_set(p, k, init[i].value);
 	}
 	for (int k = 0; k < ninst; k++) {
 		/* every port connected: control ports to their values, audio to the scratch until run */
@@ -465,6 +586,24 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 	return p;
 }
 
+uint32_t plugin_latency(const struct md_plugin *p)
+{
+	int32_t lp = p->d->latency_port;
+	float v = lp >= 0 ? p->ports[lp] : 0.0f;
+	return isfinite(v) && v > 0.0f && v < 1e7f ? (uint32_t)lrintf(v) : 0;
+}
+
+void plugin_set_freewheel(struct md_plugin *p, bool on)
+{
+	if (p->d->freewheel_port >= 0)
+		p->ports[p->d->freewheel_port] = on ? 1.0f : 0.0f;
+}
+
+const struct md_plugin_info *plugin_info(const struct md_plugin *p)
+{
+	return &p->d->info;
+}
+
 void plugin_free(struct md_plugin *p)
 {
 	if (!p)
@@ -474,9 +613,6 @@ void plugin_free(struct md_plugin *p)
 			lilv_instance_deactivate(p->inst[k]);
 			lilv_instance_free(p->inst[k]);
 		}
-	for (int i = 0; i < p->nparams; i++)
-		free((char *)p->params[i].name);
-	free(p->params);
 	free(p->ports);
 	free(p->scratch);
 	free(p);
@@ -525,8 +661,12 @@ void plugin_run(struct md_plugin *p, float *const io[2], uint32_t n)
 {
 	if (n > p->max_block)
 		n = p->max_block;
-	for (int c = 0; c < p->nch; c++)
-		memcpy(p->inbuf[c], io[c], n * sizeof(float));
+	if (p->d->info.audio_in == 1 && p->nch == 2 && p->ninst == 1) /* 1 in, 2 out: the mean of the sides */
+		for (uint32_t i = 0; i < n; i++)
+			p->inbuf[0][i] = 0.5f * (io[0][i] + io[1][i]);
+	else
+		for (int c = 0; c < p->nch; c++)
+			memcpy(p->inbuf[c], io[c], n * sizeof(float));
 	for (int k = 0; k < p->ninst; k++) {
 		LilvInstance *in = p->inst[k];
 		for (int c = 0; c < 2; c++) {

@@ -207,11 +207,14 @@ static void strip_sends(struct md_graph *g, struct gstrip *s, const float *gate,
 }
 
 /* [rt] the second half: dynamics, then fader, pan and sends into the mix buses */
-static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n)
+static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n, uint64_t stamp)
 {
 	float y[2][MD_BLOCK]; /* post-fader, pre-pan: what the strip meter shows */
 	float gate[MD_BLOCK]; /* the mute/solo gate per sample, for pre-fader sends */
 	strip_dynamics(s, n);
+	for (int k = 0; k < s->nins; k++) /* the insert point: after the dynamics, before the fader */
+		if (s->ins[k])
+			insert_process(s->ins[k], stamp, s->buf, n);
 	strip_fader(g, s, n, y, gate);
 	if (g->metering) {
 		meter_block(&s->meter, 0, y[0], n, block_coef(g, n));
@@ -287,6 +290,9 @@ static void bus_out(struct md_graph *g, struct gbus *b, uint32_t n, uint64_t sta
 		memcpy(b->acc[0], wet[0], n * sizeof(float));
 		memcpy(b->acc[1], wet[1], n * sizeof(float));
 	}
+	for (int k = 0; k < b->nins; k++) /* the inserts, after the built-in effect */
+		if (b->ins[k])
+			insert_process(b->ins[k], stamp, b->acc, n);
 	if (!smooth_active(&b->gain[0]) && !smooth_active(&b->gain[1])) {
 		const float gl = b->gain[0].cur, gr = b->gain[1].cur;
 		for (uint32_t i = 0; i < n; i++) {
@@ -383,7 +389,7 @@ static void graph_block_in(struct md_graph *g, float *const *bufs, uint32_t off,
 		strip_in(g, &g->strips[i], bufs, off, n, &nfl);
 	biquad_process_lanes(g->flanes, nfl, n, g->forder);
 	for (int i = 0; i < g->nstrips; i++)
-		strip_out(g, &g->strips[i], n);
+		strip_out(g, &g->strips[i], n, stamp);
 	for (int b = 0; b < g->nbuses; b++)
 		bus_in(g, &g->buses[b], bufs, off, n, w0, dw, stamp);
 }
@@ -395,6 +401,9 @@ static void graph_block_out(struct md_graph *g, float *const *bufs, uint32_t off
 	struct gmaster *m = &g->master;
 	for (int b = 0; b < g->nbuses; b++)
 		bus_out(g, &g->buses[b], n, stamp);
+	for (int k = 0; k < m->nins; k++) /* the master's inserts, before its mono fold and fader */
+		if (m->ins[k])
+			insert_process(m->ins[k], stamp, m->acc, n);
 	master_section(m, n);
 	if (g->metering)
 		master_meter(g, m, n);

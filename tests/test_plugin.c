@@ -34,7 +34,7 @@ static void test_discovery(void **state)
 static void run_amp(int nch, float gain_db)
 {
 	char err[512] = "";
-	struct md_plugin *p = plugin_new(AMP, 48000, nch, 64, false, err, sizeof err);
+	struct md_plugin *p = plugin_new(AMP, 48000, nch, 64, false, NULL, 0, err, sizeof err);
 	assert_non_null(p);
 	int g = plugin_param_find(p, "gain");
 	assert_true(g >= 0);
@@ -69,7 +69,7 @@ static void test_params_clamped(void **state)
 {
 	(void)state;
 	char err[512];
-	struct md_plugin *p = plugin_new(AMP, 44100, 1, 64, false, err, sizeof err);
+	struct md_plugin *p = plugin_new(AMP, 44100, 1, 64, false, NULL, 0, err, sizeof err);
 	assert_non_null(p);
 	int g = plugin_param_find(p, "gain");
 	const struct md_plugin_param *q = plugin_param(p, g);
@@ -87,11 +87,11 @@ static void test_refusals(void **state)
 {
 	(void)state;
 	char err[512];
-	assert_null(plugin_new("http://example.org/not-installed", 48000, 2, 64, false, err, sizeof err));
+	assert_null(plugin_new("http://example.org/not-installed", 48000, 2, 64, false, NULL, 0, err, sizeof err));
 	assert_non_null(strstr(err, "<http://example.org/not-installed> is not installed"));
 	/* the sampler needs features mixdesk does not give yet: refused, the feature named */
 	if (plugins_find(SAMPLER)) {
-		assert_null(plugin_new(SAMPLER, 48000, 2, 64, true, err, sizeof err));
+		assert_null(plugin_new(SAMPLER, 48000, 2, 64, true, NULL, 0, err, sizeof err));
 		assert_non_null(strstr(err, "requires the feature <http://lv2plug.in/ns/ext/"));
 	}
 	/* a stereo plugin on a mono path: refused, saying what fits */
@@ -104,10 +104,10 @@ static void test_refusals(void **state)
 			nonrt = i;
 	}
 	assert_true(stereo >= 0);
-	assert_null(plugin_new(plugins_info(stereo)->uri, 48000, 1, 64, true, err, sizeof err));
+	assert_null(plugin_new(plugins_info(stereo)->uri, 48000, 1, 64, true, NULL, 0, err, sizeof err));
 	assert_non_null(strstr(err, "has 2 audio input(s) and 2 output(s); a mono path takes one with 1 in and 1 out"));
 	if (nonrt >= 0) {
-		assert_null(plugin_new(plugins_info(nonrt)->uri, 48000, 1, 64, false, err, sizeof err));
+		assert_null(plugin_new(plugins_info(nonrt)->uri, 48000, 1, 64, false, NULL, 0, err, sizeof err));
 		assert_non_null(strstr(err, "does not declare lv2:hardRTCapable"));
 	}
 }
@@ -127,7 +127,7 @@ static void test_every_plugin(void **state)
 	for (int i = 0; i < plugins_count(); i++) {
 		const struct md_plugin_info *in = plugins_info(i);
 		char err[512] = "";
-		struct md_plugin *p = plugin_new(in->uri, 48000, 2, 64, true, err, sizeof err);
+		struct md_plugin *p = plugin_new(in->uri, 48000, 2, 64, true, NULL, 0, err, sizeof err);
 		if (!p) {
 			assert_true(strlen(err) > 10);
 			refused++;

@@ -124,6 +124,11 @@ static enum md_err rebuild(struct md_mixer *m)
 	return MD_OK;
 }
 
+enum md_err mx_rebuild(struct md_mixer *m)
+{
+	return rebuild(m);
+}
+
 static void structure_changed(struct md_mixer *m)
 {
 	m->serial++;
@@ -134,7 +139,8 @@ enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int pa
 		      bool *changed)
 {
 	float out, was = 0.0f;
-	bool fx_type = (scope == MD_SCOPE_BUS && param == MD_BP_FX_TYPE) || (scope == MD_SCOPE_STRIP && param == MD_SP_INPUT);
+	bool fx_type = (scope == MD_SCOPE_BUS && param == MD_BP_FX_TYPE) ||
+		       (scope == MD_SCOPE_STRIP && param == MD_SP_INPUT);
 	if (fx_type && console_get(m->con, scope, index, param, &was) != MD_OK)
 		return MD_ERR_NOTFOUND;
 	enum md_err err = console_set(m->con, scope, index, param, v, &out, changed);
@@ -375,6 +381,8 @@ void mixer_tick(struct md_mixer *m)
 			any |= ((uint64_t *)&m->pending)[w] != 0;
 		m->pending.any = any;
 	}
+	if (!m->rebuild_pending && m->insert_resend)
+		mx_insert_resend(m);
 	mx_follow(m);
 	/* ports go only once the graph playing is the console's own: not while its rebuild still waits */
 	if (engine_collect(m->eng) > 0 && !engine_swap_pending(m->eng) && !m->rebuild_pending) {

@@ -68,6 +68,33 @@ uint32_t mixer_structure_serial(const struct md_mixer *m);
 /* Mark a parameter as changed for feedback without setting it (automation playback uses this). */
 void mixer_mark_dirty(struct md_mixer *m, enum md_scope scope, int index, int param);
 
+/* ---- plugin inserts (docs/PLUGINS.md): slot 0 .. MD_MAX_INSERTS-1 of a strip, bus or the master ---- */
+
+/* Plugins that do not declare lv2:hardRTCapable may be loaded (off by default; --allow-non-rt-plugins). */
+void mixer_set_allow_non_rt(struct md_mixer *m, bool allow);
+/* Load the plugin `uri` into a slot, replacing what it held, or empty the slot (uri NULL). The plugin is
+ * checked first (installed, features, channel count, real-time capability; err says what is wrong,
+ * MD_ERR_NOTFOUND for a bad index or slot, MD_ERR_TYPE for a plugin that cannot run here) and instantiated
+ * here, off the audio thread, with the new graph; the graphs' crossfade is the change's. */
+enum md_err mixer_insert_load(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *uri, char *err,
+			      size_t errlen);
+/* Bypass a slot (crossfaded), or take it back in. MD_ERR_NOTFOUND for an empty slot. */
+enum md_err mixer_insert_bypass(struct md_mixer *m, enum md_scope scope, int index, int slot, bool on);
+/* A parameter by port symbol: clamped to the port's range (toggles to its ends, integers and enumerations
+ * rounded), kept in the model, sent to the instance; *stored gets the value kept. MD_ERR_NOTFOUND for an
+ * empty slot, a plugin that is not installed, or an unknown symbol; MD_ERR_NAN for NaN or infinity. */
+enum md_err mixer_insert_set(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol, float v,
+			     float *stored);
+/* A parameter's value: the one kept, else the plugin's default. */
+enum md_err mixer_insert_get(const struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+			     float *v);
+/* A slot's model, or NULL for a bad index or slot. */
+const struct md_insert *mixer_insert(const struct md_mixer *m, enum md_scope scope, int index, int slot);
+/* Feedback: fn for every insert parameter (its index in plugins_params order) or bypass (param -1) changed
+ * since the last call, then forget them. */
+typedef void (*md_insert_dirty_fn)(void *ctx, enum md_scope scope, int index, int slot, int param);
+void mixer_drain_insert_dirty(struct md_mixer *m, md_insert_dirty_fn fn, void *ctx);
+
 /* ---- automation (the engine plays lanes; the mixer records, edits and follows them) ---- */
 
 /* The transport as the host sees it (stopped at 0 without a host). */

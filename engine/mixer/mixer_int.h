@@ -32,6 +32,15 @@ struct mx_pass {
 	float *v;
 };
 
+/* an insert parameter (or bypass: param -1) changed, for feedback */
+struct mx_insert_mark {
+	uint8_t scope, slot;
+	int16_t param;
+	int index;
+};
+
+#define MX_INSERT_MARKS 1024
+
 struct md_mixer {
 	struct md_console *con;
 	struct md_engine *eng;
@@ -42,6 +51,10 @@ struct md_mixer {
 	uint32_t serial;
 	struct mx_bits dirty, pending;
 	struct mx_pass passes[MX_MAX_PASSES];
+	bool allow_non_rt;
+	bool insert_resend; /* an insert record did not fit the queue: mixer_tick sends every kept value again */
+	int ninsert_marks;  /* feedback marks of insert parameters; past MX_INSERT_MARKS, the oldest go */
+	struct mx_insert_mark insert_marks[MX_INSERT_MARKS];
 	bool was_rolling;
 	double follow_pos; /* the position lanes were last followed at */
 };
@@ -61,6 +74,12 @@ static inline void mx_bit_set(struct mx_bits *b, enum md_scope scope, int index,
 	*mx_bitword(b, scope, index, param) |= 1ull << (param % 64);
 	b->any = true;
 }
+
+/* mixer.c: build and submit a graph of the console (or leave it to mixer_tick while a swap is pending) */
+enum md_err mx_rebuild(struct md_mixer *m);
+
+/* inserts.c: each tick, the insert values a full queue refused */
+void mx_insert_resend(struct md_mixer *m);
 
 /* autorec.c */
 /* A parameter was set to v: appended to its pass when its lane records (write; touch and latch while held). */

@@ -1,6 +1,7 @@
 /* mixdesk: the console model (control side). */
 #include "engine/model/console.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,10 +150,114 @@ static enum md_err lanes_copy(struct md_lane **dst, int *ndst, const struct md_l
 	return MD_OK;
 }
 
+static void insert_clear(struct md_insert *ins)
+{
+	free(ins->uri);
+	for (int i = 0; i < ins->nparams; i++)
+		free(ins->params[i].symbol);
+	free(ins->params);
+	free(ins->state);
+	memset(ins, 0, sizeof *ins);
+}
+
+static void inserts_free(struct md_insert *ins)
+{
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		insert_clear(&ins[k]);
+}
+
+/* [control] a deep copy of a slot (uid kept) */
+static enum md_err insert_copy(struct md_insert *d, const struct md_insert *s)
+{
+	memset(d, 0, sizeof *d);
+	if (!s->uri)
+		return MD_OK;
+	d->uid = s->uid;
+	d->bypass = s->bypass;
+	d->uri = strdup(s->uri);
+	d->state = s->state ? strdup(s->state) : NULL;
+	if (!d->uri || (s->state && !d->state))
+		return MD_ERR_NOMEM;
+	for (int i = 0; i < s->nparams; i++)
+		if (console_insert_set_param(d, s->params[i].symbol, s->params[i].value) != MD_OK)
+			return MD_ERR_NOMEM;
+	return MD_OK;
+}
+
+static bool inserts_copy(struct md_insert *d, const struct md_insert *s)
+{
+	bool fail = false;
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		fail |= insert_copy(&d[k], &s[k]) != MD_OK;
+	return fail;
+}
+
+struct md_insert *console_inserts(struct md_console *c, enum md_scope scope, int index)
+{
+	if (scope == MD_SCOPE_STRIP && index >= 0 && index < c->nstrips)
+		return c->strips[index]->inserts;
+	if (scope == MD_SCOPE_BUS && index >= 0 && index < c->nbuses)
+		return c->buses[index]->inserts;
+	if (scope == MD_SCOPE_MASTER && index == 0)
+		return c->master.inserts;
+	return NULL;
+}
+
+enum md_err console_insert_load(struct md_insert *ins, const char *uri)
+{
+	char *u = NULL;
+	if (uri && !(u = strdup(uri)))
+		return MD_ERR_NOMEM;
+	insert_clear(ins);
+	ins->uri = u;
+	ins->uid = u ? console_new_uid() : 0;
+	return MD_OK;
+}
+
+enum md_err console_insert_set_param(struct md_insert *ins, const char *symbol, float value)
+{
+	if (!isfinite(value))
+		return MD_ERR_NAN;
+	for (int i = 0; i < ins->nparams; i++)
+		if (strcmp(ins->params[i].symbol, symbol) == 0) {
+			ins->params[i].value = value;
+			return MD_OK;
+		}
+	struct md_insert_param *p = realloc(ins->params, (size_t)(ins->nparams + 1) * sizeof *p);
+	if (!p)
+		return MD_ERR_NOMEM;
+	ins->params = p;
+	if (!(p[ins->nparams].symbol = strdup(symbol)))
+		return MD_ERR_NOMEM;
+	p[ins->nparams++].value = value;
+	return MD_OK;
+}
+
+bool console_insert_get_param(const struct md_insert *ins, const char *symbol, float *value)
+{
+	for (int i = 0; i < ins->nparams; i++)
+		if (strcmp(ins->params[i].symbol, symbol) == 0) {
+			*value = ins->params[i].value;
+			return true;
+		}
+	return false;
+}
+
+enum md_err console_insert_set_state(struct md_insert *ins, const char *json)
+{
+	char *d = NULL;
+	if (json && !(d = strdup(json)))
+		return MD_ERR_NOMEM;
+	free(ins->state);
+	ins->state = d;
+	return MD_OK;
+}
+
 static void strip_free(struct md_strip_model *s)
 {
 	if (!s)
 		return;
+	inserts_free(s->inserts);
 	free(s->source);
 	console_conns_clear(&s->inputs[0]);
 	console_conns_clear(&s->inputs[1]);
@@ -169,6 +274,7 @@ static void bus_free(struct md_bus_model *b)
 		console_conns_clear(&b->outputs[i]);
 		console_conns_clear(&b->returns[i]);
 	}
+	inserts_free(b->inserts);
 	lanes_free(b->lanes, b->nlanes);
 	free(b->extra);
 	free(b);
@@ -185,6 +291,7 @@ void console_free(struct md_console *c)
 	console_conns_clear(&c->master.outputs[0]);
 	console_conns_clear(&c->master.outputs[1]);
 	lanes_free(c->master.lanes, c->master.nlanes);
+	inserts_free(c->master.inserts);
 	free(c->master.extra);
 	free(c->extra);
 	free(c->dir);
@@ -216,6 +323,7 @@ struct md_console *console_clone(const struct md_console *c)
 	for (int k = 0; k < 2; k++)
 		fail |= console_conns_copy(&n->master.outputs[k], &c->master.outputs[k]) != MD_OK;
 	fail |= lanes_copy(&n->master.lanes, &n->master.nlanes, c->master.lanes, c->master.nlanes) != MD_OK;
+	fail |= inserts_copy(n->master.inserts, c->master.inserts);
 	for (int i = 0; i < c->nstrips && !fail; i++) {
 		const struct md_strip_model *s = c->strips[i];
 		struct md_strip_model *d = calloc(1, sizeof *d);
@@ -235,6 +343,7 @@ struct md_console *console_clone(const struct md_console *c)
 		for (int k = 0; k < 2; k++)
 			fail |= console_conns_copy(&d->inputs[k], &s->inputs[k]) != MD_OK;
 		fail |= lanes_copy(&d->lanes, &d->nlanes, s->lanes, s->nlanes) != MD_OK;
+		fail |= inserts_copy(d->inserts, s->inserts);
 	}
 	for (int i = 0; i < c->nbuses && !fail; i++) {
 		const struct md_bus_model *b = c->buses[i];
@@ -256,6 +365,7 @@ struct md_console *console_clone(const struct md_console *c)
 			fail |= console_conns_copy(&d->returns[k], &b->returns[k]) != MD_OK;
 		}
 		fail |= lanes_copy(&d->lanes, &d->nlanes, b->lanes, b->nlanes) != MD_OK;
+		fail |= inserts_copy(d->inserts, b->inserts);
 	}
 	if (fail) {
 		console_free(n);

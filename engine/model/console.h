@@ -26,6 +26,25 @@ struct md_lane {
 
 enum md_auto_mode { MD_AUTO_OFF, MD_AUTO_READ, MD_AUTO_WRITE, MD_AUTO_TOUCH, MD_AUTO_LATCH, MD_AUTO_COUNT };
 
+/* One LV2 plugin insert slot (docs/PLUGINS.md). Slots are fixed: 1..MD_MAX_INSERTS in OSC, the same index in
+ * the session's "inserts" array (an empty slot there is null). The values of the plugin's parameters that
+ * were set (by a session, OSC or a lane) are kept here by port symbol; the others are the plugin's
+ * defaults. A slot whose plugin is not installed (or cannot run here) is a placeholder: it passes the
+ * signal through and keeps its settings for the next save. */
+struct md_insert_param {
+	char *symbol;
+	float value;
+};
+
+struct md_insert {
+	char *uri;    /* the plugin, or NULL for an empty slot */
+	uint32_t uid; /* a new one each time a plugin is loaded into the slot: the graph's instance follows it */
+	bool bypass;
+	int nparams;
+	struct md_insert_param *params;
+	char *state; /* the session's "state" (JSON text), kept as is for the next save, or NULL */
+};
+
 struct md_strip_model {
 	char name[MD_NAME_MAX];
 	bool stereo;
@@ -37,6 +56,7 @@ struct md_strip_model {
 	struct md_conns inputs[2];
 	int nlanes;
 	struct md_lane *lanes;
+	struct md_insert inserts[MD_MAX_INSERTS];
 	char *extra; /* JSON text of "x-" keys, kept for save; NULL if none */
 };
 
@@ -49,6 +69,7 @@ struct md_bus_model {
 	struct md_conns outputs[2], returns[2];
 	int nlanes;
 	struct md_lane *lanes;
+	struct md_insert inserts[MD_MAX_INSERTS];
 	char *extra;
 };
 
@@ -58,6 +79,7 @@ struct md_master_model {
 	struct md_conns outputs[2];
 	int nlanes;
 	struct md_lane *lanes;
+	struct md_insert inserts[MD_MAX_INSERTS];
 	char *extra;
 };
 
@@ -120,6 +142,16 @@ enum md_err console_lane_add_point(struct md_lane *l, double t, float v);
  * dir/source (dir: the session's folder, console->dir). Written into dst[size] as snprintf does; returns the
  * length of the whole path (so a caller can size dst). [any] */
 size_t console_source_path(char *dst, size_t size, const char *source, const char *dir);
+
+/* The insert slots of a strip, bus or the master (MD_MAX_INSERTS of them), or NULL for a bad index. */
+struct md_insert *console_inserts(struct md_console *c, enum md_scope scope, int index);
+/* Load a plugin into a slot (a new uid; parameters, bypass and state cleared), or empty it (uri NULL). */
+enum md_err console_insert_load(struct md_insert *ins, const char *uri);
+/* Keep a parameter's value by symbol (replacing the one kept); *value: the kept one, or false when none. */
+enum md_err console_insert_set_param(struct md_insert *ins, const char *symbol, float value);
+bool console_insert_get_param(const struct md_insert *ins, const char *symbol, float *value);
+/* Keep the session's "state" text (copied; NULL clears it). */
+enum md_err console_insert_set_state(struct md_insert *ins, const char *json);
 
 /* Whether any strip, bus or the master uses an I/O slot. [any] */
 bool console_uses_slot(const struct md_console *c, int16_t slot);

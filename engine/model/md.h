@@ -12,6 +12,7 @@
 #define MD_MAX_BUSES 16   /* aux buses; every strip has one send per bus */
 #define MD_MAX_SLOTS 1024 /* audio I/O slots (JACK ports or render buffers) */
 #define MD_EQ_BANDS 4
+#define MD_MAX_INSERTS 8 /* LV2 plugin insert slots on each strip, bus and the master */
 #define MD_NAME_MAX 64 /* strip and bus names, including the NUL */
 /* breakpoints in one automation lane (1.2 MB; a 1-hour ride thinned to 0.1 dB keeps a few thousand) */
 #define MD_LANE_POINTS_MAX 100000
