@@ -60,6 +60,8 @@ static void usage(FILE *f)
 		"                          their source play it from disk, in step with the transport)\n"
 		"      --loop              locate the transport back to 0 when it passes the end of the longest\n"
 		"                          source (offsets included): the session plays round and round\n"
+		"      --allow-non-rt-plugins  run LV2 plugins that do not declare lv2:hardRTCapable (they may\n"
+		"                          allocate or block on the audio thread; refused without it)\n"
 		"  -h, --help              this help\n"
 		"  -V, --version           print the version\n");
 }
@@ -71,6 +73,7 @@ struct live_opts {
 	long channels;
 	bool autosave;
 	bool play, loop;
+	bool allow_non_rt; /* --allow-non-rt-plugins */
 	const char *session;
 };
 
@@ -85,6 +88,7 @@ struct live {
 	double next_xrun_line;
 	struct md_player *player; /* streams the strips' sources from disk */
 	unsigned src_err_said;    /* the engine's source problem last said */
+	unsigned ins_err_said;    /* and its insert problem */
 	double loop_end;          /* --loop: where the transport goes back to 0, seconds */
 };
 
@@ -106,6 +110,7 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		{"session-dir", required_argument, NULL, 'D'},
 		{"play", no_argument, NULL, 'P'},
 		{"loop", no_argument, NULL, 'L'},
+		{"allow-non-rt-plugins", no_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
@@ -157,6 +162,7 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		case 'A': o->autosave = true; break;
 		case 'P': o->play = true; break;
 		case 'L': o->loop = true; break;
+		case 'R': o->allow_non_rt = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
 		case ':':
@@ -250,6 +256,7 @@ static int open_live(const struct live_opts *o, struct live *l)
 		return 1;
 	}
 	l->mixer = jackhost_mixer(l->host);
+	mixer_set_allow_non_rt(l->mixer, o->allow_non_rt);
 	/* the disk streamer for the strips that play their sources, 2 s ahead, at the server's rate */
 	l->player = player_new(mixer_rate(l->mixer), PLAYER_AHEAD_S);
 	if (!l->player) {
@@ -424,6 +431,11 @@ static void watch_sources(const struct live_opts *o, struct live *l)
 	if (err && serial != l->src_err_said) {
 		fprintf(stderr, "mixdesk: %s\n", err);
 		l->src_err_said = serial;
+	}
+	err = engine_insert_error(mixer_engine(l->mixer), &serial);
+	if (err && serial != l->ins_err_said) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		l->ins_err_said = serial;
 	}
 	if (o->loop && l->loop_end > 0) {
 		bool rolling;

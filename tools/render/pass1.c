@@ -406,10 +406,19 @@ static enum md_err pass1_engine(struct rdr_pass1 *p, int gi, const struct rdr_re
 			if (g->c->strips[i]->in_slot[ch] >= 0)
 				g->bufs[g->c->strips[i]->in_slot[ch]] = g->store +
 									(size_t)g->c->strips[i]->in_slot[ch] * PERIOD;
-	engine_set_metering(g->e, false); /* the render reads no meters */
+	engine_set_metering(g->e, false);           /* the render reads no meters */
+	engine_set_plugin_policy(g->e, true, true); /* any plugin runs offline, free-wheeling */
 	if (!(graph = engine_build(g->e, g->c, r->rate))) {
 		snprintf(err, errlen, "out of memory setting up the engines");
 		return MD_ERR_NOMEM;
+	}
+	/* a plugin that cannot run would pass the signal through: the bounce would not be the mix */
+	unsigned serial;
+	const char *ie = engine_insert_error(g->e, &serial);
+	if (ie) {
+		snprintf(err, errlen, "%s: the render stops rather than bounce a mix without it", ie);
+		engine_graph_free(graph);
+		return MD_ERR_FORMAT;
 	}
 	if (engine_submit(g->e, graph) != MD_OK) {
 		engine_graph_free(graph);

@@ -16,6 +16,8 @@
  * Every function here is [control]. */
 #include "tools/render/render_int.h"
 
+#include "engine/plugin.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -345,6 +347,45 @@ static void warn_written(struct render_report *rep)
 			     rep->dc_db[ch]);
 }
 
+/* the plugin inserts of one strip, bus or the master into the report; a limiter or compressor on the master
+ * is warned about: the mix for mastering is asked for without one on its bus */
+static void list_inserts(struct render_report *rep, const struct md_insert *ins, const char *where, bool master)
+{
+	for (int k = 0; k < MD_MAX_INSERTS; k++) {
+		if (!ins[k].uri)
+			continue;
+		const struct md_plugin_info *in = plugins_find(ins[k].uri);
+		if (rep->nplugins < RENDER_MAX_PLUGINS) {
+			struct render_plugin *p = &rep->plugins[rep->nplugins];
+			snprintf(p->where, sizeof p->where, "%s", where);
+			p->slot = k + 1;
+			snprintf(p->uri, sizeof p->uri, "%s", ins[k].uri);
+			snprintf(p->name, sizeof p->name, "%s", in ? in->name : "");
+			p->bypass = ins[k].bypass;
+		}
+		rep->nplugins++;
+		if (master && in && in->dynamics && !ins[k].bypass)
+			warn(rep,
+			     "the master's insert %d is a %s (%s): a mix for mastering should leave the master bus "
+			     "without one",
+			     k + 1, in->limiter ? "limiter" : "compressor", in->name);
+	}
+}
+
+static void list_plugins(struct render_report *rep, const struct md_console *c)
+{
+	char where[MD_NAME_MAX + 16];
+	for (int i = 0; i < c->nstrips; i++) {
+		snprintf(where, sizeof where, "strip '%s'", c->strips[i]->name);
+		list_inserts(rep, c->strips[i]->inserts, where, false);
+	}
+	for (int i = 0; i < c->nbuses; i++) {
+		snprintf(where, sizeof where, "bus '%s'", c->buses[i]->name);
+		list_inserts(rep, c->buses[i]->inserts, where, false);
+	}
+	list_inserts(rep, c->master.inserts, "master", true);
+}
+
 /* after an error, every temporary file removed; then everything freed */
 static void release(struct rdr_render *r, struct rdr_pass1 *p, char *err)
 {
@@ -386,6 +427,7 @@ enum md_err render_console(const struct md_console *c0, const char *base_dir, co
 	enum md_err ret = check_opts(&r, err, errlen);
 	if (ret)
 		return ret;
+	list_plugins(rep, c0);
 	if (!(r.c = console_clone(c0)) || !(p = rdr_pass1_new())) {
 		snprintf(err, errlen, "out of memory copying the console");
 		console_free(r.c);

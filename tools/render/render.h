@@ -17,6 +17,15 @@
 #include <stdio.h>
 
 #define RENDER_MAX_WARNINGS 32
+#define RENDER_MAX_PLUGINS 64 /* plugin inserts listed in the report (the count says how many there were) */
+
+/* a plugin insert the render ran */
+struct render_plugin {
+	char where[MD_NAME_MAX + 16]; /* "strip 'Vox'", "bus 'Verb'", "master" */
+	int slot;                     /* 1..MD_MAX_INSERTS */
+	char uri[256], name[128];
+	bool bypass;
+};
 
 struct render_opts {
 	const char *out;       /* the mixdown WAV */
@@ -61,6 +70,8 @@ struct render_report {
 	bool interrupted;
 	int nwarnings;
 	char warnings[RENDER_MAX_WARNINGS][320];
+	int nplugins; /* plugin inserts in the console (the first RENDER_MAX_PLUGINS listed) */
+	struct render_plugin plugins[RENDER_MAX_PLUGINS];
 	int threads, engines; /* how pass 1 ran */
 	char split_off[256];  /* why it ran one engine (empty when two) */
 	/* where the time went, seconds. read, dsp, mix and measure are summed over the threads (time inside

@@ -57,6 +57,13 @@ void render_print_report(FILE *f, const struct render_report *r, bool timings)
 		r->gain_db, sp, tp, lu, r->lra, (unsigned long long)r->clipped_before);
 	if (r->nstems)
 		fprintf(f, "stems           %d\n", r->nstems);
+	for (int i = 0; i < r->nplugins && i < RENDER_MAX_PLUGINS; i++) {
+		const struct render_plugin *p = &r->plugins[i];
+		fprintf(f, "plugin          %s insert %d: %s <%s>%s\n", p->where, p->slot, p->name[0] ? p->name : "?",
+			p->uri, p->bypass ? " (bypassed)" : "");
+	}
+	if (r->nplugins > RENDER_MAX_PLUGINS)
+		fprintf(f, "plugin          ... and %d more\n", r->nplugins - RENDER_MAX_PLUGINS);
 	for (int i = 0; i < r->nwarnings; i++)
 		fprintf(f, "warning: %s\n", r->warnings[i]);
 	if (timings) {
@@ -101,6 +108,19 @@ enum md_err render_write_report(const char *path, const struct render_report *r,
 	for (int i = 0; i < r->nwarnings; i++)
 		json_object_array_add(w, json_object_new_string(r->warnings[i]));
 	json_object_object_add(o, "warnings", w);
+	json_object *pl = json_object_new_array();
+	for (int i = 0; i < r->nplugins && i < RENDER_MAX_PLUGINS; i++) {
+		const struct render_plugin *p = &r->plugins[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "where", json_object_new_string(p->where));
+		json_object_object_add(e, "slot", json_object_new_int(p->slot));
+		json_object_object_add(e, "plugin", json_object_new_string(p->uri));
+		json_object_object_add(e, "name", json_object_new_string(p->name));
+		json_object_object_add(e, "bypass", json_object_new_boolean(p->bypass));
+		json_object_array_add(pl, e);
+	}
+	json_object_object_add(o, "plugins", pl);
+	json_object_object_add(o, "plugins_count", json_object_new_int(r->nplugins));
 	json_object_object_add(t, "read", json_object_new_double(r->t_read));
 	json_object_object_add(t, "dsp", json_object_new_double(r->t_dsp));
 	json_object_object_add(t, "mix_spool", json_object_new_double(r->t_mix));

@@ -20,12 +20,25 @@
  * external insert is rendered as off), its built-in reverb or delay is linear in its input (a network of
  * delays, gains and filters whose parameters, like the gains, move with values and lanes, never with the
  * signal), so each engine runs it on its share of the sends; the master is sum, mono mix, x gain. A built-in
- * bus or master effect that is not linear (dynamics, saturation) must be checked here. */
+ * bus or master effect that is not linear (dynamics, saturation) must be checked here; so is a plugin insert
+ * on a bus or the master, which may be anything. */
 static bool post_strip_linear(const struct md_console *c, char *why, size_t whylen)
 {
-	for (int i = 0; i < c->nbuses; i++)
+	for (int i = 0; i < c->nbuses; i++) {
 		if (c->buses[i]->p[MD_BP_INSERT] >= 0.5f) {
 			snprintf(why, whylen, "bus '%s' has its insert on", c->buses[i]->name);
+			return false;
+		}
+		/* a plugin may be anything (a compressor, a saturator): one engine runs it on the whole sum */
+		for (int k = 0; k < MD_MAX_INSERTS; k++)
+			if (c->buses[i]->inserts[k].uri) {
+				snprintf(why, whylen, "bus '%s' has a plugin insert", c->buses[i]->name);
+				return false;
+			}
+	}
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		if (c->master.inserts[k].uri) {
+			snprintf(why, whylen, "the master has a plugin insert");
 			return false;
 		}
 	return true;
@@ -45,6 +58,8 @@ static double strip_cost(const struct md_strip_model *s)
 			units += p[MD_SP_EQ(b, MD_EQ_ON)] >= 0.5f;
 	units += 2.0 * (p[MD_SP_COMP_ON] >= 0.5f) + 2.0 * (p[MD_SP_GATE_ON] >= 0.5f);
 	units += 6.0 * (p[MD_SP_DRIVE_ON] >= 0.5f); /* 4x oversampled, measured about three EQ bands' worth */
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		units += 4.0 * (s->inserts[k].uri != NULL); /* a plugin's cost is its own: counted as two EQ bands */
 	for (int b = 0; b < MD_MAX_BUSES; b++)
 		units += 0.5 * (p[MD_SP_SEND(b, MD_SEND_LEVEL)] > MD_SILENCE_DB);
 	return (s->stereo ? 2.0 : 1.0) * units;
