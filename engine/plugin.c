@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,13 +218,50 @@ static const char *urid_unmap(LV2_URID_Unmap_Handle h, LV2_URID id)
 static LV2_URID_Map map = {NULL, urid_map};
 static LV2_URID_Unmap unmap = {NULL, urid_unmap};
 
-/* log: to stderr, prefixed with the plugin's name (a plugin that logs from run() prints on the audio thread:
- * the spec allows it only from non-realtime contexts) */
+/* log: a plugin may log from run(), on the audio thread, where nothing may print: each message is formatted
+ * into a slot of a fixed ring (claimed with an atomic, no lock, no allocation) and printed by
+ * plugins_log_drain on the control side; a message finding no free slot is counted as dropped */
+#define LOG_SLOTS 64
+static struct {
+	atomic_int state; /* 0 free, 1 being written, 2 ready */
+	char text[300];
+} logq[LOG_SLOTS];
+static atomic_uint log_next, log_dropped;
+
 static int log_vprintf(LV2_Log_Handle h, LV2_URID type, const char *fmt, va_list ap)
 {
 	(void)type;
-	fprintf(stderr, "mixdesk: plugin %s: ", (const char *)h);
-	return vfprintf(stderr, fmt, ap);
+	unsigned i = atomic_fetch_add_explicit(&log_next, 1, memory_order_relaxed) % LOG_SLOTS;
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&logq[i].state, &expect, 1)) {
+		atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+		return 0;
+	}
+	int n = snprintf(logq[i].text, sizeof logq[i].text, "plugin %s: ", (const char *)h);
+	if (n < 0 || (size_t)n >= sizeof logq[i].text)
+		n = 0;
+	int m = vsnprintf(logq[i].text + n, sizeof logq[i].text - (size_t)n, fmt, ap);
+	atomic_store_explicit(&logq[i].state, 2, memory_order_release);
+	return m;
+}
+
+int plugins_log_drain(FILE *f)
+{
+	int n = 0;
+	unsigned start = atomic_load_explicit(&log_next, memory_order_relaxed);
+	for (unsigned k = 0; k < LOG_SLOTS; k++) {
+		unsigned i = (start + k) % LOG_SLOTS; /* oldest first */
+		if (atomic_load_explicit(&logq[i].state, memory_order_acquire) != 2)
+			continue;
+		size_t len = strlen(logq[i].text);
+		fprintf(f, "mixdesk: %s%s", logq[i].text, len && logq[i].text[len - 1] == '\n' ? "" : "\n");
+		atomic_store_explicit(&logq[i].state, 0, memory_order_release);
+		n++;
+	}
+	unsigned lost = atomic_exchange(&log_dropped, 0);
+	if (lost)
+		fprintf(f, "mixdesk: %u plugin log messages dropped (the log ring was full)\n", lost);
+	return n;
 }
 
 static int log_printf(LV2_Log_Handle h, LV2_URID type, const char *fmt, ...)

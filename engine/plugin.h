@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 struct md_plugin_info {
@@ -41,6 +42,9 @@ struct md_plugin;
  * index (sorted by URI). The descriptions live until the process ends. [control] */
 int plugins_count(void);
 const struct md_plugin_info *plugins_info(int i);
+/* Print (to f) what plugins logged (lv2:log) since the last call, oldest first: a plugin may log on the audio
+ * thread, so its messages wait in a fixed ring until the control side calls this. Returns how many. [control] */
+int plugins_log_drain(FILE *f);
 /* A plugin by URI, or NULL when it is not installed. [control] */
 const struct md_plugin_info *plugins_find(const char *uri);
 

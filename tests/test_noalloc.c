@@ -2,6 +2,7 @@
  * wrapped; while the flag is up (around engine_run only, on this thread) any call is counted. The engine is
  * driven through parameter changes, a graph swap with crossfade and retirement, and every DSP unit on. */
 #include "engine_helpers.h"
+#include "engine/plugin.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,11 +196,74 @@ static void test_audio_path_allocates_nothing(void **state)
 	free(r);
 }
 
+/* The same with LV2 plugin inserts (swh-lv2: amp, delay_n, GVerb; their run() allocates nothing either, so
+ * any call counted is mixdesk's): parameters moving and gliding, bypass crossfading, a plugin loaded,
+ * replaced and removed (graph swaps whose instances are made and freed on the control side). */
+static void test_audio_path_with_plugins_allocates_nothing(void **state)
+{
+	(void)state;
+#if !WRAP
+	__sanitizer_install_malloc_and_free_hooks(asan_malloc_hook, asan_free_hook);
+#endif
+	static const char amp[] = "http://plugin.org.uk/swh-plugins/amp",
+			  dly[] = "http://plugin.org.uk/swh-plugins/delay_n",
+			  verb[] = "http://plugin.org.uk/swh-plugins/gverb";
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "S%d", i);
+		mixer_add_strip(r->m, name, i % 2, NULL);
+	}
+	mixer_add_bus(r->m, "Verb", NULL);
+	rig_map(r);
+	char err[600];
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_STRIP, i, 0, amp, err, sizeof err), MD_OK);
+		assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_STRIP, i, 1, dly, err, sizeof err), MD_OK);
+		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_SEND(0, MD_SEND_LEVEL), -6.0f, NULL, NULL);
+		mixer_set(r->m, MD_SCOPE_STRIP, i, MD_SP_COMP_ON, 1.0f, NULL, NULL);
+	}
+	assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_BUS, 0, 0, verb, err, sizeof err), MD_OK);
+	assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_MASTER, 0, 7, amp, err, sizeof err), MD_OK);
+	for (int k = 0; k < 20; k++) /* settle: every graph swapped in, the old ones retired */
+		rig_run(r, 256);
+	atomic_store(&bad_calls, 0);
+	for (int k = 0; k < 200; k++) {
+		for (int s = 0; s < 4; s++)
+			for (int c = 0; c < (mixer_console(r->m)->strips[s]->stereo ? 2 : 1); c++) {
+				float *in = rig_in(r, s, c);
+				for (int i = 0; i < 256; i++)
+					in[i] = 0.3f * sinf((float)(k * 256 + i) * 0.05f * (float)(s + 1));
+			}
+		mixer_insert_set(r->m, MD_SCOPE_STRIP, k % 4, 0, "gain", (float)(k % 24) - 12.0f, NULL);
+		mixer_insert_set(r->m, MD_SCOPE_STRIP, k % 4, 1, "delay_time", 0.001f * (float)(k % 50), NULL);
+		mixer_insert_set(r->m, MD_SCOPE_BUS, 0, 0, "roomsize", 10.0f + (float)(k % 100), NULL);
+		mixer_insert_set(r->m, MD_SCOPE_BUS, 0, 0, "revtime", 0.5f + 0.05f * (float)k, NULL);
+		mixer_insert_set(r->m, MD_SCOPE_MASTER, 0, 7, "gain", -(float)(k % 6), NULL);
+		mixer_insert_bypass(r->m, MD_SCOPE_STRIP, k % 4, 0, k % 3 == 0);
+		if (k == 60) /* a plugin loaded into a free slot: a new graph with a new instance */
+			mixer_insert_load(r->m, MD_SCOPE_STRIP, 2, 5, amp, err, sizeof err);
+		if (k == 110) /* replaced */
+			mixer_insert_load(r->m, MD_SCOPE_STRIP, 2, 5, dly, err, sizeof err);
+		if (k == 160) /* removed */
+			mixer_insert_load(r->m, MD_SCOPE_BUS, 0, 0, NULL, err, sizeof err);
+		run_armed(r, 256);
+	}
+	printf("200 periods with 10 plugin instances, parameters, bypass and 3 slot changes: %d allocation or "
+	       "lock calls on the audio path\n",
+	       atomic_load(&bad_calls));
+	assert_int_equal(atomic_load(&bad_calls), 0);
+	rig_free(r);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrappers_count),
 		cmocka_unit_test(test_audio_path_allocates_nothing),
+		cmocka_unit_test(test_audio_path_with_plugins_allocates_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

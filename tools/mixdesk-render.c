@@ -2,6 +2,7 @@
 #include "tools/mixdesk.h"
 
 #include "engine/model/md.h"
+#include "engine/plugin.h"
 #include "sessions/session.h"
 #include "tools/render/render.h"
 
@@ -242,6 +243,7 @@ int mixdesk_render_main(int argc, char **argv)
 		return 1;
 	}
 	e = render_console(c, dirname(dcopy), &cli.o, rep, err, sizeof err);
+	plugins_log_drain(stderr); /* what the plugins logged while they ran */
 	console_free(c);
 	status = finish(&cli, e, rep, err, sizeof err);
 	free(rep);

@@ -3,6 +3,7 @@
  * `mixdesk check` validates one. */
 #include "control/control.h"
 #include "engine/player.h"
+#include "engine/plugin.h"
 #include "tools/jack/jackhost.h"
 #include "sessions/session.h"
 #include "tools/mixdesk.h"
@@ -432,6 +433,7 @@ static void watch_sources(const struct live_opts *o, struct live *l)
 		fprintf(stderr, "mixdesk: %s\n", err);
 		l->src_err_said = serial;
 	}
+	plugins_log_drain(stderr);
 	err = engine_insert_error(mixer_engine(l->mixer), &serial);
 	if (err && serial != l->ins_err_said) {
 		fprintf(stderr, "mixdesk: %s\n", err);
