@@ -120,7 +120,8 @@ fuzz: deps
 
 fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-bench: deps
+bench:
+	@sh tools/deps.sh --bench
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@sh tests/bench/run.sh $(BUILD)
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the world: loaded once, descriptions kept ---- */
 
@@ -90,11 +91,51 @@ static bool has_property(const LilvPlugin *lp, const LilvNode *v)
 	return yes;
 }
 
+/* LV2_PATH with every relative folder made absolute (lilv 0.24 crashes on a relative entry), or NULL when it
+ * is unset or already absolute */
+static char *absolute_lv2_path(void)
+{
+	const char *env = getenv("LV2_PATH");
+	if (!env || !*env)
+		return NULL;
+	bool relative = false;
+	for (const char *p = env; p; p = strchr(p, ':')) {
+		p += *p == ':';
+		relative |= *p && *p != '/' && *p != ':';
+	}
+	if (!relative)
+		return NULL;
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd))
+		return NULL;
+	size_t cap = strlen(env) * 2 + 64, len = 0;
+	char *out = malloc(cap);
+	for (const char *p = env; out && *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0) {
+			size_t need = len + n + strlen(cwd) + 3;
+			if (need > cap && !(out = realloc(out, cap = need * 2)))
+				break;
+			len += (size_t)sprintf(out + len, "%s%s%s%.*s", len ? ":" : "", *p == '/' ? "" : cwd,
+					       *p == '/' ? "" : "/", (int)n, p);
+		}
+		p += n + (p[n] == ':');
+	}
+	return out;
+}
+
 static void world_load(void)
 {
 	world = lilv_world_new();
 	if (!world)
 		return;
+	char *path = absolute_lv2_path();
+	if (path) {
+		LilvNode *v = lilv_new_string(world, path);
+		lilv_world_set_option(world, LILV_OPTION_LV2_PATH, v);
+		lilv_node_free(v);
+		free(path);
+	}
 	lilv_world_load_all(world);
 	n_audio = lilv_new_uri(world, LV2_CORE__AudioPort);
 	n_control = lilv_new_uri(world, LV2_CORE__ControlPort);

@@ -10,10 +10,12 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AMP "http://plugin.org.uk/swh-plugins/amp"
 #define SAMPLER "http://lv2plug.in/plugins/eg-sampler"
+#define NEEDS "urn:mixdesk:test:needs-feature"
 
 static void test_discovery(void **state)
 {
@@ -89,6 +91,14 @@ static void test_refusals(void **state)
 	char err[512];
 	assert_null(plugin_new("http://example.org/not-installed", 48000, 2, 64, false, NULL, 0, err, sizeof err));
 	assert_non_null(strstr(err, "<http://example.org/not-installed> is not installed"));
+	/* a made-up bundle (tests/lv2/) whose plugin requires a feature nobody provides: refused before it is
+	 * instantiated (it has no binary), the feature named */
+	assert_non_null(plugins_find(NEEDS));
+	assert_null(plugin_new(NEEDS, 48000, 1, 64, true, NULL, 0, err, sizeof err));
+	printf("made-up plugin: %s\n", err);
+	assert_non_null(strstr(err, "requires the feature <urn:mixdesk:test:made-up-feature>"));
+	assert_false(plugins_check(NEEDS, 1, true, err, sizeof err));
+	assert_non_null(strstr(err, "<urn:mixdesk:test:made-up-feature>"));
 	/* the sampler needs features mixdesk does not give yet: refused, the feature named */
 	if (plugins_find(SAMPLER)) {
 		assert_null(plugin_new(SAMPLER, 48000, 2, 64, true, NULL, 0, err, sizeof err));
@@ -153,6 +163,12 @@ static void test_every_plugin(void **state)
 
 int main(void)
 {
+	/* the Debian plugins and the made-up test bundle beside this file (LV2_PATH replaces the default path) */
+	const char *top = getenv("MIXDESK_TOP");
+	char path[2048];
+	snprintf(path, sizeof path, "%s/tests/lv2:/usr/lib/lv2:/usr/local/lib/lv2:/usr/lib/x86_64-linux-gnu/lv2",
+		 top ? top : ".");
+	setenv("LV2_PATH", path, 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_discovery),      cmocka_unit_test(test_amp_mono_and_stereo),
 		cmocka_unit_test(test_params_clamped), cmocka_unit_test(test_refusals),

@@ -5,6 +5,9 @@ set -e
 PKGS="build-essential pkg-config jackd2 libjack-jackd2-dev liblo-dev liblo-tools libjson-c-dev \
 libsndfile1-dev libebur128-dev libsamplerate0-dev libcmocka-dev clang libclang-rt-dev \
 liblilv-dev lv2-dev swh-lv2 mda-lv2 lv2-examples"
+# the benchmarks' peers (sh tools/deps.sh --bench): jalv, the LV2 reference host (it pulls in GTK and Qt, so
+# the build and the tests do without it)
+[ "$1" = "--bench" ] && PKGS="$PKGS jalv" && shift
 missing=""
 for p in $PKGS; do
 	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" in
