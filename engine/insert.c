@@ -104,6 +104,21 @@ static void glide(struct md_insert_rt *r, uint32_t n)
 	r->gliding = more;
 }
 
+void insert_gather(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n, float w0, float dw)
+{
+	if (!r->pl)
+		return;
+	if (r->in_stamp != stamp) {
+		r->in_stamp = stamp;
+		memset(r->in, 0, sizeof r->in);
+	}
+	for (int c = 0; c < r->nch; c++) {
+		float w = w0;
+		for (uint32_t i = 0; i < n; i++, w += dw)
+			r->in[c][i] += x[c][i] * w;
+	}
+}
+
 void insert_process(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n)
 {
 	if (!r->pl)
@@ -112,6 +127,9 @@ void insert_process(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK]
 		r->stamp = stamp;
 		if (r->gliding)
 			glide(r, n);
+		if (r->in_stamp == stamp) /* the graphs' weighted inputs: the dry signal too */
+			for (int c = 0; c < r->nch; c++)
+				memcpy(x[c], r->in[c], n * sizeof(float));
 		for (int c = 0; c < r->nch; c++)
 			memcpy(r->out[c], x[c], n * sizeof(float));
 		float *const io[2] = {r->out[0], r->out[1]};

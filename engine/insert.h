@@ -4,8 +4,10 @@
  * Consecutive graphs share the instance of a slot that keeps its plugin (same uid, width and rate), so an
  * edit elsewhere in the console never cuts a plugin's tail. During the graphs' crossfade both graphs call
  * insert_process for the same sub-block: the first call runs the plugin, a later call for the same stamp
- * gets the same output (the strip or bus feeding a shared slot is the same in both graphs: a change
- * upstream of it that rebuilds the graph, such as the strip's width, also gives the slot a new instance). A
+ * gets the same output. Where the two graphs feed a shared slot different signals (a bus's sum or the
+ * master's when a strip comes or goes), each graph first adds its input weighted as its outputs are
+ * (insert_gather), as the buses' built-in effects do, and the plugin runs once on that mix; a strip's slots
+ * and the slots after the first of a chain take the same signal in both graphs and need no gathering. A
  * reference count, touched only on the control side, frees the instance with the last graph holding it.
  *
  * A slot whose plugin cannot be instantiated here is a placeholder (insert_new returns one with no plugin):
@@ -32,6 +34,8 @@ struct md_insert_rt {
 	float glide;          /* per sub-block of MD_BLOCK frames: the share of the distance covered */
 	struct md_smooth wet; /* 1 running, 0 bypassed: the crossfade between the plugin and the dry signal */
 	uint64_t stamp;       /* the sub-block last processed */
+	uint64_t in_stamp;    /* the sub-block `in` was gathered for */
+	float in[2][MD_BLOCK];
 	float out[2][MD_BLOCK];
 };
 
@@ -49,7 +53,11 @@ void insert_set(struct md_insert_rt *r, int param, float v);
 /* Bypass on or off, crossfaded over MD_RAMP_SECONDS; the plugin keeps running while bypassed, so taking
  * it back in is as click-free as taking it out. [rt] */
 void insert_bypass(struct md_insert_rt *r, bool on);
-/* Run sub-block `stamp` over x (nch channels, n <= MD_BLOCK frames) in place. [rt] */
+/* Add x (nch channels, n frames) weighted by w0 ramping by dw into the input of sub-block `stamp` (the first
+ * call for a stamp clears it). [rt] */
+void insert_gather(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n, float w0, float dw);
+/* Run sub-block `stamp` over x (nch channels, n <= MD_BLOCK frames) in place: on the gathered input when
+ * there is one for this stamp, else on x. [rt] */
 void insert_process(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n);
 /* The latency the plugin reports now, frames (0 for a placeholder). [any] */
 uint32_t insert_latency(const struct md_insert_rt *r);

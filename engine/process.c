@@ -278,6 +278,12 @@ static void bus_in(struct md_graph *g, struct gbus *b, float *const *bufs, uint3
 	}
 	if (b->fx)
 		fx_gather(b->fx, stamp, b->acc, n, w0, dw);
+	else /* the first insert takes the bus sum, which differs between two graphs in a crossfade */
+		for (int k = 0; k < b->nins; k++)
+			if (b->ins[k]) {
+				insert_gather(b->ins[k], stamp, b->acc, n, w0, dw);
+				break;
+			}
 }
 
 /* [rt] the second half: the effect's wet output in place of the sum, then the bus's gains, into the master
@@ -394,13 +400,26 @@ static void graph_block_in(struct md_graph *g, float *const *bufs, uint32_t off,
 		bus_in(g, &g->buses[b], bufs, off, n, w0, dw, stamp);
 }
 
-/* [rt] the second half: the buses' returns, the master section, meters, stems and the master's outputs */
-static void graph_block_out(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw,
-			    uint64_t stamp)
+/* [rt] the middle: the buses' effects, inserts and gains into the master sum, which the master's first insert
+ * takes weighted as this graph's outputs are (two graphs in a crossfade both run this before either runs the
+ * last part, as for the first half) */
+static void graph_block_buses(struct md_graph *g, uint32_t n, float w0, float dw, uint64_t stamp)
 {
 	struct gmaster *m = &g->master;
 	for (int b = 0; b < g->nbuses; b++)
 		bus_out(g, &g->buses[b], n, stamp);
+	for (int k = 0; k < m->nins; k++)
+		if (m->ins[k]) {
+			insert_gather(m->ins[k], stamp, m->acc, n, w0, dw);
+			break;
+		}
+}
+
+/* [rt] the last part: the master's inserts, its section, meters, stems and the master's outputs */
+static void graph_block_out(struct md_graph *g, float *const *bufs, uint32_t off, uint32_t n, float w0, float dw,
+			    uint64_t stamp)
+{
+	struct gmaster *m = &g->master;
 	for (int k = 0; k < m->nins; k++) /* the master's inserts, before its mono fold and fader */
 		if (m->ins[k])
 			insert_process(m->ins[k], stamp, m->acc, n);
@@ -511,6 +530,8 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 			float w = (float)e->fade_pos / (float)e->fade_len, dw = 1.0f / (float)e->fade_len;
 			graph_block_in(e->old, bufs, off, n, 1.0f - w, -dw, stamp);
 			graph_block_in(e->cur, bufs, off, n, w, dw, stamp);
+			graph_block_buses(e->old, n, 1.0f - w, -dw, stamp);
+			graph_block_buses(e->cur, n, w, dw, stamp);
 			graph_block_out(e->old, bufs, off, n, 1.0f - w, -dw, stamp);
 			graph_block_out(e->cur, bufs, off, n, w, dw, stamp);
 			e->fade_pos += n;
@@ -521,6 +542,7 @@ void engine_process(struct md_engine *e, float *const *bufs, uint32_t nframes)
 			}
 		} else if (e->cur) {
 			graph_block_in(e->cur, bufs, off, n, 1.0f, 0.0f, stamp);
+			graph_block_buses(e->cur, n, 1.0f, 0.0f, stamp);
 			graph_block_out(e->cur, bufs, off, n, 1.0f, 0.0f, stamp);
 		}
 		off += n;
