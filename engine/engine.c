@@ -156,6 +156,25 @@ uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, i
 	return r ? insert_latency(r) : 0;
 }
 
+uint32_t engine_latency(const struct md_engine *e)
+{
+	return e->submitted ? e->submitted->latency : 0;
+}
+
+bool engine_latency_changed(const struct md_engine *e)
+{
+	struct md_graph *g = e->submitted;
+	if (!g)
+		return false;
+	for (int i = 0; i < g->nstrips; i++)
+		if (g->strips[i].nins && graph_inserts_latency(g->strips[i].ins, g->strips[i].nins) != g->strips[i].lat)
+			return true;
+	for (int i = 0; i < g->nbuses; i++)
+		if (g->buses[i].nins && graph_inserts_latency(g->buses[i].ins, g->buses[i].nins) != g->buses[i].lat)
+			return true;
+	return g->master.nins && graph_inserts_latency(g->master.ins, g->master.nins) != g->master.lat;
+}
+
 void engine_set_metering(struct md_engine *e, bool on)
 {
 	atomic_store(&e->metering, on);

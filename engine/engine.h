@@ -91,6 +91,13 @@ bool engine_send_insert_bypass(struct md_engine *e, enum md_scope scope, int ind
  * whether the slot holds a running plugin. [control] */
 uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, int index, int slot, bool *running);
 
+/* The console's latency from a strip's input to the master's output, frames: what its plugins report, as the
+ * last submitted graph compensates it (docs/PLUGINS.md). [control] */
+uint32_t engine_latency(const struct md_engine *e);
+/* Whether a plugin of the last submitted graph now reports another latency than the graph compensates (the
+ * mixer then rebuilds). [control] */
+bool engine_latency_changed(const struct md_engine *e);
+
 /* Meters on (default) or off: the offline render reads none, so it turns them off before building its
  * graph. Takes effect for graphs built afterwards. [control] */
 void engine_set_metering(struct md_engine *e, bool on);

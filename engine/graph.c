@@ -21,10 +21,13 @@ void engine_graph_free(struct md_graph *g)
 	for (int i = 0; g->buses && i < g->nbuses; i++) {
 		fx_unref(g->buses[i].fx);
 		inserts_unref(g->buses[i].ins);
+		latency_delay_unref(g->buses[i].comp);
 	}
 	inserts_unref(g->master.ins);
+	latency_delay_unref(g->master.direct);
 	for (int i = 0; g->strips && i < g->nstrips; i++) {
 		inserts_unref(g->strips[i].ins);
+		latency_delay_unref(g->strips[i].comp);
 		if (g->strips[i].src)
 			player_unref(g->strips[i].src);
 		free(g->strips[i].src_path);
@@ -174,6 +177,61 @@ static bool build_inserts(struct md_engine *e, struct md_insert_rt **ins, int *n
 	return true;
 }
 
+/* the latency of a chain of inserts now, frames */
+uint32_t graph_inserts_latency(struct md_insert_rt *const *ins, int nins)
+{
+	uint64_t sum = 0;
+	for (int k = 0; k < nins; k++)
+		if (ins[k])
+			sum += insert_latency(ins[k]);
+	return sum > MD_LATENCY_MAX_FRAMES ? MD_LATENCY_MAX_FRAMES : (uint32_t)sum;
+}
+
+/* [control] a compensation delay of len frames: the old graph's when it has the same length and width, else a
+ * new one; false only without memory */
+static bool comp_delay(struct md_latency_delay **d, uint32_t len, int nch, struct md_latency_delay *old)
+{
+	*d = NULL;
+	if (len == 0)
+		return true;
+	if (old && old->len == len && old->nch == nch) {
+		latency_delay_ref(old);
+		*d = old;
+		return true;
+	}
+	return (*d = latency_delay_new(len, nch)) != NULL;
+}
+
+/* [control] plugin delay compensation (latency.h): each path's delay line from what its plugins report now */
+static bool build_latency(struct md_graph *g, const struct md_graph *prev)
+{
+	uint32_t smax = 0, bmax = 0;
+	for (int i = 0; i < g->nstrips; i++) {
+		struct gstrip *s = &g->strips[i];
+		s->lat = graph_inserts_latency(s->ins, s->nins);
+		smax = s->lat > smax ? s->lat : smax;
+	}
+	for (int i = 0; i < g->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		b->lat = graph_inserts_latency(b->ins, b->nins);
+		bmax = b->lat > bmax ? b->lat : bmax;
+	}
+	g->master.lat = graph_inserts_latency(g->master.ins, g->master.nins);
+	g->latency = smax + bmax + g->master.lat;
+	bool ok = true;
+	for (int i = 0; i < g->nstrips; i++) {
+		struct gstrip *s = &g->strips[i];
+		ok &= comp_delay(&s->comp, smax - s->lat, s->nch,
+				 s->inherit >= 0 ? prev->strips[s->inherit].comp : NULL);
+	}
+	for (int i = 0; i < g->nbuses; i++) {
+		struct gbus *b = &g->buses[i];
+		ok &= comp_delay(&b->comp, bmax - b->lat, 2, b->inherit >= 0 ? prev->buses[b->inherit].comp : NULL);
+	}
+	ok &= comp_delay(&g->master.direct, bmax, 2, prev ? prev->master.direct : NULL);
+	return ok;
+}
+
 /* [control] strip s of graph g from its model; it inherits from the strip of `prev` with its uid and width */
 static void build_strip(struct md_graph *g, struct gstrip *s, const struct md_strip_model *m,
 			const struct md_graph *prev, uint32_t rate)
@@ -288,7 +346,7 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 	}
 	ok &= build_inserts(e, g->master.ins, &g->master.nins, c->master.inserts, prev ? prev->master.ins : NULL, 2,
 			    rate, "master");
-	if (!ok || build_lanes(g, c) != MD_OK) {
+	if (!ok || !build_latency(g, prev) || build_lanes(g, c) != MD_OK) {
 		engine_graph_free(g);
 		return NULL;
 	}

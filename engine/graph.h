@@ -9,6 +9,7 @@
 
 #include "engine/fx.h"
 #include "engine/insert.h"
+#include "engine/latency.h"
 #include "engine/dsp/smooth.h"
 #include "engine/dsp/strip_dsp.h"
 #include "engine/spsc.h"
@@ -33,6 +34,8 @@ struct gstrip {
 	int16_t stem_slot[2];
 	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts after the dynamics (NULL: empty) */
 	int nins;                                 /* the slots in use: ins[0..nins) has every non-empty one */
+	uint32_t lat;                             /* the inserts' latency when the graph was built, frames */
+	struct md_latency_delay *comp;            /* its compensation (max over strips - lat), or NULL */
 	struct md_stream *src;                    /* the source streamed from disk (input source or both), or NULL */
 	char *src_path;                           /* its file, resolved; shared with the next graph when unchanged */
 	float buf[2][MD_BLOCK];
@@ -50,7 +53,9 @@ struct gbus {
 	struct md_fx *fx; /* the built-in effect, or NULL; shared with the graphs before and after */
 	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts after the effect */
 	int nins;
-	float acc[2][MD_BLOCK]; /* sum of the sends: the pre-fader bus mix, also sent to its output ports */
+	uint32_t lat;                  /* as for strips */
+	struct md_latency_delay *comp; /* max over buses - lat, or NULL */
+	float acc[2][MD_BLOCK];        /* sum of the sends: the pre-fader bus mix, also sent to its output ports */
 };
 
 struct gmaster {
@@ -61,6 +66,8 @@ struct gmaster {
 	struct md_meter meter;
 	struct md_insert_rt *ins[MD_MAX_INSERTS]; /* the plugin inserts before the master section */
 	int nins;
+	uint32_t lat;                    /* its inserts' latency */
+	struct md_latency_delay *direct; /* the strips' direct sum delayed by the latest bus's latency, or NULL */
 	float lr, ll, rr;
 	_Atomic float corr;
 	float acc[2][MD_BLOCK];
@@ -91,6 +98,7 @@ struct md_graph {
 	struct gbus *buses;
 	struct gmaster master;
 	const struct md_graph *prev; /* the graph this one inherits from, compared by pointer only */
+	uint32_t latency;            /* input to master output, frames: max strip + max bus + master (latency.h) */
 	float bpm;                   /* the tempo the buses' effects were last given */
 	/* the timeline at the sub-block being processed (engine_process sets them): what sources play */
 	int64_t play_frame;
@@ -156,6 +164,9 @@ struct md_engine {
 /* graph.c */
 /* [rt] take over the running state of strips and buses that exist in both graphs */
 void graph_inherit(struct md_graph *g, struct md_graph *prev);
+
+/* graph.c: the latency of a chain of inserts as they report it now (capped at MD_LATENCY_MAX_FRAMES) [any] */
+uint32_t graph_inserts_latency(struct md_insert_rt *const *ins, int nins);
 
 /* engine.c */
 /* [any] the insert slots (MD_MAX_INSERTS) of a strip, bus or the master of g, or NULL for a bad index */

@@ -47,6 +47,9 @@ struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nc
 	for (int i = 0; i < r->nparams; i++)
 		r->target[i] = plugin_get(r->pl, i);
 	plugin_set_freewheel(r->pl, freewheel);
+	/* a run of no frames: a plugin reports its latency from run() (the LV2 spec allows 0 frames) */
+	float *const io[2] = {r->out[0], r->out[1]};
+	plugin_run(r->pl, io, 0);
 	return r;
 }
 

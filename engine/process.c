@@ -215,6 +215,8 @@ static void strip_out(struct md_graph *g, struct gstrip *s, uint32_t n, uint64_t
 	for (int k = 0; k < s->nins; k++) /* the insert point: after the dynamics, before the fader */
 		if (s->ins[k])
 			insert_process(s->ins[k], stamp, s->buf, n);
+	if (s->comp) /* as late as the latest strip */
+		latency_delay_process(s->comp, stamp, s->buf, n);
 	strip_fader(g, s, n, y, gate);
 	if (g->metering) {
 		meter_block(&s->meter, 0, y[0], n, block_coef(g, n));
@@ -278,12 +280,15 @@ static void bus_in(struct md_graph *g, struct gbus *b, float *const *bufs, uint3
 	}
 	if (b->fx)
 		fx_gather(b->fx, stamp, b->acc, n, w0, dw);
-	else /* the first insert takes the bus sum, which differs between two graphs in a crossfade */
-		for (int k = 0; k < b->nins; k++)
-			if (b->ins[k]) {
-				insert_gather(b->ins[k], stamp, b->acc, n, w0, dw);
-				break;
-			}
+	else { /* the first shared stage takes the bus sum, which differs between two graphs in a crossfade */
+		int k = 0;
+		while (k < b->nins && !b->ins[k])
+			k++;
+		if (k < b->nins)
+			insert_gather(b->ins[k], stamp, b->acc, n, w0, dw);
+		else if (b->comp)
+			latency_delay_gather(b->comp, stamp, b->acc, n, w0, dw);
+	}
 }
 
 /* [rt] the second half: the effect's wet output in place of the sum, then the bus's gains, into the master
@@ -299,6 +304,8 @@ static void bus_out(struct md_graph *g, struct gbus *b, uint32_t n, uint64_t sta
 	for (int k = 0; k < b->nins; k++) /* the inserts, after the built-in effect */
 		if (b->ins[k])
 			insert_process(b->ins[k], stamp, b->acc, n);
+	if (b->comp) /* as late as the latest bus */
+		latency_delay_process(b->comp, stamp, b->acc, n);
 	if (!smooth_active(&b->gain[0]) && !smooth_active(&b->gain[1])) {
 		const float gl = b->gain[0].cur, gr = b->gain[1].cur;
 		for (uint32_t i = 0; i < n; i++) {
@@ -398,6 +405,8 @@ static void graph_block_in(struct md_graph *g, float *const *bufs, uint32_t off,
 		strip_out(g, &g->strips[i], n, stamp);
 	for (int b = 0; b < g->nbuses; b++)
 		bus_in(g, &g->buses[b], bufs, off, n, w0, dw, stamp);
+	if (g->master.direct) /* the strips' direct sum, which differs between two graphs in a crossfade */
+		latency_delay_gather(g->master.direct, stamp, g->master.acc, n, w0, dw);
 }
 
 /* [rt] the middle: the buses' effects, inserts and gains into the master sum, which the master's first insert
@@ -406,6 +415,8 @@ static void graph_block_in(struct md_graph *g, float *const *bufs, uint32_t off,
 static void graph_block_buses(struct md_graph *g, uint32_t n, float w0, float dw, uint64_t stamp)
 {
 	struct gmaster *m = &g->master;
+	if (m->direct) /* the strips' direct sum as late as the path through the latest bus */
+		latency_delay_process(m->direct, stamp, m->acc, n);
 	for (int b = 0; b < g->nbuses; b++)
 		bus_out(g, &g->buses[b], n, stamp);
 	for (int k = 0; k < m->nins; k++)

@@ -20,6 +20,7 @@
 #define DELAY "http://plugin.org.uk/swh-plugins/delay_n"
 #define GVERB "http://plugin.org.uk/swh-plugins/gverb"
 #define AMP "http://plugin.org.uk/swh-plugins/amp"
+#define LIMITER "http://plugin.org.uk/swh-plugins/fastLookaheadLimiter"
 
 static struct rig *new_rig(void)
 {
@@ -276,6 +277,75 @@ static void test_master_insert_across_a_removal(void **state)
 	free_rig(r);
 }
 
+/* the frames of the first and the last sample above `level` on master side 0 within `frames` frames after an
+ * impulse of 0.5 on every strip */
+static void impulses(struct rig *r, long frames, float level, long *first, long *last)
+{
+	const struct md_console *c = mixer_console(r->m);
+	for (int s = 0; s < c->nstrips; s++)
+		clear_in(r, s, c->strips[s]->stereo ? 2 : 1);
+	for (int s = 0; s < c->nstrips; s++)
+		rig_in(r, s, 0)[0] = 0.5f;
+	*first = *last = -1;
+	for (long t = 0; t < frames; t += 1024) {
+		rig_run(r, 1024);
+		for (int s = 0; s < c->nstrips; s++)
+			clear_in(r, s, c->strips[s]->stereo ? 2 : 1);
+		for (int i = 0; i < 1024; i++)
+			if (fabsf(rig_out(r, 0)[i]) > level) {
+				if (*first < 0)
+					*first = t + i;
+				*last = t + i;
+			}
+	}
+}
+
+/* Plugin delay compensation: a lookahead limiter (swh fastLookaheadLimiter, which reports its latency) on one
+ * strip; the other strip, and the path through a bus, are delayed to stay aligned with it. */
+static void test_latency_compensation(void **state)
+{
+	(void)state;
+	struct rig *r = new_rig();
+	assert_int_equal(mixer_add_strip(r->m, "Lim", true, NULL), MD_OK);
+	assert_int_equal(mixer_add_strip(r->m, "Dry", false, NULL), MD_OK);
+	rig_map(r);
+	rig_settle(r);
+	long first, last;
+	impulses(r, 8192, 0.05f, &first, &last);
+	printf("no plugins: impulses at %ld..%ld, console latency %u\n", first, last,
+	       engine_latency(mixer_engine(r->m)));
+	assert_int_equal(first, 0);
+	assert_int_equal(last, 0);
+	char err[600];
+	assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_STRIP, 0, 0, LIMITER, err, sizeof err), MD_OK);
+	rig_settle(r);
+	uint32_t lat = engine_latency(mixer_engine(r->m));
+	bool running = false;
+	uint32_t ins_lat = engine_insert_latency(mixer_engine(r->m), MD_SCOPE_STRIP, 0, 0, &running);
+	impulses(r, 8192, 0.05f, &first, &last);
+	printf("limiter on strip 1 (reports %u frames): both impulses at %ld..%ld, console latency %u\n", ins_lat,
+	       first, last, lat);
+	assert_true(running);
+	assert_true(ins_lat > 0);
+	assert_int_equal(lat, ins_lat);
+	assert_int_equal(first, (long)lat);
+	assert_int_equal(last, (long)lat);
+	/* a bus with the limiter too, fed by the dry strip pre-fader: the direct paths wait for it */
+	assert_int_equal(mixer_add_bus(r->m, "Lim bus", NULL), MD_OK);
+	rig_map(r);
+	assert_int_equal(mixer_set(r->m, MD_SCOPE_STRIP, 1, MD_SP_SEND(0, MD_SEND_LEVEL), 0.0f, NULL, NULL), MD_OK);
+	assert_int_equal(mixer_insert_load(r->m, MD_SCOPE_BUS, 0, 2, LIMITER, err, sizeof err), MD_OK);
+	rig_settle(r);
+	uint32_t bus_lat = engine_insert_latency(mixer_engine(r->m), MD_SCOPE_BUS, 0, 2, NULL);
+	lat = engine_latency(mixer_engine(r->m));
+	impulses(r, 8192, 0.05f, &first, &last);
+	printf("and on a bus (%u frames): every impulse at %ld..%ld, console latency %u\n", bus_lat, first, last, lat);
+	assert_int_equal(lat, ins_lat + bus_lat);
+	assert_int_equal(first, (long)lat);
+	assert_int_equal(last, (long)lat);
+	free_rig(r);
+}
+
 static void test_refusals_and_ranges(void **state)
 {
 	(void)state;
@@ -313,7 +383,7 @@ int main(void)
 		cmocka_unit_test(test_delay_on_strip),       cmocka_unit_test(test_mono_plugin_on_stereo_strip),
 		cmocka_unit_test(test_bypass_is_click_free), cmocka_unit_test(test_gverb_on_bus),
 		cmocka_unit_test(test_master_insert),        cmocka_unit_test(test_master_insert_across_a_removal),
-		cmocka_unit_test(test_refusals_and_ranges),
+		cmocka_unit_test(test_latency_compensation), cmocka_unit_test(test_refusals_and_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

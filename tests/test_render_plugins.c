@@ -190,6 +190,35 @@ static void test_limiter_on_master_warns(void **state)
 	free(dir);
 }
 
+/* a lookahead limiter on a second, stereo strip that plays nothing: its latency delays the first strip too
+ * (compensation), and the render puts the mix back at time zero */
+static void limiter_on_other_strip(struct md_console *c)
+{
+	int k;
+	assert_int_equal(console_add_strip(c, "Lim", true, &k), MD_OK);
+	struct md_insert *ins = console_inserts(c, MD_SCOPE_STRIP, k);
+	assert_int_equal(console_insert_load(&ins[0], LIMITER), MD_OK);
+}
+
+static void test_latency_in_render(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir();
+	struct take t;
+	render(dir, -120.0, limiter_on_other_strip, &t);
+	if (t.ret)
+		fail_msg("render: %s", t.err);
+	long at = peak_at(&t, 0, 0);
+	printf("a limiter reporting %u frames on another strip: the impulse at frame %ld (want %d: at time zero)\n",
+	       t.rep.latency, at, IMPULSE_AT);
+	assert_true(t.rep.latency > 0);
+	assert_int_equal(at, IMPULSE_AT);
+	assert_float_equal(t.mix[2 * at], 0.5 * M_SQRT1_2, 1e-3);
+	free(t.mix);
+	tl_rmtree(dir);
+	free(dir);
+}
+
 static void missing_plugin(struct md_console *c)
 {
 	struct md_insert *ins = console_inserts(c, MD_SCOPE_STRIP, 0);
@@ -219,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_delay_in_render),
 		cmocka_unit_test(test_gverb_render_is_reproducible),
 		cmocka_unit_test(test_limiter_on_master_warns),
+		cmocka_unit_test(test_latency_in_render),
 		cmocka_unit_test(test_missing_plugin_stops_the_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

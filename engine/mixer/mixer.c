@@ -368,6 +368,9 @@ static void resend(struct md_mixer *m, enum md_scope scope, int index, int npara
 
 void mixer_tick(struct md_mixer *m)
 {
+	/* a plugin reports another latency: a graph with the compensation for it */
+	if (!m->rebuild_pending && !engine_swap_pending(m->eng) && engine_latency_changed(m->eng))
+		m->rebuild_pending = true;
 	if (m->rebuild_pending && !engine_swap_pending(m->eng))
 		rebuild(m);
 	if (!m->rebuild_pending && m->pending.any) {

@@ -35,6 +35,7 @@ struct md_jackhost {
 	atomic_uint new_rate;
 	atomic_bool dead;
 	atomic_bool conns_changed; /* a port of ours was connected or disconnected: refresh the cache */
+	atomic_uint latency;       /* the console's latency as last reported to JACK, frames (its plugins') */
 	char why[256];
 	int wake[2];
 	bool active;
@@ -47,6 +48,41 @@ struct md_jackhost {
 };
 
 /* ---- callbacks from JACK's threads ---- */
+
+/* [JACK's non-realtime thread] the console's latency on its ports, as a processing client reports it: its
+ * outputs are as late as the latest of its inputs plus the console (capture), its inputs as the latest of its
+ * outputs plus the console (playback). Our ports are found by name (the control thread may be registering
+ * some meanwhile: the slot table is not read here). */
+static void on_latency(jack_latency_callback_mode_t mode, void *arg)
+{
+	struct md_jackhost *h = arg;
+	const jack_nframes_t lat = atomic_load(&h->latency);
+	char pat[MD_NAME_MAX + 8];
+	snprintf(pat, sizeof pat, "^%s:", jack_get_client_name(h->client));
+	const unsigned long from = mode == JackCaptureLatency ? JackPortIsInput : JackPortIsOutput;
+	const unsigned long to = mode == JackCaptureLatency ? JackPortIsOutput : JackPortIsInput;
+	jack_latency_range_t r = {0, 0};
+	const char **names = jack_get_ports(h->client, pat, JACK_DEFAULT_AUDIO_TYPE, from);
+	for (int i = 0; names && names[i]; i++) {
+		jack_port_t *p = jack_port_by_name(h->client, names[i]);
+		jack_latency_range_t pr;
+		if (!p)
+			continue;
+		jack_port_get_latency_range(p, mode, &pr);
+		r.min = pr.min > r.min ? pr.min : r.min;
+		r.max = pr.max > r.max ? pr.max : r.max;
+	}
+	jack_free(names);
+	r.min += lat;
+	r.max += lat;
+	names = jack_get_ports(h->client, pat, JACK_DEFAULT_AUDIO_TYPE, to);
+	for (int i = 0; names && names[i]; i++) {
+		jack_port_t *p = jack_port_by_name(h->client, names[i]);
+		if (p)
+			jack_port_set_latency_range(p, mode, &r);
+	}
+	jack_free(names);
+}
 
 static int on_process(jack_nframes_t n, void *arg) /* [rt] */
 {
@@ -364,6 +400,7 @@ static enum md_err connect_client(struct md_jackhost *h, char *err, size_t errle
 	jack_set_xrun_callback(h->client, on_xrun, h);
 	jack_set_sample_rate_callback(h->client, on_rate, h);
 	jack_set_port_connect_callback(h->client, on_connect, h);
+	jack_set_latency_callback(h->client, on_latency, h);
 	jack_on_info_shutdown(h->client, on_shutdown, h);
 	return MD_OK;
 }
@@ -464,6 +501,12 @@ void jackhost_tick(struct md_jackhost *h)
 		mixer_set_rate(h->mixer, rate);
 	if (atomic_exchange(&h->conns_changed, false))
 		refresh_cache(h);
+	/* the plugins' latency changed the console's: the server asks every client again */
+	uint32_t lat = engine_latency(h->engine);
+	if (lat != atomic_load(&h->latency)) {
+		atomic_store(&h->latency, lat);
+		jack_recompute_total_latencies(h->client);
+	}
 }
 
 static enum md_err restore_client(struct md_jackhost *h, char *err, size_t errlen);

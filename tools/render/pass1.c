@@ -55,6 +55,7 @@ struct rdr_pass1 {
 	int nlanes, mix_lane;
 	struct lane lanes[RDR_MAX_GROUPS + 4];
 	uint64_t nchunks, frames, start;
+	uint32_t latency; /* the console's plugin latency: the engines run this far ahead of the output */
 	int ngroups;
 	struct group g[RDR_MAX_GROUPS];
 	struct rdr_source *srcs;
@@ -133,7 +134,7 @@ static enum md_err job_dsp(struct rdr_pass1 *p, struct lane *l, uint64_t k)
 			for (int ch = 0; ch < 2; ch++)
 				if (p->out_slot[o][ch] >= 0)
 					g->bufs[p->out_slot[o][ch]] = ring + ((size_t)o * 2 + (size_t)ch) * CHUNK + off;
-		engine_set_time(g->e, true, p->start + base + off);
+		engine_set_time(g->e, true, p->start + p->latency + base + off);
 		engine_run(g->e, g->bufs, (uint32_t)m);
 		l->t_read += t1 - t0;
 		l->t += md_now_s() - t1;
@@ -379,6 +380,28 @@ static void pass1_preroll(struct rdr_pass1 *p, struct group *g, const struct rdr
 	}
 }
 
+/* the console's latency (plugins that report one, compensated: latency.h) as a second pre-roll: the first
+ * `latency` frames of the sources are run and their output dropped, so the engine's output starts with what
+ * the sources hold at time zero, and the timeline runs that far ahead (lanes act where the audio enters) */
+static void pass1_align(struct rdr_pass1 *p, struct group *g)
+{
+	for (int o = 0; o < p->nouts; o++)
+		for (int ch = 0; ch < 2; ch++)
+			if (p->out_slot[o][ch] >= 0)
+				g->bufs[p->out_slot[o][ch]] = g->ring + ((size_t)o * 2 + (size_t)ch) * CHUNK;
+	for (uint32_t done = 0; done < p->latency;) {
+		uint32_t n = p->latency - done < PERIOD ? p->latency - done : PERIOD;
+		for (int j = 0; j < g->nsrc; j++) {
+			struct rdr_source *s = &p->srcs[g->src[j]];
+			float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
+			rdr_source_read(s, g->il, in, n);
+		}
+		engine_set_time(g->e, true, p->start + done);
+		engine_run(g->e, g->bufs, n);
+		done += n;
+	}
+}
+
 /* group gi's engine: on a copy of the console with the group's strips, every bus and the master */
 static enum md_err pass1_engine(struct rdr_pass1 *p, int gi, const struct rdr_render *r, char *err, size_t errlen)
 {
@@ -426,6 +449,10 @@ static enum md_err pass1_engine(struct rdr_pass1 *p, int gi, const struct rdr_re
 		return MD_ERR_FULL;
 	}
 	pass1_preroll(p, g, r);
+	/* one engine when plugins are in (split.c): its latency is the console's */
+	p->latency = engine_latency(g->e);
+	r->rep->latency = p->latency;
+	pass1_align(p, g);
 	return MD_OK;
 }
 

@@ -70,7 +70,8 @@ struct render_report {
 	bool interrupted;
 	int nwarnings;
 	char warnings[RENDER_MAX_WARNINGS][320];
-	int nplugins; /* plugin inserts in the console (the first RENDER_MAX_PLUGINS listed) */
+	int nplugins;     /* plugin inserts in the console (the first RENDER_MAX_PLUGINS listed) */
+	uint32_t latency; /* frames of plugin latency compensated: the mix is put back at time zero */
 	struct render_plugin plugins[RENDER_MAX_PLUGINS];
 	int threads, engines; /* how pass 1 ran */
 	char split_off[256];  /* why it ran one engine (empty when two) */

@@ -62,6 +62,9 @@ void render_print_report(FILE *f, const struct render_report *r, bool timings)
 		fprintf(f, "plugin          %s insert %d: %s <%s>%s\n", p->where, p->slot, p->name[0] ? p->name : "?",
 			p->uri, p->bypass ? " (bypassed)" : "");
 	}
+	if (r->latency)
+		fprintf(f, "latency         %u frames of plugin latency compensated (the mix starts at time zero)\n",
+			r->latency);
 	if (r->nplugins > RENDER_MAX_PLUGINS)
 		fprintf(f, "plugin          ... and %d more\n", r->nplugins - RENDER_MAX_PLUGINS);
 	for (int i = 0; i < r->nwarnings; i++)
@@ -121,6 +124,7 @@ enum md_err render_write_report(const char *path, const struct render_report *r,
 	}
 	json_object_object_add(o, "plugins", pl);
 	json_object_object_add(o, "plugins_count", json_object_new_int(r->nplugins));
+	json_object_object_add(o, "latency_frames", json_object_new_int64((int64_t)r->latency));
 	json_object_object_add(t, "read", json_object_new_double(r->t_read));
 	json_object_object_add(t, "dsp", json_object_new_double(r->t_dsp));
 	json_object_object_add(t, "mix_spool", json_object_new_double(r->t_mix));

@@ -41,6 +41,14 @@ static bool post_strip_linear(const struct md_console *c, char *why, size_t whyl
 			snprintf(why, whylen, "the master has a plugin insert");
 			return false;
 		}
+	/* a strip's plugin may report latency, and its compensation delays every other strip: one engine sees
+	 * them all (two would each align their own strips only) */
+	for (int i = 0; i < c->nstrips; i++)
+		for (int k = 0; k < MD_MAX_INSERTS; k++)
+			if (c->strips[i]->inserts[k].uri) {
+				snprintf(why, whylen, "strip '%s' has a plugin insert", c->strips[i]->name);
+				return false;
+			}
 	return true;
 }
 
@@ -58,8 +66,6 @@ static double strip_cost(const struct md_strip_model *s)
 			units += p[MD_SP_EQ(b, MD_EQ_ON)] >= 0.5f;
 	units += 2.0 * (p[MD_SP_COMP_ON] >= 0.5f) + 2.0 * (p[MD_SP_GATE_ON] >= 0.5f);
 	units += 6.0 * (p[MD_SP_DRIVE_ON] >= 0.5f); /* 4x oversampled, measured about three EQ bands' worth */
-	for (int k = 0; k < MD_MAX_INSERTS; k++)
-		units += 4.0 * (s->inserts[k].uri != NULL); /* a plugin's cost is its own: counted as two EQ bands */
 	for (int b = 0; b < MD_MAX_BUSES; b++)
 		units += 0.5 * (p[MD_SP_SEND(b, MD_SEND_LEVEL)] > MD_SILENCE_DB);
 	return (s->stereo ? 2.0 : 1.0) * units;
