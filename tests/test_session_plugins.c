@@ -278,6 +278,40 @@ static void test_round_trip_model_values(void **state)
 	tmp_close(&t);
 }
 
+/* docs/SESSION.md stays true: the example of its "Plugin inserts" section loads on a strip; an empty list and a
+ * null state mean no slots and no state. */
+static void test_docs_example(void **state)
+{
+	(void)state;
+	char path[1024];
+	snprintf(path, sizeof path, "%s/docs/SESSION.md", tl_top());
+	char *doc = tl_read_file(path);
+	assert_non_null(doc);
+	char *sec = strstr(doc, "## Plugin inserts");
+	assert_non_null(sec);
+	char *start = strstr(sec, "```json\n");
+	assert_non_null(start);
+	start += 8;
+	char *end = strstr(start, "```");
+	assert_non_null(end);
+	*end = '\0';
+	size_t n = strlen(start) + 128;
+	char *text = malloc(n);
+	snprintf(text, n, HEAD "\"strips\":[{%s}]}", start);
+	struct md_console *c = parse_ok(text);
+	assert_string_equal(c->strips[0]->inserts[0].uri, AMP);
+	assert_null(c->strips[0]->inserts[1].uri);
+	assert_true(c->strips[0]->inserts[2].bypass);
+	console_free(c);
+	free(text);
+	free(doc);
+	c = parse_ok(HEAD "\"strips\":[{\"inserts\":[]},{\"inserts\":[{\"plugin\":\"" AMP "\",\"state\":null}]}]}");
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		assert_null(c->strips[0]->inserts[k].uri);
+	assert_null(c->strips[1]->inserts[0].state);
+	console_free(c);
+}
+
 /* ---- refusals ---- */
 
 static void test_insert_errors(void **state)
@@ -465,11 +499,9 @@ int main(void)
 			return 1;
 		}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_inserts),
-		cmocka_unit_test(test_round_trip_model_values),
-		cmocka_unit_test(test_insert_errors),
-		cmocka_unit_test(test_keep_missing_plugins),
-		cmocka_unit_test(test_check_reports_insert_errors),
+		cmocka_unit_test(test_round_trip_inserts),   cmocka_unit_test(test_round_trip_model_values),
+		cmocka_unit_test(test_docs_example),         cmocka_unit_test(test_insert_errors),
+		cmocka_unit_test(test_keep_missing_plugins), cmocka_unit_test(test_check_reports_insert_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
