@@ -391,6 +391,7 @@ static void test_insert_errors(void **state)
 	assert_non_null(strstr(err, MISSING));
 	assert_null(strstr(pub, "example.org"));
 	assert_non_null(strstr(pub, "line 2"));
+	assert_non_null(strstr(pub, "a plugin that is not installed or cannot run here"));
 	tmp_close(&t);
 }
 
