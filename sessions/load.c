@@ -8,6 +8,7 @@
 
 #include "engine/plugin.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -285,9 +286,10 @@ static enum md_err insert_value(struct sess_ld *x, const struct md_plugin_param 
 	enum md_err e = sess_want_number(x, v, w, "a number", &num);
 	if (e)
 		return e;
+	if (fabs(num) > FLT_MAX) /* before the conversion, which would be undefined */
+		return sess_fail(x, MD_ERR_RANGE, w, "%g is too large for a parameter (at most %g)", num,
+				 (double)FLT_MAX);
 	float f = (float)num;
-	if (!isfinite(f))
-		return sess_fail(x, MD_ERR_RANGE, w, "%g does not fit in a 32-bit float", num);
 	if (!q) {
 		*out = f;
 		return MD_OK;

@@ -450,6 +450,9 @@ static void test_keep_missing_plugins(void **state)
 	session_keep_missing_plugins(true);
 	expect_error(HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" MISSING "\",\"params\":{\"a\":\"x\"}}]}]}",
 		     "p.json: strips[0].inserts[0].params.a: expected a number, got a string");
+	expect_error(
+		HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" MISSING "\",\"params\":{\"a\":-1e39}}]}]}",
+		"p.json: strips[0].inserts[0].params.a: -1e+39 is too large for a parameter (at most 3.40282e+38)");
 	expect_error(HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" MISSING "\",\"bypas\":true}]}]}",
 		     "p.json: strips[0].inserts[0].bypas: unknown key");
 	session_keep_missing_plugins(false);
