@@ -29,6 +29,10 @@ static const char *public_phrase(enum md_err code, const char *fmt)
 		return "out of memory";
 	if (strncmp(fmt, "no \"", 4) == 0)
 		return "a required key is missing";
+	if (strstr(fmt, "--keep-missing-plugins"))
+		return "a plugin that is not installed or cannot run here";
+	if (strncmp(fmt, "not a parameter of <", 20) == 0)
+		return "a parameter that the plugin does not have";
 	switch (code) {
 	case MD_ERR_TYPE: return "a value of the wrong type";
 	case MD_ERR_RANGE: return "a value out of range";

@@ -1,5 +1,6 @@
 /* mixdesk: saving a session (docs/SESSION.md) on json-c: the console as JSON in the file's layout, numbers in
- * their shortest exact form, short lists on one line, and the "x-" keys put back where they were found. The
+ * their shortest exact form, short lists on one line, plugin inserts with their kept parameters and state, and
+ * the "x-" keys put back where they were found. The
  * parameter keys come from the descriptor table (engine/model/param.c); relative paths are rebased for a file
  * in another folder (sessions/paths.c); sessions/file.c writes the text.
  *
@@ -253,6 +254,47 @@ static json_object *send_json(struct sv *s, const struct md_console *c, const fl
 	return o;
 }
 
+/* One loaded slot: "plugin", "bypass", "params" (in the order kept) and "state" (its kept text, as JSON). */
+static json_object *insert_json(struct sv *s, const struct md_insert *ins)
+{
+	json_object *o = chk(s, json_object_new_object());
+	if (!o)
+		return NULL;
+	put(s, o, "plugin", json_object_new_string(ins->uri));
+	put(s, o, "bypass", json_object_new_boolean(ins->bypass));
+	json_object *p = chk(s, json_object_new_object());
+	for (int i = 0; p && i < ins->nparams; i++)
+		put(s, p, ins->params[i].symbol, num_f(ins->params[i].value));
+	put(s, o, "params", p);
+	if (ins->state) {
+		/* the loader kept valid JSON; text that does not parse (not ours) is left out */
+		json_object *st = json_tokener_parse(ins->state);
+		if (st)
+			put(s, o, "state", st);
+	}
+	return o;
+}
+
+/* "inserts" of a strip, bus or the master: up to the last loaded slot, an empty one before it as null; no key
+ * when every slot is empty. */
+static void inserts_json(struct sv *s, json_object *o, const struct md_insert *ins)
+{
+	int last = -1;
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		if (ins[k].uri)
+			last = k;
+	if (last < 0)
+		return;
+	json_object *a = chk(s, json_object_new_array());
+	put(s, o, "inserts", a);
+	for (int k = 0; a && k <= last; k++) {
+		if (ins[k].uri)
+			push(s, a, insert_json(s, &ins[k]));
+		else if (json_object_array_add(a, NULL) != 0) /* a JSON null */
+			s->nomem = true;
+	}
+}
+
 /* The object a nested "x-" key was found in (loc, e.g. "eq/2"): a group of the parameter tree, the lane of a
  * parameter, or the send to a bus (written with its values when the console had it at its defaults); NULL when
  * there is none. c and p (the strip's values) are NULL outside strips. */
@@ -277,6 +319,14 @@ static json_object *extra_home(struct sv *s, json_object *o, const char *loc, co
 	}
 	if (strncmp(loc, "automation/", 11) == 0)
 		return json_object_object_get_ex(o, "automation", &arr) ? find_in(arr, "param", loc + 11) : NULL;
+	if (strncmp(loc, "insert/", 7) == 0) {
+		/* the slot's entry; gone with its plugin when the slot was emptied since */
+		int k = atoi(loc + 7) - 1;
+		if (!json_object_object_get_ex(o, "inserts", &arr) || k < 0 || k >= (int)json_object_array_length(arr))
+			return NULL;
+		target = json_object_array_get_idx(arr, k);
+		return json_object_get_type(target) == json_type_object ? target : NULL;
+	}
 	return navigate(s, o, loc, false);
 }
 
@@ -334,6 +384,7 @@ static void strip_json(struct sv *s, json_object *o, const struct md_console *c,
 			push(s, sends, send_json(s, c, st->p, b));
 	}
 	put(s, o, "automation", lanes_json(s, MD_SCOPE_STRIP, st->lanes, st->nlanes));
+	inserts_json(s, o, st->inserts);
 	restore_extra(s, o, st->extra, c, st->p);
 	if (sends && json_object_array_length(sends) == 0)
 		one_line(sends);
@@ -346,6 +397,7 @@ static void bus_json(struct sv *s, json_object *o, const struct md_bus_model *b)
 	put(s, o, "outputs", conns_json(s, b->outputs, 2, true));
 	put(s, o, "returns", conns_json(s, b->returns, 2, true));
 	put(s, o, "automation", lanes_json(s, MD_SCOPE_BUS, b->lanes, b->nlanes));
+	inserts_json(s, o, b->inserts);
 	restore_extra(s, o, b->extra, NULL, NULL);
 }
 
@@ -386,6 +438,7 @@ static json_object *console_json(struct sv *s, const struct md_console *c)
 		save_params(s, m, MD_SCOPE_MASTER, c->master.p);
 		put(s, m, "outputs", conns_json(s, c->master.outputs, 2, true));
 		put(s, m, "automation", lanes_json(s, MD_SCOPE_MASTER, c->master.lanes, c->master.nlanes));
+		inserts_json(s, m, c->master.inserts);
 		restore_extra(s, m, c->master.extra, NULL, NULL);
 	}
 	json_object *r = chk(s, json_object_new_object());

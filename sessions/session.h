@@ -5,6 +5,7 @@
 
 #include "engine/model/console.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MD_SESSION_VERSION 1
@@ -21,6 +22,12 @@ enum md_err session_load_remote(const char *path, struct md_console **out, char 
 				size_t publen);
 /* The same from a string (path names the source in messages and anchors relative source paths). */
 enum md_err session_parse(const char *text, const char *path, struct md_console **out, char *err, size_t errlen);
+/* [any] Whether the loads that follow keep an insert whose plugin is not installed, or cannot run on its strip,
+ * bus or master here (a mono-in stereo-out plugin on a mono strip, a feature mixdesk lacks), instead of refusing
+ * the session: the slot keeps its URI, bypass, parameters and state as written (the parameters unchecked), so
+ * a save loses nothing, and the engine makes it a pass-through placeholder. Off by default; process-wide (the
+ * command line's --keep-missing-plugins). */
+void session_keep_missing_plugins(bool keep);
 
 /* [any] The text of c as a session file at path (*text is malloc'd, without the final newline). The relative
  * paths c holds (strip sources) are relative to the folder of from, the file c was loaded from (NULL: path's

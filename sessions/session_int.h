@@ -63,7 +63,8 @@ enum md_err sess_load_group(struct sess_ld *x, enum md_scope sc, const char *gro
  * text of one object. Keys found directly in that object are stored as they are ("x-color"); keys found in
  * a nested object are stored under "<where>/<key>", where <where> is the nested object's place in the
  * parameter space: "hpf", "eq", "eq/2" (bands[1]), "send/1" (the send to bus 1), "automation/fader" (the
- * lane of a parameter), "render". Saving puts each back into the object it came from. */
+ * lane of a parameter), "insert/3" (the entry of insert slot 3, inserts[2]), "render". Saving puts each back
+ * into the object it came from. */
 
 /* Add key (found at loc, "" for the object itself) with its value v to the collection *ex. */
 enum md_err sess_keep_extra(json_object **ex, const char *loc, const char *key, json_object *v);
