@@ -3,6 +3,7 @@
 #include "tools/mixdesk.h"
 
 #include "engine/model/param.h"
+#include "engine/plugin.h"
 #include "sessions/session.h"
 #include "tools/render/render.h"
 
@@ -29,6 +30,19 @@ static void print_conns(const char *label, const struct md_conns *l, int sides)
 			printf(" -");
 	}
 	printf("\n");
+}
+
+/* an object's plugin inserts, one line each */
+static void print_inserts(const struct md_insert *ins)
+{
+	for (int k = 0; k < MD_MAX_INSERTS; k++)
+		if (ins[k].uri) {
+			const struct md_plugin_info *in = plugins_find(ins[k].uri);
+			printf("      insert %d: %s <%s>%s%s, %d parameter%s set\n", k + 1, in ? in->name : "?",
+			       ins[k].uri, ins[k].bypass ? " (bypassed)" : "",
+			       in ? "" : " (not installed: a placeholder)", ins[k].nparams,
+			       ins[k].nparams == 1 ? "" : "s");
+		}
 }
 
 static void print_lanes(enum md_scope sc, const struct md_lane *lanes, int n)
@@ -70,6 +84,7 @@ static void describe(const char *path, const struct md_console *c)
 				       s->p[MD_SP_SEND(b, MD_SEND_PRE)] >= 0.5f ? "pre-fader" : "post-fader");
 		}
 		print_lanes(MD_SCOPE_STRIP, s->lanes, s->nlanes);
+		print_inserts(s->inserts);
 	}
 	for (int i = 0; i < c->nbuses; i++) {
 		const struct md_bus_model *b = c->buses[i];
@@ -79,11 +94,13 @@ static void describe(const char *path, const struct md_console *c)
 		print_conns("outputs", b->outputs, 2);
 		print_conns("returns", b->returns, 2);
 		print_lanes(MD_SCOPE_BUS, b->lanes, b->nlanes);
+		print_inserts(b->inserts);
 	}
 	printf("  master: fader %g dB, pan law %g dB, tempo %g BPM\n", (double)c->master.p[MD_MP_FADER],
 	       (double)c->master.p[MD_MP_PAN_LAW], (double)c->master.p[MD_MP_TEMPO]);
 	print_conns("outputs", c->master.outputs, 2);
 	print_lanes(MD_SCOPE_MASTER, c->master.lanes, c->master.nlanes);
+	print_inserts(c->master.inserts);
 	printf("  render: headroom %g dB, %d bits, tail %g s\n", (double)c->render.headroom, c->render.bits,
 	       (double)c->render.tail);
 	free(dircopy);
@@ -91,7 +108,7 @@ static void describe(const char *path, const struct md_console *c)
 
 static void usage(FILE *f, bool full)
 {
-	fprintf(f, "usage: mixdesk check SESSION.json [--live] [--resample]\n");
+	fprintf(f, "usage: mixdesk check SESSION.json [--live] [--resample] [--keep-missing-plugins]\n");
 	if (!full) {
 		fprintf(f,
 			"  --live: a missing source is only a warning; --resample: any sample rate "
@@ -106,6 +123,8 @@ static void usage(FILE *f, bool full)
 		"  --live      the session is for a console used live (sources are only for render and\n"
 		"              playback): a missing source is a warning, not an error\n"
 		"  --resample  the bounce will use --resample: a source at another sample rate is fine\n"
+		"  --keep-missing-plugins  a plugin insert that is not installed (or cannot run here) is kept as\n"
+		"              a placeholder, as `mixdesk --keep-missing-plugins` loads it, not an error\n"
 		"Exit status 0 when valid (with --live: missing sources allowed, each with a warning), 1 when\n"
 		"not (the reasons on stderr), 2 for a usage error.\n");
 }
@@ -154,6 +173,7 @@ int mixdesk_check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"live", no_argument, NULL, 'l'},
 						 {"resample", no_argument, NULL, 'r'},
+						 {"keep-missing-plugins", no_argument, NULL, 'k'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	bool live = false, resample = false;
@@ -165,6 +185,8 @@ int mixdesk_check_main(int argc, char **argv)
 			live = true;
 		else if (ch == 'r')
 			resample = true;
+		else if (ch == 'k')
+			session_keep_missing_plugins(true); /* before session_load */
 		else if (ch == 'h') {
 			usage(stdout, true);
 			return 0;

@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"                          their source play it from disk, in step with the transport)\n"
 		"      --loop              locate the transport back to 0 when it passes the end of the longest\n"
 		"                          source (offsets included): the session plays round and round\n"
+		"      --keep-missing-plugins  load a session whose plugins are not installed here: each such\n"
+		"                          insert passes the signal through and keeps its settings for the save\n"
 		"      --allow-non-rt-plugins  run LV2 plugins that do not declare lv2:hardRTCapable (they may\n"
 		"                          allocate or block on the audio thread; refused without it)\n"
 		"  -h, --help              this help\n"
@@ -112,6 +114,7 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		{"play", no_argument, NULL, 'P'},
 		{"loop", no_argument, NULL, 'L'},
 		{"allow-non-rt-plugins", no_argument, NULL, 'R'},
+		{"keep-missing-plugins", no_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
@@ -164,6 +167,7 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		case 'P': o->play = true; break;
 		case 'L': o->loop = true; break;
 		case 'R': o->allow_non_rt = true; break;
+		case 'K': session_keep_missing_plugins(true); break; /* before any session is loaded */
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mixdesk %s\n", MD_VERSION); return 0;
 		case ':':
