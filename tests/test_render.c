@@ -1414,13 +1414,12 @@ out:
 	return ret;
 }
 
-static void test_null_live_vs_render(void **state)
+/* the null test on a session: the render at a fixed 0 dB into float against the live engine's master, both
+ * from the same noise source (the strip "Src"); the residual after alignment stays below -90 dBFS. The render's
+ * first sound (above -60 dBFS) is within a few frames of first_sound: the noise starts at 0, a later start is
+ * the plugins' delay. */
+static void null_live_vs_render(const char *session, size_t first_sound)
 {
-	(void)state;
-	if (!sessions_work()) {
-		print_message("session_load is not there yet: skipped\n");
-		skip();
-	}
 	char *dir = tl_tmpdir(), sess[512], out[512], log[512], path[600], recp[600];
 	snprintf(sess, sizeof sess, "%s/s.json", dir);
 	snprintf(out, sizeof out, "%s/render.wav", dir);
@@ -1428,19 +1427,7 @@ static void test_null_live_vs_render(void **state)
 	snprintf(path, sizeof path, "%s/src.wav", dir);
 	snprintf(recp, sizeof recp, "%s/rec.raw", dir);
 	write_source(path, RATE, 1, RATE, SIG_NOISE, 0.3);
-	write_text(sess,
-		   "{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"
-		   /* live, the test plays the source into the strip's JACK input, sample-exactly */
-		   "\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"input\":\"jack\",\"fader\":-4.0,\"pan\":0.3,"
-		   "\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"
-		   "\"on\":true}]},"
-		   "\"drive\":{\"on\":true,\"amount\":9.0,\"character\":\"tube\",\"mix\":0.8},"
-		   "\"sends\":[{\"bus\":\"Rev\",\"level\":-6.0},{\"bus\":\"Dly\",\"level\":-6.0}]}],"
-		   /* short effects: a take's tail is gone before the next take starts (LIVE_PAUSE) */
-		   "\"buses\":[{\"name\":\"Rev\",\"fx\":{\"type\":\"reverb\",\"decay\":0.3,\"predelay\":10.0}},"
-		   "{\"name\":\"Dly\",\"fx\":{\"type\":\"delay\",\"time_l\":90.0,\"time_r\":130.0,"
-		   "\"feedback\":15.0,\"cross\":50.0}}],"
-		   "\"master\":{\"fader\":-1.5}}");
+	write_text(sess, session);
 	/* offline: fixed 0 dB into float, so the comparison is before any dither */
 	const char *args[] = {sess, "-o", out, "--bits", "32f", "--gain", "0", "--tail", "0.2", "-q", NULL};
 	char rlog[600];
@@ -1449,6 +1436,13 @@ static void test_null_live_vs_render(void **state)
 	SF_INFO ri, si;
 	float *ref = load(out, &ri), *src = load(path, &si);
 	assert_non_null(ref);
+	size_t first = 0;
+	/* the noise at -10 dBFS, not the drive's DC on the silence before it (a tube stage's bias) */
+	while (first < (size_t)ri.frames && fabsf(ref[2 * first]) < 1e-3f && fabsf(ref[2 * first + 1]) < 1e-3f)
+		first++;
+	/* within a few frames of it: the EQ and the drive shape the noise's first frames */
+	print_message("the render's first sound at frame %zu (want %zu + a few)\n", first, first_sound);
+	assert_true(first >= first_sound && first < first_sound + 16);
 	const size_t rec_len = (size_t)si.frames + 8192;
 
 	/* live, in a child process group with a time limit: a wedged jackd in the shared server pool must not
@@ -1520,6 +1514,45 @@ static void test_null_live_vs_render(void **state)
 	free(dir);
 }
 
+/* the session the null tests play: a strip with EQ, drive and two sends, a reverb bus and a delay bus; the
+ * plugin variant adds swh delay_l (10 ms) on the strip and swh amp (-3 dB) in the master's second slot (not
+ * delay_n: its run() corrupts a block that straddles the end of its ring, so where that happens depends on
+ * how the host cuts its blocks, which live and the render do differently) */
+#define NULL_SESSION(strip_inserts, master_inserts)                                                                    \
+	"{\"format\":\"mixdesk-session\",\"version\":1,\"sample_rate\":48000,"                                         \
+	"\"strips\":[{\"name\":\"Src\",\"source\":\"src.wav\",\"input\":\"jack\",\"fader\":-4.0,\"pan\":0.3,"          \
+	"\"eq\":{\"on\":true,\"bands\":[{\"type\":\"peak\",\"freq\":1000.0,\"gain\":4.0,\"q\":1.0,"                    \
+	"\"on\":true}]},"                                                                                              \
+	"\"drive\":{\"on\":true,\"amount\":9.0,\"character\":\"tube\",\"mix\":0.8}," strip_inserts                     \
+	"\"sends\":[{\"bus\":\"Rev\",\"level\":-6.0},{\"bus\":\"Dly\",\"level\":-6.0}]}],"                             \
+	"\"buses\":[{\"name\":\"Rev\",\"fx\":{\"type\":\"reverb\",\"decay\":0.3,\"predelay\":10.0}},"                  \
+	"{\"name\":\"Dly\",\"fx\":{\"type\":\"delay\",\"time_l\":90.0,\"time_r\":130.0,"                               \
+	"\"feedback\":15.0,\"cross\":50.0}}],"                                                                         \
+	"\"master\":{" master_inserts "\"fader\":-1.5}}"
+
+static void test_null_live_vs_render(void **state)
+{
+	(void)state;
+	if (!sessions_work()) {
+		print_message("session_load is not there yet: skipped\n");
+		skip();
+	}
+	/* short effects: a take's tail is gone before the next take starts (LIVE_PAUSE) */
+	null_live_vs_render(NULL_SESSION("", ""), 0);
+}
+
+/* the same with LV2 plugins on the strip and the master (swh-lv2): what the plugins do live, the bounce holds */
+static void test_null_live_vs_render_plugins(void **state)
+{
+	(void)state;
+	null_live_vs_render(
+		NULL_SESSION(
+			"\"inserts\":[{\"plugin\":\"http://plugin.org.uk/swh-plugins/delay_l\","
+			"\"params\":{\"max_delay\":0.1,\"delay_time\":0.01}}],",
+			"\"inserts\":[null,{\"plugin\":\"http://plugin.org.uk/swh-plugins/amp\",\"params\":{\"gain\":-3.0}}],"),
+		480); /* delay_l's 10 ms at 48 kHz */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1540,6 +1573,7 @@ int main(void)
 		cmocka_unit_test(test_check_agrees_with_render),
 		cmocka_unit_test(test_sigint),
 		cmocka_unit_test(test_null_live_vs_render),
+		cmocka_unit_test(test_null_live_vs_render_plugins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
