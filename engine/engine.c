@@ -134,18 +134,6 @@ bool engine_send_insert_bypass(struct md_engine *e, enum md_scope scope, int ind
 	return engine_send_insert_param(e, scope, index, slot, MD_INSERT_BYPASS, on ? 1.0f : 0.0f);
 }
 
-/* the insert slots of an object of graph g, or NULL */
-struct md_insert_rt **graph_inserts(struct md_graph *g, int scope, int index)
-{
-	if (scope == MD_SCOPE_STRIP && index >= 0 && index < g->nstrips)
-		return g->strips[index].ins;
-	if (scope == MD_SCOPE_BUS && index >= 0 && index < g->nbuses)
-		return g->buses[index].ins;
-	if (scope == MD_SCOPE_MASTER && index == 0)
-		return g->master.ins;
-	return NULL;
-}
-
 uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, int index, int slot, bool *running)
 {
 	struct md_insert_rt **ins =

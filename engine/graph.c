@@ -177,6 +177,18 @@ static bool build_inserts(struct md_engine *e, struct md_insert_rt **ins, int *n
 	return true;
 }
 
+/* the insert slots of an object of graph g, or NULL */
+struct md_insert_rt **graph_inserts(struct md_graph *g, int scope, int index)
+{
+	if (scope == MD_SCOPE_STRIP && index >= 0 && index < g->nstrips)
+		return g->strips[index].ins;
+	if (scope == MD_SCOPE_BUS && index >= 0 && index < g->nbuses)
+		return g->buses[index].ins;
+	if (scope == MD_SCOPE_MASTER && index == 0)
+		return g->master.ins;
+	return NULL;
+}
+
 /* the latency of a chain of inserts now, frames */
 uint32_t graph_inserts_latency(struct md_insert_rt *const *ins, int nins)
 {

@@ -168,9 +168,10 @@ void graph_inherit(struct md_graph *g, struct md_graph *prev);
 /* graph.c: the latency of a chain of inserts as they report it now (capped at MD_LATENCY_MAX_FRAMES) [any] */
 uint32_t graph_inserts_latency(struct md_insert_rt *const *ins, int nins);
 
-/* engine.c */
-/* [any] the insert slots (MD_MAX_INSERTS) of a strip, bus or the master of g, or NULL for a bad index */
+/* graph.c: the insert slots (MD_MAX_INSERTS) of a strip, bus or the master of g, or NULL for a bad index [any] */
 struct md_insert_rt **graph_inserts(struct md_graph *g, int scope, int index);
+
+/* apply.c */
 /* [rt] an insert's parameter or bypass record */
 void graph_insert_msg(struct md_graph *g, const struct md_msg *m);
 
