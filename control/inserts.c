@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define MD_OSC_URI_MAX 256 /* longer URIs are refused before a lookup, so an /error never quotes one */
+
 /* "/ch/3/insert/2/" + what ("plugin", "param/gain"); the master's without a number */
 static void slot_path(char *buf, size_t len, enum md_scope scope, int index, int slot, const char *what)
 {
@@ -145,6 +147,13 @@ void ctl_h_insert_plugin(struct md_control *c, const struct req *r)
 		return;
 	}
 	const char *uri = r->a[0].s[0] ? r->a[0].s : NULL; /* "" empties the slot, as /remove does */
+	size_t len = uri ? strlen(uri) : 0;
+	if (len > MD_OSC_URI_MAX) { /* quoted in full, it would crowd out the rest of the /error */
+		oscnet_error(&c->net, r->path,
+			     "plugin URI too long (%zu bytes): expected at most %d bytes (see /plugins)", len,
+			     MD_OSC_URI_MAX);
+		return;
+	}
 	if (uri || s.ins->uri) {
 		char err[800];
 		enum md_err e = mixer_insert_load(c->m, s.scope, s.index, s.slot, uri, err, sizeof err);

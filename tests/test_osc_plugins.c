@@ -20,7 +20,6 @@
 
 #define AMP "http://plugin.org.uk/swh-plugins/amp"
 #define GVERB "http://plugin.org.uk/swh-plugins/gverb"
-#define DELAY "http://plugin.org.uk/swh-plugins/delay_n"
 
 /* ---- fixture: one jackd for the program, one engine per test ---- */
 
@@ -291,17 +290,22 @@ static void test_bad_requests(void **state)
 	expect_error(o, "/ch/3/insert/1/plugin", "no strip 3");
 	oc_sends(o, "/ch/1/insert/2/plugin", "http://example.org/no-such-plugin");
 	expect_error(o, "/ch/1/insert/2/plugin", "is not installed");
+	char big[1001];
+	memset(big, 'u', 1000);
+	big[1000] = '\0';
+	oc_sends(o, "/ch/1/insert/2/plugin", big);
+	expect_error(o, "/ch/1/insert/2/plugin", "plugin URI too long (1000 bytes)");
 	oc_sendf(o, "/ch/1/insert/2/plugin", 1.0f);
 	expect_error(o, "/ch/1/insert/2/plugin", "expected s plugin URI");
 	oc_sendf(o, "/ch/1/insert/1/latency", 1.0f);
 	expect_error(o, "/ch/1/insert/1/latency", "too many arguments");
-	assert_int_equal(oc_count(o, from, "/error"), 15);
+	assert_int_equal(oc_count(o, from, "/error"), 16);
 	/* nothing changed, and the engine still answers */
 	assert_float_equal(qf(o, "/ch/1/insert/1/param/gain"), -5.0, 1e-6);
 	assert_string_equal(oc_query(o, "/ch/1/insert/2/plugin")->str[0], "");
 	struct rmsg *r = oc_query(o, "/status");
 	assert_string_equal(r->str[1], "running");
-	assert_true(r->num[7] >= 15);
+	assert_true(r->num[7] >= 16);
 	assert_int_equal(tl_wait_exit(F->pid, 0.0, NULL), -1);
 	oc_close(o);
 	stop_engine();
