@@ -162,7 +162,8 @@ void ctl_h_insert_plugin(struct md_control *c, const struct req *r)
 			return;
 		}
 	}
-	/* a load is answered, as /ch/add is: the sender knows the graph with it was built and submitted */
+	/* a load is answered, as /ch/add is: it was checked and is built now, or right after a crossfade in
+	 * progress (the mixer builds one graph at a time) */
 	s.ins = mixer_insert(c->m, s.scope, s.index, s.slot);
 	reply_string(c, r->path, s.ins->uri ? s.ins->uri : "");
 }

@@ -81,6 +81,28 @@ static void load(struct oc *o, const char *address, const char *uri)
 	assert_string_equal(r->str[0], uri);
 }
 
+/* Wait until the insert at address (".../latency") runs (want 1) or passes the signal through (0): a load
+ * made while the graphs still crossfade from an earlier change is built right after it. The answer. */
+static struct rmsg wait_running(struct oc *o, const char *address, int want)
+{
+	double end = tl_now() + 3.0;
+	for (;;) {
+		struct rmsg r = *oc_query(o, address);
+		if ((int)r.num[1] == want || tl_now() > end)
+			return r;
+		tl_sleep(0.02);
+	}
+}
+
+/* a test that failed leaves no engine behind (the next one would find its JACK ports) */
+static int stop_if_running(void **state)
+{
+	if (F->pid > 0)
+		tl_stop(F->pid);
+	F->pid = 0;
+	return 0;
+}
+
 /* ---- tests ---- */
 
 static void test_plugins_list(void **state)
@@ -209,10 +231,10 @@ static void test_amp_params(void **state)
 	set_corrected(a, "/ch/1/insert/1/bypass", mf(0.2f), "i", 0);
 
 	/* latency: amp reports none and runs; an empty slot is 0, not running */
-	r = oc_query(a, "/ch/1/insert/1/latency");
-	assert_string_equal(r->types, "ii");
-	assert_int_equal((int)r->num[0], 0);
-	assert_int_equal((int)r->num[1], 1);
+	struct rmsg lat = wait_running(a, "/ch/1/insert/1/latency", 1);
+	assert_string_equal(lat.types, "ii");
+	assert_int_equal((int)lat.num[0], 0);
+	assert_int_equal((int)lat.num[1], 1);
 	r = oc_query(a, "/ch/1/insert/2/latency");
 	assert_int_equal((int)r->num[0], 0);
 	assert_int_equal((int)r->num[1], 0);
@@ -330,8 +352,7 @@ static void test_channel_counts(void **state)
 	/* on a bus and the master it loads */
 	load(o, "/bus/1/insert/1/plugin", GVERB);
 	assert_string_equal(oc_query(o, "/bus/1/insert/1/plugin")->str[0], GVERB);
-	r = oc_query(o, "/bus/1/insert/1/latency");
-	assert_int_equal((int)r->num[1], 1);
+	assert_int_equal((int)wait_running(o, "/bus/1/insert/1/latency", 1).num[1], 1);
 	load(o, "/master/insert/8/plugin", AMP);
 	set_exact(o, "/master/insert/8/param/gain", mf(-1.5f), "f", -1.5);
 	set_exact(o, "/master/insert/8/bypass", mi(1), "i", 1);
@@ -347,7 +368,7 @@ static void test_channel_counts(void **state)
 	/* a strip made mono under a GVerb: the build passes the signal through, and subscribers are told */
 	set_exact(o, "/ch/2/stereo", mi(1), "i", 1);
 	load(o, "/ch/2/insert/3/plugin", GVERB);
-	assert_int_equal((int)oc_query(o, "/ch/2/insert/3/latency")->num[1], 1);
+	assert_int_equal((int)wait_running(o, "/ch/2/insert/3/latency", 1).num[1], 1);
 	oc_send0(sub, "/subscribe");
 	assert_int_equal((int)oc_query(o, "/status")->num[4], 1);
 	oc_drain(sub, 0.1);
@@ -357,9 +378,9 @@ static void test_channel_counts(void **state)
 	printf("/insert/error: %s\n", r->str[0]);
 	assert_non_null(strstr(r->str[0], "insert 3"));
 	assert_non_null(strstr(r->str[0], "passes the signal through"));
-	r = oc_query(o, "/ch/2/insert/3/latency");
-	assert_int_equal((int)r->num[0], 0);
-	assert_int_equal((int)r->num[1], 0); /* a placeholder */
+	struct rmsg lat = wait_running(o, "/ch/2/insert/3/latency", 0);
+	assert_int_equal((int)lat.num[0], 0);
+	assert_int_equal((int)lat.num[1], 0); /* a placeholder */
 	assert_string_equal(oc_query(o, "/ch/2/insert/3/plugin")->str[0], GVERB);
 	/* the engine's log says it too */
 	tl_sleep(0.2);
@@ -417,9 +438,11 @@ static void test_amp_level(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plugins_list), cmocka_unit_test(test_amp_params),
-		cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_channel_counts),
-		cmocka_unit_test(test_amp_level),
+		cmocka_unit_test_teardown(test_plugins_list, stop_if_running),
+		cmocka_unit_test_teardown(test_amp_params, stop_if_running),
+		cmocka_unit_test_teardown(test_bad_requests, stop_if_running),
+		cmocka_unit_test_teardown(test_channel_counts, stop_if_running),
+		cmocka_unit_test_teardown(test_amp_level, stop_if_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
