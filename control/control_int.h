@@ -42,6 +42,14 @@ struct md_last {
 	bool pos;
 };
 
+/* who set an insert's parameter (or bypass, param -1) last, and to what: its echo is spared */
+struct md_insert_last {
+	int scope, index, slot, param;
+	uint32_t sub;
+	float value;
+};
+#define MD_OSC_INSERT_LAST 64 /* sets remembered between two feedback rounds; the oldest is forgotten */
+
 struct ctl_save;
 
 struct md_control {
@@ -79,6 +87,10 @@ struct md_control {
 	float meter_cur[MD_METER_MAX]; /* the poller's latest reading (peaks since the previous poll) */
 	int nmeters;
 	struct md_sub query; /* the hold that meter queries (/ch/N/meter with no argument) read and reset */
+
+	struct md_insert_last ins_last[MD_OSC_INSERT_LAST];
+	int nins_last;
+	unsigned ins_err_said; /* the engine's insert-problem serial last told */
 };
 
 /* routes.c */
@@ -116,6 +128,24 @@ void ctl_h_transport(struct md_control *c, const struct req *r);
 void ctl_transport_tick(struct md_control *c, double now);
 
 int ctl_dispatch(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg, void *user);
+
+/* plugin inserts (control/inserts.c) */
+void ctl_h_insert_plugin(struct md_control *c, const struct req *r);
+void ctl_h_insert_remove(struct md_control *c, const struct req *r);
+void ctl_h_insert_bypass(struct md_control *c, const struct req *r);
+void ctl_h_insert_param(struct md_control *c, const struct req *r);
+void ctl_h_insert_params(struct md_control *c, const struct req *r);
+void ctl_h_insert_latency(struct md_control *c, const struct req *r);
+void ctl_h_plugins(struct md_control *c, const struct req *r);
+/* Every slot of an object into a dump: its plugin (s, "" for an empty slot), then for a loaded one its
+ * bypass and every parameter (the kept values of a plugin not installed here). */
+void ctl_dump_inserts(struct md_control *c, struct md_out *o, enum md_scope scope, int index);
+/* Drain the mixer's insert marks: into every subscriber's feedback batch (begun) when send, else dropped. */
+void ctl_insert_feedback(struct md_control *c, bool send);
+/* Forget who set what (indices changed meaning). */
+void ctl_insert_forget(struct md_control *c);
+/* A new problem a graph build had with an insert: on stderr, and /insert/error ,s to every subscriber. */
+void ctl_insert_errors(struct md_control *c);
 
 /* sessions (control/session_cmds.c) */
 void ctl_h_save(struct md_control *c, const struct req *r);

@@ -86,6 +86,7 @@ static void add_object(struct md_control *c, struct md_out *o, enum md_scope sco
 		if (ctl_param_has_pos(scope, p))
 			add_param(c, o, scope, index, p, true);
 	}
+	ctl_dump_inserts(c, o, scope, index);
 }
 
 void ctl_dump_names(struct md_control *c, struct md_out *o)
@@ -248,6 +249,8 @@ static void feedback(struct md_control *c)
 		memset(c->last_bus, 0, sizeof c->last_bus);
 		memset(c->last_master, 0, sizeof c->last_master);
 		mixer_drain_dirty(c->m, no_op, c);
+		ctl_insert_feedback(c, false);
+		ctl_insert_forget(c);
 		for (int i = 0; i < MD_OSC_MAX_SUBS; i++) {
 			if (!c->subs[i].used)
 				continue;
@@ -260,12 +263,15 @@ static void feedback(struct md_control *c)
 	}
 	if (ctl_nsubs(c) == 0) {
 		mixer_drain_dirty(c->m, no_op, c);
+		ctl_insert_feedback(c, false);
+		ctl_insert_forget(c);
 		return;
 	}
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used)
 			oscnet_out_begin(&c->fb[i], &c->net, &c->subs[i].peer);
 	mixer_drain_dirty(c->m, on_dirty, c);
+	ctl_insert_feedback(c, true);
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used)
 			oscnet_out_flush(&c->fb[i]);
@@ -435,6 +441,7 @@ static void meters(struct md_control *c, double now)
 
 void ctl_feedback_tick(struct md_control *c, double now)
 {
+	ctl_insert_errors(c);
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used && now > c->subs[i].expires)
 			ctl_unsubscribe(c, &c->subs[i]);

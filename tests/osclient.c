@@ -44,7 +44,7 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 		case 'f': r->num[i] = osc_arg_f32(argv[i]); break;
 		case 'i': r->num[i] = osc_arg_i32(argv[i]); break;
 		case 's':
-			if (ns < 2)
+			if (ns < 4)
 				snprintf(r->str[ns++], sizeof r->str[0], "%s", (const char *)argv[i]);
 			break;
 		default: break;

@@ -15,7 +15,7 @@ struct rmsg {
 	char types[OC_MAXARGS + 1];
 	int argc;
 	double num[OC_MAXARGS];
-	char str[2][128];
+	char str[4][512]; /* the first four strings (an /error's text can be long) */
 	double t;
 };
 
