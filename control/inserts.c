@@ -455,8 +455,7 @@ void ctl_insert_errors(struct md_control *c)
 	if (!err || serial == c->ins_err_said)
 		return;
 	c->ins_err_said = serial;
-	/* the engine's log, as a source's problem is told there, and every controller */
-	fprintf(stderr, "mixdesk: %s\n", err);
+	/* every controller (the live program says it on stderr, as a source's problem) */
 	lo_message m = lo_message_new();
 	lo_message_add_string(m, err);
 	ctl_broadcast(c, "/insert/error", m);

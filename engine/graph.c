@@ -48,7 +48,25 @@ static void add_slot(int16_t *list, int *n, int16_t slot)
 		list[(*n)++] = slot;
 }
 
-/* [control] copy every lane that can play (not off, with points) into the graph */
+/* [control] one lane into the graph, its points at lane_t/lane_v[np] */
+static void add_lane(struct md_graph *g, struct glane *gl, int np, const struct md_lane *l, int scope, int index,
+		     int slot, int param, bool step)
+{
+	gl->scope = (uint8_t)scope;
+	gl->index = (uint16_t)index;
+	gl->slot = (uint8_t)slot;
+	gl->param = (uint16_t)param;
+	gl->mode = (uint8_t)l->mode;
+	gl->step = step;
+	gl->n = l->npoints;
+	memcpy(&g->lane_t[np], l->t, (size_t)l->npoints * sizeof *l->t);
+	memcpy(&g->lane_v[np], l->v, (size_t)l->npoints * sizeof *l->v);
+	gl->t = &g->lane_t[np];
+	gl->v = &g->lane_v[np];
+}
+
+/* [control] copy every lane that can play (not off, with points) into the graph: the console's parameters',
+ * and the parameters' of the plugins that run */
 static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
 {
 	int nl = 0, np = 0;
@@ -64,22 +82,28 @@ static enum md_err build_lanes(struct md_graph *g, const struct md_console *c)
 					const struct md_param_desc *d = md_param_desc((enum md_scope)scope, l->param);
 					if (l->mode == MD_AUTO_OFF || l->npoints == 0 || !d)
 						continue;
-					if (pass == 1) {
-						struct glane *gl = &g->lanes[nl];
-						gl->scope = (uint8_t)scope;
-						gl->index = (uint16_t)i;
-						gl->param = (uint16_t)l->param;
-						gl->mode = (uint8_t)l->mode;
-						gl->step = d->kind != MD_KIND_FLOAT;
-						gl->n = l->npoints;
-						memcpy(&g->lane_t[np], l->t, (size_t)l->npoints * sizeof *l->t);
-						memcpy(&g->lane_v[np], l->v, (size_t)l->npoints * sizeof *l->v);
-						gl->t = &g->lane_t[np];
-						gl->v = &g->lane_v[np];
-					}
+					if (pass == 1)
+						add_lane(g, &g->lanes[nl], np, l, scope, i, 0, l->param,
+							 d->kind != MD_KIND_FLOAT);
 					nl++;
 					np += l->npoints;
 				}
+				/* the lanes of its plugins' parameters, where the plugin runs and has the symbol */
+				struct md_insert *mi = console_inserts((struct md_console *)c, (enum md_scope)scope, i);
+				struct md_insert_rt **ri = graph_inserts(g, scope, i);
+				for (int s = 0; mi && ri && s < MD_MAX_INSERTS; s++)
+					for (int k = 0; ri[s] && ri[s]->pl && k < mi[s].nlanes; k++) {
+						const struct md_lane *l = &mi[s].lanes[k].lane;
+						int pi = plugin_param_find(ri[s]->pl, mi[s].lanes[k].symbol);
+						if (l->mode == MD_AUTO_OFF || l->npoints == 0 || pi < 0)
+							continue;
+						const struct md_plugin_param *q = plugin_param(ri[s]->pl, pi);
+						if (pass == 1)
+							add_lane(g, &g->lanes[nl], np, l, scope, i, s + 1, pi,
+								 q->toggle || q->integer || q->enumeration);
+						nl++;
+						np += l->npoints;
+					}
 			}
 		if (pass == 0) {
 			if (nl == 0)

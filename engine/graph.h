@@ -77,6 +77,7 @@ struct gmaster {
 /* one automation lane, compiled for the audio thread */
 struct glane {
 	uint8_t scope, mode;
+	uint8_t slot; /* 0: a console parameter; k: a parameter (param: its index) of the plugin in insert slot k-1 */
 	uint16_t index, param;
 	bool step;     /* switches, enums and choices jump; levels and the rest are interpolated */
 	bool override; /* a controller holds the parameter (touch/latch): the lane does not drive it */

@@ -12,6 +12,7 @@
 #include <lv2/parameters/parameters.h>
 #include <lv2/urid/urid.h>
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@ struct pdesc {
 	int32_t latency_port;   /* the control output with lv2:reportsLatency, or -1 */
 	int32_t freewheel_port; /* the control input designated lv2:freeWheeling, or -1 */
 	int32_t enabled_port;   /* the control input designated lv2:enabled, or -1 (held at 1) */
+	bool pinned;            /* its library is held loaded (pin_library) */
 };
 
 static LilvWorld *world;
@@ -526,6 +528,20 @@ static bool fits(const struct md_plugin_info *in, int nch, int *ninst)
 	return false;
 }
 
+/* [world_mu held] the plugin's shared library kept loaded for the rest of the process (RTLD_NODELETE): lilv
+ * closes it with the last instance, and a console that loads, removes and loads a plugin again would map and
+ * unmap it each time (running its static constructors again); a library that stays also keeps its symbols
+ * for a sanitizer's report of what the plugin itself leaked */
+static void pin_library(struct pdesc *d)
+{
+	d->pinned = true;
+	const LilvNode *lib = lilv_plugin_get_library_uri(d->lp);
+	char *path = lib ? lilv_file_uri_parse(lilv_node_as_uri(lib), NULL) : NULL;
+	if (path && !dlopen(path, RTLD_NOW | RTLD_NODELETE))
+		fprintf(stderr, "mixdesk: plugin <%s>: %s\n", d->info.uri, dlerror());
+	lilv_free(path);
+}
+
 /* the checks of plugin_new before instantiating: NULL with err set when the plugin cannot run here */
 static struct pdesc *check(const char *uri, int nch, bool allow_non_rt, int *ninst, char *err, size_t errlen)
 {
@@ -632,6 +648,8 @@ struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t m
 			p->aout[nout] = (int32_t)i;
 		in ? nin++ : nout++;
 	}
+	if (ok && !d->pinned)
+		pin_library(d);
 	for (int k = 0; ok && k < ninst; k++) {
 		p->inst[k] = lilv_plugin_instantiate(d->lp, (double)rate, p->features);
 		if (!p->inst[k]) {

@@ -486,6 +486,12 @@ static void automate(struct md_graph *g, uint64_t at, uint32_t ramp)
 		struct glane *l = &g->lanes[i];
 		if (!lane_plays(l))
 			continue;
+		if (l->slot) { /* a plugin's parameter: straight to its instance, which glides levels */
+			struct md_insert_rt **ins = graph_inserts(g, l->scope, l->index);
+			if (ins && ins[l->slot - 1])
+				insert_set(ins[l->slot - 1], l->param, lane_value(l, t));
+			continue;
+		}
 		struct md_msg m = {.kind = MSG_PARAM,
 				   .scope = l->scope,
 				   .index = l->index,

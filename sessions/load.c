@@ -341,6 +341,81 @@ static enum md_err insert_params(struct sess_ld *x, struct md_insert *ins, const
 	return MD_OK;
 }
 
+/* An insert's "automation": lanes of its parameters, {"param": symbol, "mode", "points": [[seconds, value]...]},
+ * each value checked as a "params" value is (ps NULL: a plugin kept unchecked). */
+static enum md_err insert_lanes(struct sess_ld *x, struct md_insert *ins, const struct md_plugin_param *ps, int n,
+				json_object *v, const char *where)
+{
+	char wa[SESS_WHERE_MAX];
+	sess_at(wa, "%s.automation", where);
+	enum md_err e = sess_want(x, v, json_type_array, wa, "a list of automation lanes");
+	if (e)
+		return e;
+	for (int i = 0; i < (int)json_object_array_length(v); i++) {
+		char w[SESS_WHERE_MAX], wk[SESS_WHERE_MAX];
+		sess_at(w, "%s[%d]", wa, i);
+		json_object *o = json_object_array_get_idx(v, i), *pv, *mv, *ptv;
+		if ((e = sess_want(x, o, json_type_object, w, "an object {\"param\", \"mode\", \"points\"}")))
+			return e;
+		json_object_object_foreach(o, key, val)
+		{
+			(void)val;
+			sess_at(wk, "%s.%s", w, key);
+			if (strcmp(key, "param") && strcmp(key, "mode") && strcmp(key, "points"))
+				return sess_fail(x, MD_ERR_FORMAT, wk, "unknown key (known here: param, mode, points)");
+		}
+		sess_at(wk, "%s.param", w);
+		const char *sym;
+		if (!json_object_object_get_ex(o, "param", &pv))
+			return sess_fail(x, MD_ERR_FORMAT, w, "no \"param\": which parameter (its port symbol)?");
+		if ((e = sess_want_string(x, pv, wk, "a parameter's port symbol", &sym)))
+			return e;
+		const struct md_plugin_param *q = NULL;
+		for (int k = 0; ps && k < n && !q; k++)
+			if (strcmp(ps[k].symbol, sym) == 0)
+				q = &ps[k];
+		if (ps && !q)
+			return sess_fail(x, MD_ERR_NOTFOUND, wk, "'%s' is not a parameter of <%s>", sym, ins->uri);
+		if (console_insert_lane(ins, sym, false))
+			return sess_fail(x, MD_ERR_EXISTS, wk, "a second lane for '%s' (one lane per parameter)", sym);
+		int mode = MD_AUTO_READ;
+		if (json_object_object_get_ex(o, "mode", &mv) && (e = lane_mode(x, mv, w, &mode)))
+			return e;
+		struct md_lane *lane = console_insert_lane(ins, sym, true);
+		if (!lane)
+			return sess_fail(x, MD_ERR_NOMEM, w, "out of memory");
+		lane->mode = mode;
+		if (!json_object_object_get_ex(o, "points", &ptv))
+			continue;
+		sess_at(wk, "%s.points", w);
+		if ((e = sess_want(x, ptv, json_type_array, wk, "a list of [seconds, value] points")))
+			return e;
+		for (int k = 0; k < (int)json_object_array_length(ptv); k++) {
+			char wp[SESS_WHERE_MAX];
+			sess_at(wp, "%s.points[%d]", w, k);
+			json_object *pt = json_object_array_get_idx(ptv, k);
+			if (json_object_get_type(pt) != json_type_array || json_object_array_length(pt) != 2)
+				return sess_fail(x, MD_ERR_TYPE, wp, "expected [seconds, value], got %s",
+						 sess_type_desc(pt));
+			double t;
+			float fv;
+			if ((e = sess_want_number(x, json_object_array_get_idx(pt, 0), wp, "a time in seconds", &t)) ||
+			    (e = insert_value(x, q, json_object_array_get_idx(pt, 1), wp, &fv)))
+				return e;
+			if (t < 0)
+				return sess_fail(x, MD_ERR_RANGE, wp, "time %g is negative", t);
+			if (lane->npoints > 0 && t <= lane->t[lane->npoints - 1])
+				return sess_fail(x, MD_ERR_FORMAT, wp,
+						 "time %g is not after the previous point's %g (points are sorted by "
+						 "time, one per time)",
+						 t, lane->t[lane->npoints - 1]);
+			if (console_lane_add_point(lane, t, fv) != MD_OK)
+				return sess_fail(x, MD_ERR_NOMEM, wp, "out of memory");
+		}
+	}
+	return MD_OK;
+}
+
 /* An insert's "plugin": installed, and able to run on a path of nch channels (real-time capability is the live
  * engine's business, not the file's). With session_keep_missing_plugins on, one that is not or cannot is kept
  * anyway (*checked false: its parameters are kept as written; the engine makes the slot a placeholder). */
@@ -401,6 +476,9 @@ static enum md_err load_insert(struct sess_ld *x, struct md_insert *ins, int slo
 		} else if (strcmp(key, "params") == 0) {
 			if ((e = insert_params(x, ins, n >= 0 ? ps : NULL, n, val, where)))
 				return e;
+		} else if (strcmp(key, "automation") == 0) {
+			if ((e = insert_lanes(x, ins, n >= 0 ? ps : NULL, n, val, where)))
+				return e;
 		} else if (strcmp(key, "state") == 0) {
 			/* any JSON, kept as its text for the next save; null is no state */
 			const char *t = val ? json_object_to_json_string_ext(
@@ -412,9 +490,11 @@ static enum md_err load_insert(struct sess_ld *x, struct md_insert *ins, int slo
 			if ((e = sess_keep_extra(ex, loc, key, val)))
 				return sess_fail(x, e, wk, "out of memory");
 		} else {
-			return sess_fail(x, MD_ERR_FORMAT, wk,
-					 "unknown key (known here: plugin, bypass, params, state; keys for other tools "
-					 "start with x-)");
+			return sess_fail(
+				x, MD_ERR_FORMAT, wk,
+				"unknown key (known here: plugin, bypass, params, automation, state; keys for other "
+				"tools "
+				"start with x-)");
 		}
 	}
 	return MD_OK;

@@ -201,6 +201,30 @@ static json_object *conns_json(struct sv *s, const struct md_conns *l, int sides
 	return a;
 }
 
+/* one lane: {"param": path, "mode", "points": [[t, v], ...]} */
+static json_object *lane_json(struct sv *s, const char *path, const struct md_lane *l)
+{
+	json_object *o = chk(s, json_object_new_object());
+	if (!o)
+		return NULL;
+	put(s, o, "param", json_object_new_string(path));
+	int m = l->mode >= 0 && l->mode < MD_AUTO_COUNT ? l->mode : MD_AUTO_READ;
+	put(s, o, "mode", json_object_new_string(console_auto_mode_name(m)));
+	json_object *pts = chk(s, json_object_new_array());
+	for (int k = 0; pts && k < l->npoints; k++) {
+		json_object *pt = one_line(chk(s, json_object_new_array()));
+		if (pt) {
+			push(s, pt, num_d(l->t[k]));
+			push(s, pt, num_f(l->v[k]));
+		}
+		push(s, pts, pt);
+	}
+	if (pts && l->npoints == 0)
+		one_line(pts);
+	put(s, o, "points", pts);
+	return o;
+}
+
 static json_object *lanes_json(struct sv *s, enum md_scope sc, const struct md_lane *lanes, int n)
 {
 	json_object *a = chk(s, json_object_new_array());
@@ -208,27 +232,8 @@ static json_object *lanes_json(struct sv *s, enum md_scope sc, const struct md_l
 		one_line(a);
 	for (int i = 0; a && i < n; i++) {
 		const struct md_param_desc *d = md_param_desc(sc, lanes[i].param);
-		json_object *o = chk(s, json_object_new_object());
-		if (!d || !o) {
-			json_object_put(o);
-			continue;
-		}
-		put(s, o, "param", json_object_new_string(d->path));
-		int m = lanes[i].mode >= 0 && lanes[i].mode < MD_AUTO_COUNT ? lanes[i].mode : MD_AUTO_READ;
-		put(s, o, "mode", json_object_new_string(console_auto_mode_name(m)));
-		json_object *pts = chk(s, json_object_new_array());
-		for (int k = 0; pts && k < lanes[i].npoints; k++) {
-			json_object *pt = one_line(chk(s, json_object_new_array()));
-			if (pt) {
-				push(s, pt, num_d(lanes[i].t[k]));
-				push(s, pt, num_f(lanes[i].v[k]));
-			}
-			push(s, pts, pt);
-		}
-		if (pts && lanes[i].npoints == 0)
-			one_line(pts);
-		put(s, o, "points", pts);
-		push(s, a, o);
+		if (d)
+			push(s, a, lane_json(s, d->path, &lanes[i]));
 	}
 	return a;
 }
@@ -266,6 +271,12 @@ static json_object *insert_json(struct sv *s, const struct md_insert *ins)
 	for (int i = 0; p && i < ins->nparams; i++)
 		put(s, p, ins->params[i].symbol, num_f(ins->params[i].value));
 	put(s, o, "params", p);
+	if (ins->nlanes) { /* its parameters' lanes, by symbol */
+		json_object *a = chk(s, json_object_new_array());
+		for (int i = 0; a && i < ins->nlanes; i++)
+			push(s, a, lane_json(s, ins->lanes[i].symbol, &ins->lanes[i].lane));
+		put(s, o, "automation", a);
+	}
 	if (ins->state) {
 		/* the loader kept valid JSON; text that does not parse (not ours) is left out */
 		json_object *st = json_tokener_parse(ins->state);

@@ -346,6 +346,43 @@ static void test_latency_compensation(void **state)
 	free_rig(r);
 }
 
+/* An automation lane of a plugin parameter: swh amp's gain from 0 to -24 dB over one second, played with the
+ * timeline rolling; the strip's level at the master follows it. */
+static void test_plugin_parameter_lane(void **state)
+{
+	(void)state;
+	struct rig *r = new_rig();
+	struct md_console *c = console_new(48000);
+	assert_int_equal(console_add_strip(c, "Vox", false, NULL), MD_OK);
+	struct md_insert *ins = console_inserts(c, MD_SCOPE_STRIP, 0);
+	assert_int_equal(console_insert_load(&ins[0], AMP), MD_OK);
+	struct md_lane *l = console_insert_lane(&ins[0], "gain", true);
+	assert_non_null(l);
+	assert_int_equal(console_lane_add_point(l, 0.0, 0.0f), MD_OK);
+	assert_int_equal(console_lane_add_point(l, 1.0, -24.0f), MD_OK);
+	assert_int_equal(mixer_replace(r->m, c), MD_OK);
+	rig_map(r);
+	rig_fill(r, 0, 0, 0.5f, 1024);
+	rig_settle(r);
+	double at[3] = {0};
+	for (int blk = 0; blk < 60; blk++) { /* 1.28 s rolling from 0 */
+		engine_set_time(mixer_engine(r->m), true, (uint64_t)blk * 1024);
+		rig_fill(r, 0, 0, 0.5f, 1024);
+		rig_run(r, 1024);
+		if (blk == 11 || blk == 23 || blk == 58) /* about 0.25 s, 0.5 s, 1.25 s */
+			at[blk == 11 ? 0 : blk == 23 ? 1 : 2] = db(rig_out(r, 0)[1023]);
+	}
+	/* 0.5 into a centred mono strip: -9.03 dB a side; the lane's -6, -12 and -24 dB (the amp glides, 5 ms) */
+	const double t0 = 12 * 1024 / 48000.0, t1 = 24 * 1024 / 48000.0;
+	printf("amp's gain lane: %.2f dB at %.3f s (want %.2f), %.2f at %.3f s (want %.2f), %.2f after its end "
+	       "(want %.2f)\n",
+	       at[0], t0, -9.03 - 24 * t0, at[1], t1, -9.03 - 24 * t1, at[2], -9.03 - 24.0);
+	assert_float_equal(at[0], -9.03 - 24 * t0, 0.3);
+	assert_float_equal(at[1], -9.03 - 24 * t1, 0.3);
+	assert_float_equal(at[2], -33.03, 0.05);
+	free_rig(r);
+}
+
 static void test_refusals_and_ranges(void **state)
 {
 	(void)state;
@@ -383,7 +420,8 @@ int main(void)
 		cmocka_unit_test(test_delay_on_strip),       cmocka_unit_test(test_mono_plugin_on_stereo_strip),
 		cmocka_unit_test(test_bypass_is_click_free), cmocka_unit_test(test_gverb_on_bus),
 		cmocka_unit_test(test_master_insert),        cmocka_unit_test(test_master_insert_across_a_removal),
-		cmocka_unit_test(test_latency_compensation), cmocka_unit_test(test_refusals_and_ranges),
+		cmocka_unit_test(test_latency_compensation), cmocka_unit_test(test_plugin_parameter_lane),
+		cmocka_unit_test(test_refusals_and_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

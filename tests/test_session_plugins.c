@@ -344,8 +344,8 @@ static void test_insert_errors(void **state)
 		     "p.json: strips[0].inserts[0].params.gain: expected a number, got a number that is not finite");
 	expect_error(
 		HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" AMP "\",\"preset\":\"loud\"}]}]}",
-		"p.json: strips[0].inserts[0].preset: unknown key (known here: plugin, bypass, params, state; keys "
-		"for other tools start with x-)");
+		"p.json: strips[0].inserts[0].preset: unknown key (known here: plugin, bypass, params, automation, state; "
+		"keys for other tools start with x-)");
 	/* parameters: by symbol, in the port's range (checked, not clamped) */
 	expect_error(HEAD "\"strips\":[{\"inserts\":[null,{\"plugin\":\"" AMP "\",\"params\":{\"volume\":0}}]}]}",
 		     "p.json: strips[0].inserts[1].params.volume: not a parameter of <" AMP "> (its parameters: gain)");
@@ -490,6 +490,43 @@ static void test_check_reports_insert_errors(void **state)
 	tmp_close(&t);
 }
 
+/* Lanes of plugin parameters ("automation" in an insert): loaded by symbol, values checked against the port,
+ * saved and loaded again exactly; an unknown symbol and a value out of range are refused naming the field. */
+static void test_insert_automation(void **state)
+{
+	(void)state;
+	const char *text = HEAD
+		"\"strips\":[{\"name\":\"Vox\",\"inserts\":[{\"plugin\":\"" AMP
+		"\","
+		"\"automation\":[{\"param\":\"gain\",\"mode\":\"read\",\"points\":[[0,0],[1.5,-24.5]]}]}]}]}";
+	struct md_console *c = parse_ok(text);
+	const struct md_insert *ins = &c->strips[0]->inserts[0];
+	assert_int_equal(ins->nlanes, 1);
+	assert_string_equal(ins->lanes[0].symbol, "gain");
+	assert_int_equal(ins->lanes[0].lane.npoints, 2);
+	assert_float_equal(ins->lanes[0].lane.v[1], -24.5f, 0);
+	char *out = NULL, err[512];
+	assert_int_equal(session_serialize(c, NULL, "/tmp/p.json", &out, err, sizeof err), MD_OK);
+	struct md_console *d = parse_ok(out);
+	const struct md_insert *j = &d->strips[0]->inserts[0];
+	assert_int_equal(j->nlanes, 1);
+	assert_string_equal(j->lanes[0].symbol, "gain");
+	assert_int_equal(j->lanes[0].lane.mode, MD_AUTO_READ);
+	assert_int_equal(j->lanes[0].lane.npoints, 2);
+	assert_true(j->lanes[0].lane.t[1] == 1.5 && j->lanes[0].lane.v[1] == -24.5f);
+	free(out);
+	console_free(c);
+	console_free(d);
+	expect_error(HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" AMP
+			  "\","
+			  "\"automation\":[{\"param\":\"loud\",\"points\":[[0,0]]}]}]}]}",
+		     "strips[0].inserts[0].automation[0].param: 'loud' is not a parameter of <" AMP ">");
+	expect_error(HEAD "\"strips\":[{\"inserts\":[{\"plugin\":\"" AMP
+			  "\","
+			  "\"automation\":[{\"param\":\"gain\",\"points\":[[0,0],[1,99]]}]}]}]}",
+		     "strips[0].inserts[0].automation[0].points[1]: 99 is out of range (-70 .. 70");
+}
+
 int main(void)
 {
 	/* the tests need the plugins they name: say so rather than fail obscurely */
@@ -506,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_inserts),   cmocka_unit_test(test_round_trip_model_values),
 		cmocka_unit_test(test_docs_example),         cmocka_unit_test(test_insert_errors),
 		cmocka_unit_test(test_keep_missing_plugins), cmocka_unit_test(test_check_reports_insert_errors),
+		cmocka_unit_test(test_insert_automation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,11 @@ static enum md_err lanes_copy(struct md_lane **dst, int *ndst, const struct md_l
 
 static void insert_clear(struct md_insert *ins)
 {
+	for (int i = 0; i < ins->nlanes; i++) {
+		free(ins->lanes[i].symbol);
+		console_lane_clear(&ins->lanes[i].lane);
+	}
+	free(ins->lanes);
 	free(ins->uri);
 	for (int i = 0; i < ins->nparams; i++)
 		free(ins->params[i].symbol);
@@ -181,7 +186,35 @@ static enum md_err insert_copy(struct md_insert *d, const struct md_insert *s)
 	for (int i = 0; i < s->nparams; i++)
 		if (console_insert_set_param(d, s->params[i].symbol, s->params[i].value) != MD_OK)
 			return MD_ERR_NOMEM;
+	for (int i = 0; i < s->nlanes; i++) {
+		const struct md_lane *sl = &s->lanes[i].lane;
+		struct md_lane *l = console_insert_lane(d, s->lanes[i].symbol, true);
+		if (!l)
+			return MD_ERR_NOMEM;
+		l->mode = sl->mode;
+		for (int k = 0; k < sl->npoints; k++)
+			if (console_lane_add_point(l, sl->t[k], sl->v[k]) != MD_OK)
+				return MD_ERR_NOMEM;
+	}
 	return MD_OK;
+}
+
+struct md_lane *console_insert_lane(struct md_insert *ins, const char *symbol, bool create)
+{
+	for (int i = 0; i < ins->nlanes; i++)
+		if (strcmp(ins->lanes[i].symbol, symbol) == 0)
+			return &ins->lanes[i].lane;
+	if (!create)
+		return NULL;
+	char *sym = strdup(symbol);
+	struct md_insert_lane *n = sym ? realloc(ins->lanes, (size_t)(ins->nlanes + 1) * sizeof *n) : NULL;
+	if (!n) {
+		free(sym);
+		return NULL;
+	}
+	ins->lanes = n;
+	n[ins->nlanes] = (struct md_insert_lane){.symbol = sym, .lane = {.param = -1, .mode = MD_AUTO_READ}};
+	return &n[ins->nlanes++].lane;
 }
 
 static bool inserts_copy(struct md_insert *d, const struct md_insert *s)

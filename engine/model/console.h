@@ -36,6 +36,13 @@ struct md_insert_param {
 	float value;
 };
 
+/* An automation lane of a plugin parameter, by port symbol (the plugin's parameter order may differ between
+ * machines; its symbols do not). lane.param is unused (-1). */
+struct md_insert_lane {
+	char *symbol;
+	struct md_lane lane;
+};
+
 struct md_insert {
 	char *uri;    /* the plugin, or NULL for an empty slot */
 	uint32_t uid; /* a new one each time a plugin is loaded into the slot: the graph's instance follows it */
@@ -43,6 +50,8 @@ struct md_insert {
 	int nparams;
 	struct md_insert_param *params;
 	char *state; /* the session's "state" (JSON text), kept as is for the next save, or NULL */
+	int nlanes;  /* automation lanes of its parameters */
+	struct md_insert_lane *lanes;
 };
 
 struct md_strip_model {
@@ -150,6 +159,9 @@ enum md_err console_insert_load(struct md_insert *ins, const char *uri);
 /* Keep a parameter's value by symbol (replacing the one kept); *value: the kept one, or false when none. */
 enum md_err console_insert_set_param(struct md_insert *ins, const char *symbol, float value);
 bool console_insert_get_param(const struct md_insert *ins, const char *symbol, float *value);
+/* The lane of a plugin parameter by symbol, created (mode read, no points) when asked; NULL when there is
+ * none, or without memory. */
+struct md_lane *console_insert_lane(struct md_insert *ins, const char *symbol, bool create);
 /* Keep the session's "state" text (copied; NULL clears it). */
 enum md_err console_insert_set_state(struct md_insert *ins, const char *json);
 
