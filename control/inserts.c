@@ -285,6 +285,91 @@ void ctl_h_insert_param(struct md_control *c, const struct req *r)
 		reply_float(c, r->path, stored);
 }
 
+/* ---- automation lanes of insert parameters: /…/insert/K/param/SYMBOL/auto[/add|/clear|/points] ---- */
+
+/* the slot and its plugin's parameter r->rest names, or false after an /error */
+static bool lane_target(struct md_control *c, const struct req *r, struct slotref *s)
+{
+	const struct md_plugin_param *ps;
+	if (!slot_of(c, r, s))
+		return false;
+	int n = loaded_params(c, r, s, &ps);
+	for (int k = 0; k < n; k++)
+		if (strcmp(ps[k].symbol, r->rest) == 0)
+			return true;
+	if (n >= 0)
+		oscnet_error(&c->net, r->path, "unknown parameter '%.64s' of <%s> in %s", r->rest, s->ins->uri,
+			     s->what);
+	return false;
+}
+
+void ctl_h_insert_auto(struct md_control *c, const struct req *r)
+{
+	struct slotref s;
+	if (!lane_target(c, r, &s))
+		return;
+	if (r->argc == 1) {
+		int mode = -1;
+		for (int i = 0; i < MD_AUTO_COUNT; i++)
+			if (strcmp(r->a[0].s, console_auto_mode_name(i)) == 0)
+				mode = i;
+		if (mode < 0) {
+			oscnet_error(&c->net, r->path,
+				     "unknown mode '%.32s': expected off, read, write, touch or latch", r->a[0].s);
+			return;
+		}
+		if (mixer_insert_auto_mode(c->m, s.scope, s.index, s.slot, r->rest, mode) != MD_OK)
+			oscnet_error(&c->net, r->path, "cannot set the mode of '%s' in %s", r->rest, s.what);
+		return;
+	}
+	const struct md_lane *l = mixer_insert_lane(c->m, s.scope, s.index, s.slot, r->rest);
+	reply_string(c, r->path, console_auto_mode_name(l ? l->mode : MD_AUTO_OFF));
+}
+
+void ctl_h_insert_auto_add(struct md_control *c, const struct req *r)
+{
+	struct slotref s;
+	if (!lane_target(c, r, &s))
+		return;
+	if (!(r->a[0].num >= 0) || !isfinite(r->a[1].num)) {
+		oscnet_error(&c->net, r->path, "expected f seconds >= 0 and a finite f value, got %g and %g",
+			     r->a[0].num, r->a[1].num);
+		return;
+	}
+	enum md_err e = mixer_insert_lane_add(c->m, s.scope, s.index, s.slot, r->rest, r->a[0].num, (float)r->a[1].num);
+	if (e)
+		oscnet_error(&c->net, r->path, "cannot add the point to '%s' in %s: %s", r->rest, s.what,
+			     e == MD_ERR_FULL ? "the lane is full" : md_strerror(e));
+}
+
+void ctl_h_insert_auto_clear(struct md_control *c, const struct req *r)
+{
+	struct slotref s;
+	if (!lane_target(c, r, &s))
+		return;
+	if (r->argc == 1 || (r->argc == 2 && r->a[0].num > r->a[1].num)) {
+		oscnet_error(&c->net, r->path, "expected two times, from <= to, or none for the whole lane");
+		return;
+	}
+	double t0 = r->argc ? r->a[0].num : 1.0, t1 = r->argc ? r->a[1].num : 0.0; /* t0 > t1: everything */
+	mixer_insert_lane_clear(c->m, s.scope, s.index, s.slot, r->rest, t0, t1);
+}
+
+/* the lane's points as one message: seconds, value, ... (none: an empty message) */
+void ctl_h_insert_auto_points(struct md_control *c, const struct req *r)
+{
+	struct slotref s;
+	if (!lane_target(c, r, &s))
+		return;
+	const struct md_lane *l = mixer_insert_lane(c->m, s.scope, s.index, s.slot, r->rest);
+	lo_message m = lo_message_new();
+	for (int i = 0; l && i < l->npoints && i < 8000; i++) {
+		lo_message_add_float(m, (float)l->t[i]);
+		lo_message_add_float(m, l->v[i]);
+	}
+	oscnet_reply(&c->net, r->path, m);
+}
+
 static const char *kind_of(const struct md_plugin_param *p)
 {
 	return p->toggle ? "toggle" : p->enumeration ? "enum" : p->integer ? "integer" : "float";

@@ -394,6 +394,51 @@ static void test_channel_counts(void **state)
 }
 
 /* the master's peaks over 0.5 s of clean signal, after `settle` seconds */
+static void send_ff(struct oc *o, const char *path, float a, float b)
+{
+	lo_message m = lo_message_new();
+	lo_message_add_float(m, a);
+	lo_message_add_float(m, b);
+	oc_sendm(o, path, m); /* frees m */
+}
+
+/* A plugin parameter's automation lane over OSC: mode, points (clamped to the port), clear; errors for an
+ * unknown symbol and an unknown mode. */
+static void test_param_lane(void **state)
+{
+	assert_int_equal(start_engine((const char *[]){"--channels", "1", NULL}), 0);
+	struct oc *o = oc_open("127.0.0.1", F->port);
+	load(o, "/ch/1/insert/2/plugin", AMP);
+	struct rmsg *r = oc_query(o, "/ch/1/insert/2/param/gain/auto");
+	assert_non_null(r);
+	assert_string_equal(r->str[0], "off");
+	oc_sends(o, "/ch/1/insert/2/param/gain/auto", "read");
+	send_ff(o, "/ch/1/insert/2/param/gain/auto/add", 0.0f, 0.0f);
+	send_ff(o, "/ch/1/insert/2/param/gain/auto/add", 2.0f, -24.0f);
+	send_ff(o, "/ch/1/insert/2/param/gain/auto/add", 4.0f, -500.0f); /* clamped to -70 */
+	assert_string_equal(oc_query(o, "/ch/1/insert/2/param/gain/auto")->str[0], "read");
+	r = oc_query(o, "/ch/1/insert/2/param/gain/auto/points");
+	assert_non_null(r);
+	printf("amp's gain lane over OSC: %s %g %g %g %g %g %g\n", r->types, r->num[0], r->num[1], r->num[2], r->num[3],
+	       r->num[4], r->num[5]);
+	assert_string_equal(r->types, "ffffff");
+	assert_float_equal(r->num[3], -24.0, 1e-6);
+	assert_float_equal(r->num[5], -70.0, 1e-6);
+	send_ff(o, "/ch/1/insert/2/param/gain/auto/clear", 1.0f, 3.0f);
+	r = oc_query(o, "/ch/1/insert/2/param/gain/auto/points");
+	assert_string_equal(r->types, "ffff");
+	oc_sends(o, "/ch/1/insert/2/param/loud/auto", "read");
+	r = oc_wait(o, "/error", 2.0);
+	assert_non_null(r);
+	assert_non_null(strstr(r->str[1], "unknown parameter 'loud'"));
+	oc_sends(o, "/ch/1/insert/2/param/gain/auto", "sometimes");
+	r = oc_wait(o, "/error", 2.0);
+	assert_non_null(r);
+	assert_non_null(strstr(r->str[1], "unknown mode"));
+	oc_close(o);
+	stop_engine();
+}
+
 static void master_peak(struct tl_jc *jc, double settle, double peak[2])
 {
 	double rms[2];
@@ -443,6 +488,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_requests, stop_if_running),
 		cmocka_unit_test_teardown(test_channel_counts, stop_if_running),
 		cmocka_unit_test_teardown(test_amp_level, stop_if_running),
+		cmocka_unit_test_teardown(test_param_lane, stop_if_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -180,3 +180,77 @@ void mx_insert_resend(struct md_mixer *m)
 		ok = resend_object(m, MD_SCOPE_MASTER, 0);
 	m->insert_resend = !ok;
 }
+
+/* the lane of a loaded plugin's parameter (created when asked), and the parameter; NULL when there is none */
+static struct md_lane *lane_of(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+			       bool create, const struct md_plugin_param **q)
+{
+	struct md_insert *ins = slot_of(m, scope, index, slot);
+	if (param_of(ins, symbol, q) < 0)
+		return NULL;
+	return console_insert_lane(ins, symbol, create);
+}
+
+enum md_err mixer_insert_auto_mode(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				   int mode)
+{
+	if (mode < 0 || mode >= MD_AUTO_COUNT)
+		return MD_ERR_RANGE;
+	const struct md_plugin_param *q;
+	struct md_insert *ins = slot_of(m, scope, index, slot);
+	if (param_of(ins, symbol, &q) < 0)
+		return MD_ERR_NOTFOUND;
+	struct md_lane *l = console_insert_lane(ins, symbol, true);
+	if (!l)
+		return MD_ERR_NOMEM;
+	l->mode = mode;
+	m->rebuild_pending = true; /* the graph holds the lanes that play */
+	return MD_OK;
+}
+
+enum md_err mixer_insert_lane_add(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				  double t, float v)
+{
+	if (!(t >= 0.0 && isfinite(t)))
+		return MD_ERR_RANGE;
+	if (!isfinite(v))
+		return MD_ERR_NAN;
+	const struct md_plugin_param *q;
+	struct md_lane *l = lane_of(m, scope, index, slot, symbol, true, &q);
+	if (!l)
+		return MD_ERR_NOTFOUND;
+	v = fminf(q->max, fmaxf(q->min, v));
+	if (q->toggle)
+		v = v >= 0.5f * (q->min + q->max) ? q->max : q->min;
+	else if (q->integer || q->enumeration)
+		v = roundf(v);
+	enum md_err e = console_lane_add_point(l, t, v);
+	if (!e)
+		m->rebuild_pending = true;
+	return e;
+}
+
+enum md_err mixer_insert_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				    double t0, double t1)
+{
+	const struct md_plugin_param *q;
+	struct md_lane *l = lane_of(m, scope, index, slot, symbol, false, &q);
+	if (!l) /* no lane: nothing to clear, unless the parameter itself is not there */
+		return param_of(slot_of(m, scope, index, slot), symbol, &q) < 0 ? MD_ERR_NOTFOUND : MD_OK;
+	int k = 0;
+	for (int i = 0; i < l->npoints; i++)
+		if (t0 <= t1 && (l->t[i] < t0 || l->t[i] > t1)) {
+			l->t[k] = l->t[i];
+			l->v[k++] = l->v[i];
+		}
+	l->npoints = k;
+	m->rebuild_pending = true;
+	return MD_OK;
+}
+
+const struct md_lane *mixer_insert_lane(const struct md_mixer *m, enum md_scope scope, int index, int slot,
+					const char *symbol)
+{
+	const struct md_plugin_param *q;
+	return lane_of((struct md_mixer *)m, scope, index, slot, symbol, false, &q);
+}

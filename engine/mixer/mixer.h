@@ -90,6 +90,19 @@ enum md_err mixer_insert_get(const struct md_mixer *m, enum md_scope scope, int 
 			     float *v);
 /* A slot's model, or NULL for a bad index or slot. */
 const struct md_insert *mixer_insert(const struct md_mixer *m, enum md_scope scope, int index, int slot);
+/* Automation lanes of insert parameters, by symbol (played as the console's; a controller's moves are not
+ * recorded into them): the mode (off, read, write, touch, latch; creates the lane), a point added (value
+ * clamped as mixer_insert_set clamps), the points in [t0, t1] removed (the whole lane when t0 > t1), and the
+ * lane (NULL for none). MD_ERR_NOTFOUND for an empty slot, a plugin not installed or an unknown symbol. */
+enum md_err mixer_insert_auto_mode(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				   int mode);
+enum md_err mixer_insert_lane_add(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				  double t, float v);
+enum md_err mixer_insert_lane_clear(struct md_mixer *m, enum md_scope scope, int index, int slot, const char *symbol,
+				    double t0, double t1);
+const struct md_lane *mixer_insert_lane(const struct md_mixer *m, enum md_scope scope, int index, int slot,
+					const char *symbol);
+
 /* Feedback: fn for every insert parameter (its index in plugins_params order) or bypass (param -1) changed
  * since the last call, then forget them. */
 typedef void (*md_insert_dirty_fn)(void *ctx, enum md_scope scope, int index, int slot, int param);
