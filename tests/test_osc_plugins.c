@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jack/jack.h>
 #include <lo/lo.h>
 #include <math.h>
 #include <stdio.h>
@@ -394,6 +395,45 @@ static void test_channel_counts(void **state)
 }
 
 /* the master's peaks over 0.5 s of clean signal, after `settle` seconds */
+/* Plugin delay compensation at the JACK ports: a lookahead limiter (swh fastLookaheadLimiter, 240 frames at
+ * 48 kHz) on a stereo strip makes the console's outputs report 240 frames more capture latency. */
+static void test_port_latency(void **state)
+{
+	assert_int_equal(start_engine((const char *[]){"--channels", "0", NULL}), 0);
+	struct oc *o = oc_open("127.0.0.1", F->port);
+	lo_message m = lo_message_new();
+	lo_message_add_string(m, "Lim");
+	lo_message_add_int32(m, 1);
+	oc_sendm(o, "/ch/add", m);
+	assert_non_null(oc_wait(o, "/ch/count", 3.0));
+	jack_status_t st;
+	jack_client_t *jc = jack_client_open("platency", JackNoStartServer | JackServerName, &st, F->jackd.name);
+	assert_non_null(jc);
+	jack_latency_range_t r = {0, 0};
+	jack_port_t *out = jack_port_by_name(jc, "mdplug:master_out_L");
+	assert_non_null(out);
+	jack_port_get_latency_range(out, JackCaptureLatency, &r);
+	printf("master_out_L capture latency without plugins: %u..%u frames\n", r.min, r.max);
+	assert_int_equal(r.max, 0);
+	load(o, "/ch/1/insert/1/plugin", "http://plugin.org.uk/swh-plugins/fastLookaheadLimiter");
+	double until = tl_now() + 5.0;
+	while (tl_now() < until) {
+		jack_port_get_latency_range(out, JackCaptureLatency, &r);
+		if (r.min == 240)
+			break;
+		tl_sleep(0.05);
+	}
+	struct rmsg *q = oc_query(o, "/ch/1/insert/1/latency");
+	printf("with the limiter (it reports %g frames): %u..%u frames\n", q ? q->num[0] : -1.0, r.min, r.max);
+	assert_non_null(q);
+	assert_float_equal(q->num[0], 240.0, 0);
+	assert_int_equal(r.min, 240);
+	assert_int_equal(r.max, 240);
+	jack_client_close(jc);
+	oc_close(o);
+	stop_engine();
+}
+
 static void send_ff(struct oc *o, const char *path, float a, float b)
 {
 	lo_message m = lo_message_new();
@@ -489,6 +529,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_channel_counts, stop_if_running),
 		cmocka_unit_test_teardown(test_amp_level, stop_if_running),
 		cmocka_unit_test_teardown(test_param_lane, stop_if_running),
+		cmocka_unit_test_teardown(test_port_latency, stop_if_running),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
