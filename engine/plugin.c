@@ -348,8 +348,8 @@ static void *alloc_touched(size_t n)
 {
 	void *m = malloc(n);
 	if (m) {
-		mlock(m, n);
 		memset(m, 0, n);
+		mlock(m, n);
 	}
 	return m;
 }
@@ -440,6 +440,9 @@ struct md_plugin {
 	/* the worker: offline, work() runs inside schedule_work; live, on a thread woken by `wake` */
 	bool offline, worker_on;
 	pthread_t worker;
+	/* held by the worker thread around each work() and by restores: LV2 puts restore() in the instantiation
+	 * class, never beside another call on the instance (the audio thread never takes it) */
+	pthread_mutex_t work_mu;
 	sem_t wake;
 	atomic_bool quit;
 	atomic_uint works, responses;
@@ -601,7 +604,9 @@ static bool worker_drain(struct md_plugin *p)
 		struct pinst *pi = &p->pi[k];
 		uint32_t n;
 		while (pi->wi && wring_read(&pi->req, pi->wmsg, &n)) {
+			pthread_mutex_lock(&p->work_mu);
 			pi->wi->work(lilv_instance_get_handle(pi->inst), worker_respond, pi, n, pi->wmsg);
+			pthread_mutex_unlock(&p->work_mu);
 			atomic_fetch_add_explicit(&p->works, 1, memory_order_relaxed);
 			any = true;
 		}
@@ -1019,10 +1024,12 @@ struct md_plugin *plugin_new_host(const char *uri, uint32_t rate, int nch, uint3
 		free(p);
 		return NULL;
 	}
+	pthread_mutex_init(&p->work_mu, NULL);
 	if (!pathctx_set(&p->paths, h ? h->dir : NULL)) {
 		snprintf(err, errlen, "plugin <%s>: the plugin folder \"%s\" cannot be made absolute (or is too long)",
 			 uri, h->dir);
 		sem_destroy(&p->wake);
+		pthread_mutex_destroy(&p->work_mu);
 		free(p);
 		return NULL;
 	}
@@ -1100,8 +1107,10 @@ struct md_plugin *plugin_new_host(const char *uri, uint32_t rate, int nch, uint3
 		/* the description's state:state, after instantiation and before the first run (the spec's order) */
 		pthread_mutex_lock(&world_mu);
 		LilvState *st = lilv_state_new_from_world(world, &map, lilv_plugin_get_uri(d->lp));
+		pthread_mutex_lock(&p->work_mu);
 		for (int k = 0; st && k < ninst; k++)
 			lilv_state_restore(st, p->inst[k], NULL, NULL, 0, p->pi[k].features);
+		pthread_mutex_unlock(&p->work_mu);
 		lilv_state_free(st);
 		pthread_mutex_unlock(&world_mu);
 	}
@@ -1134,6 +1143,7 @@ void plugin_free(struct md_plugin *p)
 		return;
 	worker_stop(p); /* before the instances go: work() and work_response() use them */
 	sem_destroy(&p->wake);
+	pthread_mutex_destroy(&p->work_mu);
 	for (int k = 0; k < 2; k++) {
 		if (p->inst[k]) {
 			lilv_instance_deactivate(p->inst[k]);
@@ -1308,11 +1318,13 @@ bool plugin_state_restore(struct md_plugin *p, const char *ttl, const char *dir,
 			 lilv_node_as_uri(applies));
 		ok = false;
 	}
+	pthread_mutex_lock(&p->work_mu); /* no work() meanwhile */
 	for (int k = 0; ok && k < p->ninst; k++) {
 		const LV2_Feature *f[12];
 		call_features(p, k, f, &fmap, &fmake);
 		lilv_state_restore(st, p->inst[k], NULL, NULL, 0, f);
 	}
+	pthread_mutex_unlock(&p->work_mu);
 	lilv_state_free(st);
 	pthread_mutex_unlock(&world_mu);
 	return ok;

@@ -140,7 +140,8 @@ void plugin_run(struct md_plugin *p, float *const io[2], uint32_t n);
 char *plugin_state_save(struct md_plugin *p, const char *dir);
 /* Restore a state saved by plugin_state_save (Turtle text; relative paths in it are taken inside dir, which
  * may be NULL) into every instance of p. LV2 puts restore() in the instantiation class: nothing else may run
- * the instance meanwhile, so call it before the instance is given to the audio thread (insert_new does).
+ * the instance meanwhile. The worker thread is held off here; the audio thread cannot be, so call it before
+ * the instance is given to the audio thread (insert_new does), or once it has been taken back.
  * Work the plugin schedules while restoring (eg-sampler loading a sample) is done by the worker, and its
  * response is delivered at the first plugin_run. false with err set when the text is not a state of this
  * plugin or the plugin has no state:interface. [control] */

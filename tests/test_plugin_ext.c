@@ -29,8 +29,8 @@
 
 /* ---- malloc, free and pthread_mutex_lock counted while armed (this thread only), as tests/test_noalloc.c */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WRAP 0 /* ASan owns malloc: the allocation check is skipped */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WRAP 0 /* the sanitizer owns malloc: the allocation check is skipped */
 #else
 #define WRAP 1
 #endif
@@ -135,7 +135,11 @@ static void test_atom_plugins(void **state)
 		{"http://lv2plug.in/plugins/eg-scope#Mono", 1, false},
 		{"http://lv2plug.in/plugins/eg-scope#Stereo", 2, false},
 		{"http://lv2plug.in/plugins/eg-midigate", 2, false},
+#ifndef __SANITIZE_ADDRESS__
+		/* Debian's eg-metro leaks 216 bytes it mallocs in instantiate (found by LeakSanitizer): run in
+		 * the normal build only */
 		{"http://lv2plug.in/plugins/eg-metro", 1, false},
+#endif
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		if (!plugins_find(cases[c].uri)) {
