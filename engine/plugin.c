@@ -384,7 +384,8 @@ static bool wring_write(struct wring *r, uint32_t n, const void *data)
 	if (n > r->size - 4 || r->size - (head - tail) < 4 + n)
 		return false;
 	wring_copy_in(r, head, &n, 4);
-	wring_copy_in(r, head + 4, data, n);
+	if (n)
+		wring_copy_in(r, head + 4, data, n);
 	atomic_store_explicit(&r->head, head + 4 + n, memory_order_release);
 	return true;
 }

@@ -270,6 +270,20 @@ static void test_worker_round_trip(void **state)
 	printf("worker, live: the sample loaded on the worker thread and installed after %d block(s) (%.2f ms); "
 	       "work() %u times, work_response() %u\n",
 	       blocks, ms, works, responses);
+	/* many more round trips: the rings wrap around (32 KiB each; a request here is some 100 bytes) */
+	const unsigned rounds = 400;
+	t0 = now();
+	for (unsigned i = 2; i <= rounds + 1; i++) {
+		assert_true(plugin_state_restore(b, st, NULL, err, sizeof err));
+		run_until_responses(b, i);
+	}
+	for (double t1 = now(); works < 2 * (rounds + 1) && now() - t1 < 2.0; usleep(1000))
+		plugin_worker_counts(b, &works, NULL);
+	plugin_worker_counts(b, &works, &responses);
+	assert_int_equal(responses, rounds + 1);
+	assert_int_equal(works, 2 * (rounds + 1));
+	printf("worker, live: %u more loads in %.0f ms, every one answered: work() %u, work_response() %u\n", rounds,
+	       1e3 * (now() - t0), works, responses);
 	plugin_free(b);
 
 	/* offline: work() inside schedule_work, the response after the next run(), which frees at once */
