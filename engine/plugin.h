@@ -130,7 +130,8 @@ void plugin_run(struct md_plugin *p, float *const io[2], uint32_t n);
  * parameters and are not in it) as Turtle text (lilv_state_to_string), malloc'd (free() it); NULL when the
  * plugin has no state:interface or saving failed. dir: the folder of plugin files (as md_plugin_host.dir) for
  * this save: files the plugin makes while saving go there, and paths inside it are written relative to it;
- * NULL for none (paths absolute, makePath refused).
+ * NULL for none (paths absolute, makePath refused). A relative path is written as a "..."^^atom:Path literal;
+ * lilv and sratom warn on stderr as they write any path into a string state (their wording, not an error).
  *
  * Threading: LV2 gives save() its own class: it may run concurrently with run() on the audio thread (the
  * plugin makes that safe), never with an instantiation-class call (restore, activation, freeing). So this may
