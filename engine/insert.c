@@ -2,6 +2,7 @@
 #include "engine/insert.h"
 #include "engine/engine.h"
 
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,21 @@
 /* a level parameter covers this share of its distance to the target per sub-block: a one-pole glide with a
  * time constant of 5 ms, within 0.2 % of the target after 30 ms */
 #define GLIDE_SECONDS 0.005
+
+/* the Turtle of a slot's state when it is {"lv2": "<turtle>"} (plugin_state_save's text, as the session
+ * keeps it), malloc'd; NULL for any other state, which is kept for the next save and not given to the plugin */
+static char *lv2_state_text(const char *json)
+{
+	if (!json)
+		return NULL;
+	json_object *o = json_tokener_parse(json), *v = NULL;
+	char *t = NULL;
+	if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "lv2", &v) &&
+	    json_object_is_type(v, json_type_string))
+		t = strdup(json_object_get_string(v));
+	json_object_put(o);
+	return t;
+}
 
 struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nch, bool allow_non_rt, bool freewheel,
 				char *err, size_t errlen)
@@ -33,11 +49,19 @@ struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nc
 	}
 	for (int i = 0; i < m->nparams; i++)
 		init[i] = (struct md_plugin_value){m->params[i].symbol, m->params[i].value};
-	r->pl = plugin_new(m->uri, rate, nch, MD_BLOCK, allow_non_rt, init, m->nparams, err ? err : e2,
-			   err ? errlen : sizeof e2);
+	/* free-wheeling (the render): the plugin's worker runs inside its run(), so a bounce is reproducible */
+	const struct md_plugin_host host = {.offline = freewheel, .dir = NULL};
+	r->pl = plugin_new_host(m->uri, rate, nch, MD_BLOCK, allow_non_rt, init, m->nparams, &host, err ? err : e2,
+				err ? errlen : sizeof e2);
 	free(init);
 	if (!r->pl)
 		return r;
+	/* the saved state, before the instance is published to the audio thread (restore() may not run
+	 * beside run()); a state that does not restore leaves the plugin at its defaults, with err saying why */
+	char *ttl = lv2_state_text(m->state);
+	if (ttl)
+		(void)plugin_state_restore(r->pl, ttl, NULL, err ? err : e2, err ? errlen : sizeof e2);
+	free(ttl);
 	r->nparams = plugin_param_count(r->pl);
 	if (!(r->target = calloc((size_t)(r->nparams ? r->nparams : 1), sizeof *r->target))) {
 		plugin_free(r->pl);

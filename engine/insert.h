@@ -40,8 +40,12 @@ struct md_insert_rt {
 };
 
 /* The instance for slot m on a path of nch channels at `rate`, its parameters at m's values (the others at
- * the plugin's defaults), its bypass as m's, settled (no glide). A plugin that cannot run here gives a
- * placeholder with err set; NULL only without memory. [control] */
+ * the plugin's defaults), its bypass as m's, settled (no glide). freewheel: the plugin's lv2:freeWheeling port
+ * on, and its worker run offline (inside run(): the render's bounce is reproducible). When m->state is
+ * {"lv2": "<turtle>"} (plugin_state_save's text) it is restored into the plugin here, before the instance is
+ * published; any other state is left to the model (kept for the next save, not given to the plugin). A
+ * plugin that cannot run here gives a placeholder with err set; a state that does not restore leaves the
+ * plugin running at its defaults with err set; NULL only without memory. [control] */
 struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nch, bool allow_non_rt, bool freewheel,
 				char *err, size_t errlen);
 void insert_ref(struct md_insert_rt *r);   /* [control] */

@@ -2,17 +2,32 @@
  * their description, and running instances for one insert point of a mono or stereo path.
  *
  * Discovery, the feature check, instantiation with the host features (urid:map/unmap, options,
- * bufsz:boundedBlockLength, log), parameters by port symbol, the reported latency, the free-wheeling port,
- * and processing. Not yet here: worker:schedule and state (a plugin that requires them is refused, naming
- * the feature), atom and CV ports (refused, naming the port). The insert slots that hold instances in the
- * graph are engine/insert.h.
+ * bufsz:boundedBlockLength, log, worker:schedule, state:loadDefaultState, state:mapPath/makePath/freePath),
+ * parameters by port symbol, the reported latency, the free-wheeling port, processing, and the plugin's
+ * state (state:interface) saved to and restored from Turtle text. A plugin that requires any other feature is
+ * refused, naming it.
+ *
+ * Ports: audio and control ports; atom ports of atom:bufferType atom:Sequence (an input gets an empty
+ * sequence each run, an output a buffer of the sequenceSize option, 8192 bytes, whose contents are ignored:
+ * mixdesk sends and reads no MIDI or patch messages yet). CV ports and other atom ports are refused, naming
+ * the port, unless lv2:connectionOptional.
+ *
+ * The worker (worker:schedule): live, each instance with a work:interface has a worker thread fed through a
+ * preallocated lock-free ring (schedule_work copies the request and posts a semaphore, on the audio thread);
+ * work()'s responses come back through a second ring that plugin_run drains right after the plugin's run()
+ * (work_response(), then end_run()), as the worker spec has the host do. Offline (the render), work() runs
+ * inside schedule_work, so a bounce does not depend on thread timing; its responses are delivered after the
+ * same run().
  *
  * The channel rule, as Ardour's: a plugin with as many main audio inputs and outputs as the path has
  * channels runs one instance; a mono (1 in, 1 out) plugin on a stereo path runs one instance per side; a
- * mono-in stereo-out plugin (a reverb such as GVerb) on a stereo path is fed the mean of the two sides; any
- * other count (a mono-in stereo-out plugin on a mono strip among them: mixdesk does not widen a strip) is
- * refused with a message saying what it has and what the path needs. Side-chain inputs
- * (lv2:isSideChain) are fed silence and not counted. */
+ * mono-in stereo-out plugin (a reverb such as GVerb) on a stereo path is fed the mean of the two sides; a
+ * plugin with no audio input (an instrument or generator, eg-sampler) and as many outputs as the path has
+ * channels, or one output on a stereo path (given to both sides), replaces the path's signal with its own; a
+ * plugin with no audio port at all (eg-params) runs beside the signal, which passes through; any other count
+ * (a mono-in stereo-out plugin on a mono strip among them: mixdesk does not widen a strip) is refused with a
+ * message saying what it has and what the path needs. Side-chain inputs (lv2:isSideChain) are fed silence and
+ * not counted. */
 #ifndef MD_PLUGIN_H
 #define MD_PLUGIN_H
 
@@ -69,7 +84,26 @@ struct md_plugin_value {
  * fit, not real-time capable while allow_non_rt is false, instantiation failed). [control] */
 struct md_plugin *plugin_new(const char *uri, uint32_t rate, int nch, uint32_t max_block, bool allow_non_rt,
 			     const struct md_plugin_value *init, int ninit, char *err, size_t errlen);
-/* Deactivate and free. [control] */
+
+/* How an instance is hosted, beyond plugin_new's arguments. */
+struct md_plugin_host {
+	/* true: worker requests run inside schedule_work, on the calling thread (the offline render, or an
+	 * engine that free-wheels), so the result does not depend on timing; false: a worker thread */
+	bool offline;
+	/* the folder under which the plugin may make files (state:makePath given at instantiation), such as
+	 * "<session folder>/<session name>.plugins/<slot uid>/"; paths inside it are mapped relative to it
+	 * (state:mapPath). NULL: makePath answers NULL and paths are kept absolute */
+	const char *dir;
+};
+
+/* plugin_new with the hosting choices of h (NULL: live, no folder): as plugin_new otherwise. Where the plugin
+ * asks for it (state:loadDefaultState), its default state (its description's state:state) is restored right
+ * after instantiation, before activation. [control] */
+struct md_plugin *plugin_new_host(const char *uri, uint32_t rate, int nch, uint32_t max_block, bool allow_non_rt,
+				  const struct md_plugin_value *init, int ninit, const struct md_plugin_host *h,
+				  char *err, size_t errlen);
+/* Stop the worker thread (the requests and responses still queued are handled first, on this thread), then
+ * deactivate and free. [control, the audio thread no longer running it] */
 void plugin_free(struct md_plugin *p);
 
 /* The plugin's parameters (its control input ports, in port order). [any] */
@@ -91,5 +125,31 @@ const struct md_plugin_info *plugin_info(const struct md_plugin *p); /* [any] */
 /* Process n frames (n <= max_block) of the path's channels in place. A non-finite output is silenced. Never
  * allocates or locks (as far as the plugin, which declared hardRTCapable, keeps its word). [rt] */
 void plugin_run(struct md_plugin *p, float *const io[2], uint32_t n);
+
+/* The plugin's state (its state:interface save(), the properties only: the control ports are the session's
+ * parameters and are not in it) as Turtle text (lilv_state_to_string), malloc'd (free() it); NULL when the
+ * plugin has no state:interface or saving failed. dir: the folder of plugin files (as md_plugin_host.dir) for
+ * this save: files the plugin makes while saving go there, and paths inside it are written relative to it;
+ * NULL for none (paths absolute, makePath refused). A relative path is written as a "..."^^atom:Path literal;
+ * lilv and sratom warn on stderr as they write any path into a string state (their wording, not an error).
+ *
+ * Threading: LV2 gives save() its own class: it may run concurrently with run() on the audio thread (the
+ * plugin makes that safe), never with an instantiation-class call (restore, activation, freeing). So this may
+ * be called on the control thread while the audio thread runs the instance; it takes the lilv lock, and must
+ * not race with plugin_state_restore or plugin_free of the same instance. Of a mono plugin doubled on a stereo
+ * path (two instances) the left's state is saved. [control] */
+char *plugin_state_save(struct md_plugin *p, const char *dir);
+/* Restore a state saved by plugin_state_save (Turtle text; relative paths in it are taken inside dir, which
+ * may be NULL) into every instance of p. LV2 puts restore() in the instantiation class: nothing else may run
+ * the instance meanwhile. The worker thread is held off here; the audio thread cannot be, so call it before
+ * the instance is given to the audio thread (insert_new does), or once it has been taken back.
+ * Work the plugin schedules while restoring (eg-sampler loading a sample) is done by the worker, and its
+ * response is delivered at the first plugin_run. false with err set when the text is not a state of this
+ * plugin or the plugin has no state:interface. [control] */
+bool plugin_state_restore(struct md_plugin *p, const char *ttl, const char *dir, char *err, size_t errlen);
+
+/* How many work() calls the worker has made for p, and how many responses work_response() has been given
+ * (for tests and diagnostics). [any] */
+void plugin_worker_counts(const struct md_plugin *p, unsigned *works, unsigned *responses);
 
 #endif
