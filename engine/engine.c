@@ -144,6 +144,14 @@ uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, i
 	return r ? insert_latency(r) : 0;
 }
 
+char *engine_insert_state(struct md_engine *e, enum md_scope scope, int index, int slot, const char *dir)
+{
+	struct md_insert_rt **ins =
+		e->submitted && slot >= 0 && slot < MD_MAX_INSERTS ? graph_inserts(e->submitted, scope, index) : NULL;
+	struct md_insert_rt *r = ins ? ins[slot] : NULL;
+	return r && r->pl ? plugin_state_save(r->pl, dir) : NULL;
+}
+
 uint32_t engine_latency(const struct md_engine *e)
 {
 	return e->submitted ? e->submitted->latency : 0;

@@ -91,6 +91,11 @@ bool engine_send_insert_bypass(struct md_engine *e, enum md_scope scope, int ind
  * whether the slot holds a running plugin. [control] */
 uint32_t engine_insert_latency(const struct md_engine *e, enum md_scope scope, int index, int slot, bool *running);
 
+/* The state (lv2:state, as Turtle; malloc'd) of the plugin an insert of the last submitted graph runs, its
+ * paths relative to dir where they lie in it; NULL for no plugin, a placeholder, or a plugin without
+ * state:interface. The audio thread may keep running it (LV2 allows save() beside run()). [control] */
+char *engine_insert_state(struct md_engine *e, enum md_scope scope, int index, int slot, const char *dir);
+
 /* The console's latency from a strip's input to the master's output, frames: what its plugins report, as the
  * last submitted graph compensates it (docs/PLUGINS.md). [control] */
 uint32_t engine_latency(const struct md_engine *e);

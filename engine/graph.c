@@ -163,6 +163,17 @@ static bool build_source(struct md_engine *e, struct gstrip *s, const struct md_
 	return true;
 }
 
+/* [control] a slot's saved state that did not restore, said once (the plugin runs at its defaults) */
+static void insert_state_error(struct md_engine *e, const char *what, int slot, const char *why)
+{
+	char msg[sizeof e->ins_err];
+	snprintf(msg, sizeof msg, "%s insert %d: %s (it runs from its defaults)", what, slot + 1, why);
+	if (strcmp(msg, e->ins_err) != 0) {
+		memcpy(e->ins_err, msg, sizeof msg);
+		e->ins_err_serial++;
+	}
+}
+
 /* [control] a new problem with an insert, said once */
 static void insert_error(struct md_engine *e, const char *what, int slot, const char *why)
 {
@@ -178,7 +189,7 @@ static void insert_error(struct md_engine *e, const char *what, int slot, const 
  * its plugin (same uid, width and rate; `prev` is that object's slots in it, or NULL), else new ones. A
  * plugin that cannot run here is a placeholder and a message; false only without memory. */
 static bool build_inserts(struct md_engine *e, struct md_insert_rt **ins, int *nins, const struct md_insert *m,
-			  struct md_insert_rt *const *prev, int nch, uint32_t rate, const char *what)
+			  struct md_insert_rt *const *prev, int nch, uint32_t rate, const char *dir, const char *what)
 {
 	*nins = 0;
 	for (int k = 0; k < MD_MAX_INSERTS; k++) {
@@ -192,11 +203,13 @@ static bool build_inserts(struct md_engine *e, struct md_insert_rt **ins, int *n
 			continue;
 		}
 		char err[600];
-		ins[k] = insert_new(&m[k], rate, nch, e->allow_non_rt, e->freewheel, err, sizeof err);
+		ins[k] = insert_new(&m[k], rate, nch, e->allow_non_rt, e->freewheel, dir, err, sizeof err);
 		if (!ins[k])
 			return false;
 		if (!ins[k]->pl)
 			insert_error(e, what, k, err);
+		else if (err[0]) /* it runs, but its saved state did not restore */
+			insert_state_error(e, what, k, err);
 	}
 	return true;
 }
@@ -364,7 +377,8 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 		src_ok &= build_source(e, s, c->strips[i], c->dir, prev, rate);
 		snprintf(what, sizeof what, "strip '%s'", c->strips[i]->name);
 		src_ok &= build_inserts(e, s->ins, &s->nins, c->strips[i]->inserts,
-					s->inherit >= 0 ? prev->strips[s->inherit].ins : NULL, s->nch, rate, what);
+					s->inherit >= 0 ? prev->strips[s->inherit].ins : NULL, s->nch, rate, c->dir,
+					what);
 	}
 	if (!src_ok) {
 		engine_graph_free(g);
@@ -378,10 +392,10 @@ struct md_graph *engine_build(struct md_engine *e, const struct md_console *c, u
 		ok &= build_bus(g, b, c->buses[i], prev, g->bpm);
 		snprintf(what, sizeof what, "bus '%s'", c->buses[i]->name);
 		ok &= build_inserts(e, b->ins, &b->nins, c->buses[i]->inserts,
-				    b->inherit >= 0 ? prev->buses[b->inherit].ins : NULL, 2, rate, what);
+				    b->inherit >= 0 ? prev->buses[b->inherit].ins : NULL, 2, rate, c->dir, what);
 	}
 	ok &= build_inserts(e, g->master.ins, &g->master.nins, c->master.inserts, prev ? prev->master.ins : NULL, 2,
-			    rate, "master");
+			    rate, c->dir, "master");
 	if (!ok || !build_latency(g, prev) || build_lanes(g, c) != MD_OK) {
 		engine_graph_free(g);
 		return NULL;

@@ -28,7 +28,7 @@ static char *lv2_state_text(const char *json)
 }
 
 struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nch, bool allow_non_rt, bool freewheel,
-				char *err, size_t errlen)
+				const char *dir, char *err, size_t errlen)
 {
 	struct md_insert_rt *r = calloc(1, sizeof *r);
 	if (!r)
@@ -50,7 +50,7 @@ struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nc
 	for (int i = 0; i < m->nparams; i++)
 		init[i] = (struct md_plugin_value){m->params[i].symbol, m->params[i].value};
 	/* free-wheeling (the render): the plugin's worker runs inside its run(), so a bounce is reproducible */
-	const struct md_plugin_host host = {.offline = freewheel, .dir = NULL};
+	const struct md_plugin_host host = {.offline = freewheel, .dir = dir};
 	r->pl = plugin_new_host(m->uri, rate, nch, MD_BLOCK, allow_non_rt, init, m->nparams, &host, err ? err : e2,
 				err ? errlen : sizeof e2);
 	free(init);
@@ -60,7 +60,7 @@ struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nc
 	 * beside run()); a state that does not restore leaves the plugin at its defaults, with err saying why */
 	char *ttl = lv2_state_text(m->state);
 	if (ttl)
-		(void)plugin_state_restore(r->pl, ttl, NULL, err ? err : e2, err ? errlen : sizeof e2);
+		(void)plugin_state_restore(r->pl, ttl, dir, err ? err : e2, err ? errlen : sizeof e2);
 	free(ttl);
 	r->nparams = plugin_param_count(r->pl);
 	if (!(r->target = calloc((size_t)(r->nparams ? r->nparams : 1), sizeof *r->target))) {

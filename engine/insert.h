@@ -47,7 +47,7 @@ struct md_insert_rt {
  * plugin that cannot run here gives a placeholder with err set; a state that does not restore leaves the
  * plugin running at its defaults with err set; NULL only without memory. [control] */
 struct md_insert_rt *insert_new(const struct md_insert *m, uint32_t rate, int nch, bool allow_non_rt, bool freewheel,
-				char *err, size_t errlen);
+				const char *dir, char *err, size_t errlen);
 void insert_ref(struct md_insert_rt *r);   /* [control] */
 void insert_unref(struct md_insert_rt *r); /* [control] frees with the last reference */
 

@@ -4,6 +4,9 @@
  * worker's round trip live and offline, state:mapPath inside a plugin folder, a state save/restore round trip
  * on eg-params, and plugin_run allocating and locking nothing with the live worker answering. No JACK. */
 #include "engine/insert.h"
+#include "engine/mixer/mixer.h"
+#include "engine_helpers.h"
+#include "sessions/session.h"
 #include "engine/plugin.h"
 
 #include <setjmp.h>
@@ -438,7 +441,7 @@ static void test_insert_state(void **state)
 	json_object_object_add(o, "lv2", json_object_new_string(t));
 	struct md_insert m = {.uri = (char *)PARAMS, .uid = 1};
 	m.state = (char *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	struct md_insert_rt *r = insert_new(&m, 48000, 2, false, false, err, sizeof err);
+	struct md_insert_rt *r = insert_new(&m, 48000, 2, false, false, NULL, err, sizeof err);
 	assert_non_null(r);
 	assert_non_null(r->pl);
 	assert_string_equal(err, "");
@@ -450,7 +453,7 @@ static void test_insert_state(void **state)
 
 	/* not {"lv2": ...}: kept by the model, not given */
 	m.state = (char *)"{\"vendor\":{\"int\":9}}";
-	r = insert_new(&m, 48000, 2, false, false, err, sizeof err);
+	r = insert_new(&m, 48000, 2, false, false, NULL, err, sizeof err);
 	assert_non_null(r->pl);
 	assert_string_equal(err, "");
 	got = plugin_state_save(r->pl, NULL);
@@ -460,7 +463,7 @@ static void test_insert_state(void **state)
 
 	/* {"lv2": ...} that is not a state: the plugin at its defaults, err set */
 	m.state = (char *)"{\"lv2\":\"nonsense\"}";
-	r = insert_new(&m, 48000, 2, false, true, err, sizeof err);
+	r = insert_new(&m, 48000, 2, false, true, NULL, err, sizeof err);
 	assert_non_null(r->pl);
 	printf("insert with a bad lv2 state: %s\n", err);
 	assert_non_null(strstr(err, "is not LV2 state in Turtle"));
@@ -516,6 +519,53 @@ static void test_run_noalloc(void **state)
 	plugin_free(p);
 }
 
+/* A save captures a running plugin's state: eg-sampler in a strip's slot, the console snapshot for a save
+ * holds {"lv2": turtle} naming its sample, the session text keeps it, and a console loaded from that text
+ * builds the slot again without an insert error. */
+static void test_state_saved_with_session(void **state)
+{
+	(void)state;
+	struct rig *r = malloc(sizeof *r);
+	rig_init(r, 48000);
+	mixer_set_allow_non_rt(r->m, true);
+	assert_int_equal(mixer_add_strip(r->m, "Keys", true, NULL), MD_OK);
+	rig_map(r);
+	char err[600] = "";
+	if (mixer_insert_load(r->m, MD_SCOPE_STRIP, 0, 0, SAMPLER, err, sizeof err) != MD_OK)
+		fail_msg("load: %s", err);
+	rig_settle(r);
+	const struct md_console *c = mixer_snapshot(r->m);
+	const char *st = c->strips[0]->inserts[0].state;
+	printf("the slot's state after a snapshot: %.90s...\n", st ? st : "(none)");
+	assert_non_null(st);
+	assert_non_null(strstr(st, "{\"lv2\":"));
+	assert_non_null(strstr(st, "click.wav"));
+	char *text = NULL;
+	assert_int_equal(session_serialize(c, NULL, "/tmp/mdstate.json", &text, err, sizeof err), MD_OK);
+	struct md_console *d = NULL;
+	if (session_parse(text, "/tmp/mdstate.json", &d, err, sizeof err) != MD_OK)
+		fail_msg("parse: %s", err);
+	assert_string_equal(d->strips[0]->inserts[0].state, st);
+	struct rig *r2 = malloc(sizeof *r2);
+	rig_init(r2, 48000);
+	mixer_set_allow_non_rt(r2->m, true);
+	assert_int_equal(mixer_replace(r2->m, d), MD_OK);
+	rig_map(r2);
+	rig_settle(r2);
+	unsigned serial;
+	const char *ie = engine_insert_error(mixer_engine(r2->m), &serial);
+	printf("loaded again: insert error %s\n", ie ? ie : "none");
+	assert_null(ie);
+	bool running = false;
+	engine_insert_latency(mixer_engine(r2->m), MD_SCOPE_STRIP, 0, 0, &running);
+	assert_true(running);
+	free(text);
+	rig_free(r2);
+	free(r2);
+	rig_free(r);
+	free(r);
+}
+
 int main(void)
 {
 	/* the Debian plugins and the made-up test bundles beside this file (LV2_PATH replaces the default path) */
@@ -525,10 +575,15 @@ int main(void)
 		 top ? top : ".");
 	setenv("LV2_PATH", path, 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_atom_plugins),   cmocka_unit_test(test_cv_refused),
-		cmocka_unit_test(test_sampler_silent), cmocka_unit_test(test_worker_round_trip),
-		cmocka_unit_test(test_map_path),       cmocka_unit_test(test_state_round_trip),
-		cmocka_unit_test(test_insert_state),   cmocka_unit_test(test_run_noalloc),
+		cmocka_unit_test(test_atom_plugins),
+		cmocka_unit_test(test_cv_refused),
+		cmocka_unit_test(test_sampler_silent),
+		cmocka_unit_test(test_worker_round_trip),
+		cmocka_unit_test(test_map_path),
+		cmocka_unit_test(test_state_round_trip),
+		cmocka_unit_test(test_insert_state),
+		cmocka_unit_test(test_run_noalloc),
+		cmocka_unit_test(test_state_saved_with_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

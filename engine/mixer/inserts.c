@@ -5,9 +5,43 @@
 #include "engine/mixer/mixer_int.h"
 #include "engine/plugin.h"
 
+#include <json-c/json.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+/* every running plugin's state into its slot's "state" as {"lv2": "<turtle>"}; a plugin without state:interface
+ * keeps what the slot had */
+static void capture_object(struct md_mixer *m, enum md_scope scope, int index)
+{
+	struct md_insert *ins = console_inserts(m->con, scope, index);
+	for (int k = 0; k < MD_MAX_INSERTS; k++) {
+		if (!ins[k].uri)
+			continue;
+		char *ttl = engine_insert_state(m->eng, scope, index, k, m->con->dir);
+		if (!ttl)
+			continue;
+		json_object *o = json_object_new_object();
+		if (o && json_object_object_add(o, "lv2", json_object_new_string(ttl)) == 0)
+			console_insert_set_state(&ins[k],
+						 json_object_to_json_string_ext(
+							 o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		free(ttl);
+	}
+}
+
+void mx_capture_plugin_states(struct md_mixer *m)
+{
+	if (m->rebuild_pending) /* the submitted graph is not the console's yet: its instances may be others */
+		return;
+	for (int i = 0; i < m->con->nstrips; i++)
+		capture_object(m, MD_SCOPE_STRIP, i);
+	for (int i = 0; i < m->con->nbuses; i++)
+		capture_object(m, MD_SCOPE_BUS, i);
+	capture_object(m, MD_SCOPE_MASTER, 0);
+}
 
 void mixer_set_allow_non_rt(struct md_mixer *m, bool allow)
 {

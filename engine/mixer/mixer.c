@@ -350,6 +350,7 @@ struct md_console *mixer_snapshot(struct md_mixer *m)
 {
 	if (m->host && m->host->read_conns)
 		m->host->read_conns(m->host, m->con);
+	mx_capture_plugin_states(m);
 	return m->con;
 }
 

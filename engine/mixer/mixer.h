@@ -53,7 +53,8 @@ enum md_err mixer_rename_bus(struct md_mixer *m, int index, const char *name);
 enum md_err mixer_replace(struct md_mixer *m, struct md_console *c);
 /* The engine's sample rate changed: rebuild for the new rate. */
 enum md_err mixer_set_rate(struct md_mixer *m, uint32_t rate);
-/* The console with its connection lists refreshed from the host, for saving. */
+/* The console with its connection lists refreshed from the host and its plugins' states (lv2:state) read from
+ * the running instances, for saving. */
 struct md_console *mixer_snapshot(struct md_mixer *m);
 
 /* Periodic work of the control loop: resend changes the full queue refused, retry a refused rebuild,

@@ -78,6 +78,8 @@ static inline void mx_bit_set(struct mx_bits *b, enum md_scope scope, int index,
 /* mixer.c: build and submit a graph of the console (or leave it to mixer_tick while a swap is pending) */
 enum md_err mx_rebuild(struct md_mixer *m);
 
+/* inserts.c: the running plugins' states into the console, for a save (mixer_snapshot) */
+void mx_capture_plugin_states(struct md_mixer *m);
 /* inserts.c: each tick, the insert values a full queue refused */
 void mx_insert_resend(struct md_mixer *m);
 
