@@ -148,8 +148,9 @@ void ctl_dump_inserts(struct md_control *c, struct md_out *o, enum md_scope scop
 void ctl_insert_feedback(struct md_control *c, bool send);
 /* Forget who set what (indices changed meaning). */
 void ctl_insert_forget(struct md_control *c);
-/* A new problem a graph build had with an insert: on stderr, and /insert/error ,s to every subscriber. */
-void ctl_insert_errors(struct md_control *c);
+/* A problem a graph build had with an insert that was not told yet, or NULL (feedback.c sends it to every
+ * subscriber as /insert/error ,s). */
+const char *ctl_insert_error_new(struct md_control *c);
 
 /* sessions (control/session_cmds.c) */
 void ctl_h_save(struct md_control *c, const struct req *r);

@@ -441,7 +441,12 @@ static void meters(struct md_control *c, double now)
 
 void ctl_feedback_tick(struct md_control *c, double now)
 {
-	ctl_insert_errors(c);
+	const char *ie = ctl_insert_error_new(c); /* the live program says it on stderr, as a source's problem */
+	if (ie) {
+		lo_message m = lo_message_new();
+		lo_message_add_string(m, ie);
+		ctl_broadcast(c, "/insert/error", m);
+	}
 	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
 		if (c->subs[i].used && now > c->subs[i].expires)
 			ctl_unsubscribe(c, &c->subs[i]);

@@ -533,15 +533,12 @@ void ctl_insert_feedback(struct md_control *c, bool send)
 	mixer_drain_insert_dirty(c->m, send ? on_insert_dirty : no_op, c);
 }
 
-void ctl_insert_errors(struct md_control *c)
+const char *ctl_insert_error_new(struct md_control *c)
 {
 	unsigned serial;
 	const char *err = engine_insert_error(mixer_engine(c->m), &serial);
 	if (!err || serial == c->ins_err_said)
-		return;
+		return NULL;
 	c->ins_err_said = serial;
-	/* every controller (the live program says it on stderr, as a source's problem) */
-	lo_message m = lo_message_new();
-	lo_message_add_string(m, err);
-	ctl_broadcast(c, "/insert/error", m);
+	return err;
 }
