@@ -2,6 +2,7 @@
  * control (options, opening, the control loop, shutting down); `mixdesk render` bounces a session offline;
  * `mixdesk check` validates one. */
 #include "control/control.h"
+#include "control/nsm.h"
 #include "engine/player.h"
 #include "engine/plugin.h"
 #include "tools/jack/jackhost.h"
@@ -25,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PLAYER_AHEAD_S 2.0 /* seconds of each source read ahead of the transport */
+#define PLAYER_AHEAD_S 2.0      /* seconds of each source read ahead of the transport */
+#define NSM_OPEN_TIMEOUT_S 60.0 /* how long the session manager's open is waited for after the announce */
+#define NSM_DIRTY_EVERY_S 0.25  /* how often the console is compared with its file under NSM */
 
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
@@ -78,6 +81,7 @@ struct live_opts {
 	bool play, loop;
 	bool allow_non_rt; /* --allow-non-rt-plugins */
 	const char *session;
+	const char *nsm_url; /* NSM_URL: a session manager decides the session file and the client name */
 };
 
 /* the live console: the JACK client (which holds the mixer) and the OSC listener */
@@ -89,10 +93,16 @@ struct live {
 	double next_reconnect; /* when to try a server again */
 	unsigned xruns_said;   /* the xruns the last stderr line counted */
 	double next_xrun_line;
-	struct md_player *player; /* streams the strips' sources from disk */
-	unsigned src_err_said;    /* the engine's source problem last said */
-	unsigned ins_err_said;    /* and its insert problem */
-	double loop_end;          /* --loop: where the transport goes back to 0, seconds */
+	struct md_player *player;      /* streams the strips' sources from disk */
+	unsigned src_err_said;         /* the engine's source problem last said */
+	unsigned ins_err_said;         /* and its insert problem */
+	double loop_end;               /* --loop: where the transport goes back to 0, seconds */
+	struct md_nsm *nsm;            /* under a session manager (docs/NSM.md) */
+	struct md_console *nsm_loaded; /* its session, loaded before the JACK client opens */
+	char nsm_file[4096];           /* the session manager's path + ".json" */
+	char nsm_client[256];          /* its client id: the JACK client name */
+	char *nsm_clean;               /* the console's text as last opened or saved, for is_dirty/is_clean */
+	double nsm_next_check;
 };
 
 /* [control] the command line into o: -1 to run the console, or the exit status (0 after --help or
@@ -238,8 +248,9 @@ static int fill_console(struct md_mixer *mixer, struct md_console *loaded, const
 static int open_live(const struct live_opts *o, struct live *l)
 {
 	char err[512];
-	struct md_console *loaded = NULL;
-	if (o->session && session_load(o->session, &loaded, err, sizeof err) != MD_OK) {
+	struct md_console *loaded = l->nsm_loaded;
+	l->nsm_loaded = NULL;
+	if (!loaded && o->session && session_load(o->session, &loaded, err, sizeof err) != MD_OK) {
 		fprintf(stderr, "mixdesk: %s\n", err);
 		return 1;
 	}
@@ -452,6 +463,146 @@ static void watch_sources(const struct live_opts *o, struct live *l)
 	}
 }
 
+/* ---- under a session manager (NSM_URL; docs/NSM.md) ---- */
+
+/* [control] the session manager's file for path (path + ".json") loaded into *out, or made first (an empty
+ * console, saved atomically) when there is none: NSM_OK, or the API's code with a message in err */
+static int nsm_load_file(const char *path, char *file, size_t filelen, struct md_console **out, char *err,
+			 size_t errlen)
+{
+	if ((size_t)snprintf(file, filelen, "%s.json", path) >= filelen) {
+		snprintf(err, errlen, "the session path '%s' is too long (at most %zu bytes)", path, filelen - 6);
+		return NSM_ERR_CREATE_FAILED;
+	}
+	struct stat st;
+	if (stat(file, &st) != 0) {
+		struct md_console *c = console_new(48000);
+		if (!c) {
+			snprintf(err, errlen, "cannot make a new console for %s: out of memory", file);
+			return NSM_ERR_CREATE_FAILED;
+		}
+		char e2[512];
+		if (session_save(file, c, e2, sizeof e2) != MD_OK) {
+			snprintf(err, errlen, "cannot create the session %s: %s", file, e2);
+			console_free(c);
+			return NSM_ERR_CREATE_FAILED;
+		}
+		console_free(c);
+		fprintf(stderr, "mixdesk: NSM: new session %s\n", file);
+	}
+	if (session_load(file, out, err, errlen) != MD_OK)
+		return NSM_ERR_BAD_PROJECT;
+	return NSM_OK;
+}
+
+/* [control] the console's text as a session at the session manager's file (NULL when it cannot be made) */
+static char *nsm_text(struct live *l)
+{
+	char *text = NULL, err[256];
+	if (session_serialize(mixer_console(l->mixer), NULL, l->nsm_file, &text, err, sizeof err) != MD_OK)
+		return NULL;
+	return text;
+}
+
+static void nsm_mark_clean(struct live *l)
+{
+	free(l->nsm_clean);
+	l->nsm_clean = nsm_text(l);
+}
+
+/* [control] announce, wait for the session manager's open and load (or make) its session, before the JACK
+ * client opens: the file and the client name go into o. 0, or the exit status after a message (and the
+ * error answered to the server). */
+static int nsm_begin(struct live_opts *o, struct live *l, const char *exe)
+{
+	char err[1024];
+	l->nsm = nsm_start(o->nsm_url, exe, err, sizeof err);
+	if (!l->nsm) {
+		fprintf(stderr, "mixdesk: %s\n", err);
+		return 1;
+	}
+	const char *path, *display, *id;
+	if (!nsm_wait_open(l->nsm, NSM_OPEN_TIMEOUT_S, &path, &display, &id, err, sizeof err)) {
+		fprintf(stderr, "mixdesk: NSM: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "mixdesk: NSM: open '%s' as client '%s' (%s)\n", path, id, display);
+	if (o->session)
+		fprintf(stderr, "mixdesk: NSM: the session manager decides the session: %s is not opened\n",
+			o->session);
+	if (o->autosave)
+		fprintf(stderr, "mixdesk: NSM: --autosave is off: the session manager says when to save\n");
+	o->autosave = false;
+	int code = nsm_load_file(path, l->nsm_file, sizeof l->nsm_file, &l->nsm_loaded, err, sizeof err);
+	if (code != NSM_OK) {
+		fprintf(stderr, "mixdesk: NSM: %s\n", err);
+		nsm_reply_open(l->nsm, false, code, err);
+		return 1;
+	}
+	snprintf(l->nsm_client, sizeof l->nsm_client, "%s", *id ? id : "mixdesk");
+	o->jo.client_name = l->nsm_client;
+	o->session = o->co.session_path = l->nsm_file;
+	return 0;
+}
+
+/* [control] a later open: the console switches to that session (the JACK client keeps its name) */
+static void nsm_switch(struct live *l, const char *path, const char *id)
+{
+	char err[4600], file[sizeof l->nsm_file];
+	struct md_console *c = NULL;
+	int code = nsm_load_file(path, file, sizeof file, &c, err, sizeof err);
+	if (code == NSM_OK) {
+		enum md_err e = mixer_replace(l->mixer, c);
+		if (e) {
+			snprintf(err, sizeof err, "cannot set up the session %s: %s", file, md_strerror(e));
+			console_free(c);
+			code = NSM_ERR_GENERAL;
+		}
+	}
+	if (code != NSM_OK) {
+		fprintf(stderr, "mixdesk: NSM: %s\n", err);
+		nsm_reply_open(l->nsm, false, code, err);
+		return;
+	}
+	if (strcmp(id, jackhost_client_name(l->host)) != 0)
+		fprintf(stderr, "mixdesk: NSM: client id '%s': the JACK client keeps its name '%s'\n", id,
+			jackhost_client_name(l->host));
+	snprintf(l->nsm_file, sizeof l->nsm_file, "%s", file);
+	fprintf(stderr, "mixdesk: NSM: switched to %s\n", file);
+	nsm_mark_clean(l);
+	snprintf(err, sizeof err, "opened %s", file);
+	nsm_reply_open(l->nsm, true, NSM_OK, err);
+}
+
+/* [control] the session manager's side of one tick: its save and open asked for, answered, and whether the
+ * console differs from its file (checked every NSM_DIRTY_EVERY_S) */
+static void nsm_tick(struct live *l, double now)
+{
+	if (nsm_save_requested(l->nsm)) {
+		char err[640], msg[4200];
+		control_save_wait(l->ctl); /* a save-as over OSC may still be changing a session file */
+		if (control_save_now(l->ctl, l->nsm_file, err, sizeof err) != MD_OK) {
+			fprintf(stderr, "mixdesk: NSM: save failed: %s\n", err);
+			nsm_reply_save(l->nsm, false, NSM_ERR_GENERAL, err);
+		} else {
+			fprintf(stderr, "mixdesk: NSM: saved %s\n", l->nsm_file);
+			nsm_mark_clean(l);
+			snprintf(msg, sizeof msg, "saved %s", l->nsm_file);
+			nsm_reply_save(l->nsm, true, NSM_OK, msg);
+		}
+	}
+	const char *path, *display, *id;
+	if (nsm_open_requested(l->nsm, &path, &display, &id))
+		nsm_switch(l, path, id);
+	if (now >= l->nsm_next_check) {
+		l->nsm_next_check = now + NSM_DIRTY_EVERY_S;
+		char *text = nsm_text(l);
+		if (text && l->nsm_clean)
+			nsm_set_dirty(l->nsm, strcmp(text, l->nsm_clean) != 0);
+		free(text);
+	}
+}
+
 static int control_loop(const struct live_opts *o, struct live *l)
 {
 	if (o->loop && (l->loop_end = sources_end(mixer_console(l->mixer))) <= 0)
@@ -459,10 +610,12 @@ static int control_loop(const struct live_opts *o, struct live *l)
 	if (o->play)
 		mixer_transport_cmd(l->mixer, MD_TRANSPORT_PLAY, 0.0);
 	while (!got_signal) {
-		struct pollfd fds[3] = {{sig_pipe[0], POLLIN, 0},
+		/* the OSC socket and the session manager's are -1 when absent: poll skips those */
+		struct pollfd fds[4] = {{sig_pipe[0], POLLIN, 0},
 					{jackhost_wake_fd(l->host), POLLIN, 0},
-					{control_fd(l->ctl), POLLIN, 0}};
-		int r = poll(fds, control_fd(l->ctl) >= 0 ? 3 : 2, 5);
+					{control_fd(l->ctl), POLLIN, 0},
+					{l->nsm ? nsm_fd(l->nsm) : -1, POLLIN, 0}};
+		int r = poll(fds, 4, 5);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r > 0 && fds[1].revents & POLLIN) {
@@ -472,7 +625,11 @@ static int control_loop(const struct live_opts *o, struct live *l)
 		}
 		if (r > 0 && fds[2].revents & POLLIN)
 			control_recv(l->ctl);
+		if (r > 0 && fds[3].revents & POLLIN)
+			nsm_recv(l->nsm);
 		double now = md_now_s();
+		if (l->nsm)
+			nsm_tick(l, now);
 		watch_jack(o, l, now);
 		watch_sources(o, l);
 		jackhost_tick(l->host);
@@ -492,6 +649,8 @@ static int shut_down(const struct live_opts *o, struct live *l, int status)
 	control_free(l->ctl);
 	jackhost_close(l->host); /* the graphs, and the streams they hold, go with the mixer */
 	player_free(l->player);
+	nsm_free(l->nsm);
+	free(l->nsm_clean);
 	return status;
 }
 
@@ -502,8 +661,24 @@ static int run_live(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	struct live l = {0};
-	if ((status = open_live(&o, &l)) != 0)
+	o.nsm_url = getenv("NSM_URL");
+	if (o.nsm_url && *o.nsm_url && (status = nsm_begin(&o, &l, argv[0])) != 0) {
+		nsm_free(l.nsm);
 		return status;
+	}
+	if ((status = open_live(&o, &l)) != 0) {
+		if (l.nsm)
+			nsm_reply_open(l.nsm, false, NSM_ERR_GENERAL,
+				       "mixdesk could not start its JACK client or OSC listener (its log says why)");
+		nsm_free(l.nsm);
+		return status;
+	}
+	if (l.nsm) {
+		char msg[4200];
+		nsm_mark_clean(&l);
+		snprintf(msg, sizeof msg, "opened %s as JACK client %s", l.nsm_file, jackhost_client_name(l.host));
+		nsm_reply_open(l.nsm, true, NSM_OK, msg);
+	}
 	announce(&o, &l);
 	return shut_down(&o, &l, control_loop(&o, &l));
 }
