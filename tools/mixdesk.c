@@ -69,7 +69,10 @@ static void usage(FILE *f)
 		"      --allow-non-rt-plugins  run LV2 plugins that do not declare lv2:hardRTCapable (they may\n"
 		"                          allocate or block on the audio thread; refused without it)\n"
 		"  -h, --help              this help\n"
-		"  -V, --version           print the version\n");
+		"  -V, --version           print the version\n"
+		"\n"
+		"With NSM_URL set, a session manager (NSM) decides the session file and the JACK client name and says\n"
+		"when to save (docs/NSM.md).\n");
 }
 
 /* the live console's command line */
