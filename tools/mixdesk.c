@@ -106,6 +106,7 @@ struct live {
 	char nsm_client[256];          /* its client id: the JACK client name */
 	char *nsm_clean;               /* the console's text as last opened or saved, for is_dirty/is_clean */
 	double nsm_next_check;
+	uint64_t nsm_changes_seen; /* mixer_changes at the last look */
 };
 
 /* [control] the command line into o: -1 to run the console, or the exit status (0 after --help or
@@ -597,8 +598,11 @@ static void nsm_tick(struct live *l, double now)
 	const char *path, *display, *id;
 	if (nsm_open_requested(l->nsm, &path, &display, &id))
 		nsm_switch(l, path, id);
-	if (now >= l->nsm_next_check) {
+	/* the console's text against the saved one (an undone change is clean again), only when a user changed
+	 * something since the last look: a large session is not serialised four times a second for nothing */
+	if (now >= l->nsm_next_check && mixer_changes(l->mixer) != l->nsm_changes_seen) {
 		l->nsm_next_check = now + NSM_DIRTY_EVERY_S;
+		l->nsm_changes_seen = mixer_changes(l->mixer);
 		char *text = nsm_text(l);
 		if (text && l->nsm_clean)
 			nsm_set_dirty(l->nsm, strcmp(text, l->nsm_clean) != 0);

@@ -88,9 +88,11 @@ enum md_err mixer_transport_cmd(struct md_mixer *m, int cmd, double seconds)
 
 /* Lane edits and passes change the model now and the engine at the next tick: one graph per tick however
  * many edits a burst brings, and a rebuild that fails is retried there. */
+/* a lane or its mode changed: the graph that plays lanes is rebuilt, and the session has changed */
 static void want_rebuild(struct md_mixer *m)
 {
 	m->rebuild_pending = true;
+	m->changes++;
 }
 
 static struct mx_pass *find_pass(struct md_mixer *m, enum md_scope scope, int index, int param)

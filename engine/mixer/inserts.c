@@ -62,6 +62,7 @@ const struct md_insert *mixer_insert(const struct md_mixer *m, enum md_scope sco
 
 static void mark(struct md_mixer *m, enum md_scope scope, int index, int slot, int param)
 {
+	m->changes++;
 	for (int i = 0; i < m->ninsert_marks; i++) {
 		struct mx_insert_mark *k = &m->insert_marks[i];
 		if (k->scope == scope && k->index == index && k->slot == slot && k->param == param)
@@ -118,6 +119,7 @@ enum md_err mixer_insert_load(struct md_mixer *m, enum md_scope scope, int index
 	}
 	console_insert_load(&was, NULL); /* frees what the slot held */
 	m->serial++;                     /* a controller redraws its page */
+	m->changes++;
 	return MD_OK;
 }
 
@@ -239,6 +241,7 @@ enum md_err mixer_insert_auto_mode(struct md_mixer *m, enum md_scope scope, int 
 		return MD_ERR_NOMEM;
 	l->mode = mode;
 	m->rebuild_pending = true; /* the graph holds the lanes that play */
+	m->changes++;
 	return MD_OK;
 }
 
@@ -259,8 +262,10 @@ enum md_err mixer_insert_lane_add(struct md_mixer *m, enum md_scope scope, int i
 	else if (q->integer || q->enumeration)
 		v = roundf(v);
 	enum md_err e = console_lane_add_point(l, t, v);
-	if (!e)
+	if (!e) {
 		m->rebuild_pending = true;
+		m->changes++;
+	}
 	return e;
 }
 
@@ -279,6 +284,7 @@ enum md_err mixer_insert_lane_clear(struct md_mixer *m, enum md_scope scope, int
 		}
 	l->npoints = k;
 	m->rebuild_pending = true;
+	m->changes++;
 	return MD_OK;
 }
 

@@ -131,6 +131,7 @@ enum md_err mx_rebuild(struct md_mixer *m)
 
 static void structure_changed(struct md_mixer *m)
 {
+	m->changes++;
 	m->serial++;
 	memset(&m->dirty, 0, sizeof m->dirty);
 }
@@ -154,6 +155,7 @@ enum md_err mixer_set(struct md_mixer *m, enum md_scope scope, int index, int pa
 	}
 	if (stored)
 		*stored = out;
+	m->changes++; /* a set to the value it had is still looked at: the text comparison decides */
 	if (m->rebuild_pending || !engine_send_param(m->eng, scope, index, param, out))
 		mx_bit_set(&m->pending, scope, index, param);
 	mx_bit_set(&m->dirty, scope, index, param);
@@ -415,6 +417,11 @@ void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx)
 		drain_words(fn, ctx, MD_SCOPE_BUS, i, MD_BP_COUNT, m->dirty.bus[i]);
 	drain_words(fn, ctx, MD_SCOPE_MASTER, 0, MD_MP_COUNT, m->dirty.master);
 	m->dirty.any = false;
+}
+
+uint64_t mixer_changes(const struct md_mixer *m)
+{
+	return m->changes;
 }
 
 uint32_t mixer_structure_serial(const struct md_mixer *m)

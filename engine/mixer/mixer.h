@@ -64,6 +64,9 @@ void mixer_tick(struct md_mixer *m);
 /* Feedback: call fn for every parameter changed since the last call, then forget them. */
 typedef void (*md_dirty_fn)(void *ctx, enum md_scope scope, int index, int param);
 void mixer_drain_dirty(struct md_mixer *m, md_dirty_fn fn, void *ctx);
+/* Counts what users changed (parameters, structure, plugins, lanes; not the values lanes play): a session
+ * manager's is_dirty is worth checking only when it moved. */
+uint64_t mixer_changes(const struct md_mixer *m);
 /* Counts structural changes (strips, buses, names, loads); a controller redraws when it moves. */
 uint32_t mixer_structure_serial(const struct md_mixer *m);
 /* Mark a parameter as changed for feedback without setting it (automation playback uses this). */

@@ -51,6 +51,7 @@ struct md_mixer {
 	uint32_t serial;
 	struct mx_bits dirty, pending;
 	struct mx_pass passes[MX_MAX_PASSES];
+	uint64_t changes; /* edits by a user (not automation playing): mixer_changes */
 	bool allow_non_rt;
 	bool insert_resend; /* an insert record did not fit the queue: mixer_tick sends every kept value again */
 	int ninsert_marks;  /* feedback marks of insert parameters; past MX_INSERT_MARKS, the oldest go */
