@@ -140,6 +140,16 @@ const char *control_session_path(const struct md_control *c)
 	return c->session_path;
 }
 
+enum md_err control_set_session_path(struct md_control *c, const char *path)
+{
+	char *dup = path ? strdup(path) : NULL;
+	if (path && !dup)
+		return MD_ERR_NOMEM;
+	free(c->session_path);
+	c->session_path = dup;
+	return MD_OK;
+}
+
 /* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription */
 static void on_peer(void *user, const struct md_peer *p)
 {

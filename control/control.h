@@ -59,6 +59,9 @@ struct md_host_status {
 void control_set_host(struct md_control *c, const struct md_host_status *s);
 /* The session path after a load or save-as. */
 const char *control_session_path(const struct md_control *c);
+/* Another session file is the console's (a session manager switched it): /session/save without a path saves
+ * there from now on. */
+enum md_err control_set_session_path(struct md_control *c, const char *path);
 /* Wait until a save asked for over OSC (written on a thread of its own) has finished, and answer it. */
 void control_save_wait(struct md_control *c);
 /* Save the console to path now, on this thread, after a save in progress (--autosave). Messages as

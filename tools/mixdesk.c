@@ -572,6 +572,8 @@ static void nsm_switch(struct live *l, const char *path, const char *id)
 		fprintf(stderr, "mixdesk: NSM: client id '%s': the JACK client keeps its name '%s'\n", id,
 			jackhost_client_name(l->host));
 	snprintf(l->nsm_file, sizeof l->nsm_file, "%s", file);
+	if (control_set_session_path(l->ctl, l->nsm_file) != MD_OK)
+		fprintf(stderr, "mixdesk: NSM: out of memory: /session/save without a path still saves the old file\n");
 	fprintf(stderr, "mixdesk: NSM: switched to %s\n", file);
 	nsm_mark_clean(l);
 	snprintf(err, sizeof err, "opened %s", file);
