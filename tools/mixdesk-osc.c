@@ -4,15 +4,18 @@
  *   mixdesk-osc set /ch/1/mute i 1          (explicit OSC types: i f d h s T F)
  *   mixdesk-osc watch [meter-Hz]            (subscribe and print every feedback message until Ctrl-C)
  *   mixdesk-osc dump | status | send /path [args]
+ *   mixdesk-osc layout SESSION.json > tablet.json   (an Open Stage Control page for that console, control/layout.h)
  * Replies are printed one per line, "ADDRESS ARG...". Exit status 1 on /error or when no answer came in time.
  *
  * OSC is built and parsed by liblo (lo_message_serialise, lo_server_dispatch_data), with the engine's
  * dispatcher (control/oscnet.h). The UDP socket is our own, as in the engine: liblo 0.31's UDP server binds
  * every interface, while this one binds loopback when the engine is local (the wildcard of the family
  * otherwise) and is connect()ed to the engine, so the kernel drops datagrams from anyone else. */
+#include "control/layout.h"
 #include "control/oscarg.h"
 #include "control/oscnet.h"
 #include "engine/model/md.h"
+#include "sessions/session.h"
 
 #include <lo/lo.h>
 
@@ -208,7 +211,33 @@ static void usage(FILE *f)
 		"  watch [HZ]                subscribe (meters at HZ, default none) and print every message until Ctrl-C\n"
 		"  dump                      print the whole console\n"
 		"  status                    version, xruns, strips, buses, subscribers, received, rejected, errors, rate\n"
+		"  layout SESSION.json       print an Open Stage Control page for that session's console (no engine needed)\n"
 		"defaults: -H 127.0.0.1 -p 9000 -t 1\n");
+}
+
+/* `layout SESSION.json`: the tablet page on stdout; 1 when the session does not load */
+static int layout(const char *session)
+{
+	if (!session) {
+		fprintf(stderr,
+			"mixdesk-osc: layout needs one session file (mixdesk-osc layout SESSION.json > tablet.json)\n");
+		return 2;
+	}
+	char err[1024];
+	struct md_console *c = NULL;
+	if (session_load(session, &c, err, sizeof err) != MD_OK) {
+		fprintf(stderr, "mixdesk-osc: %s\n", err);
+		return 1;
+	}
+	char *text = layout_osc_session(c);
+	console_free(c);
+	if (!text) {
+		fprintf(stderr, "mixdesk-osc: out of memory\n");
+		return 1;
+	}
+	puts(text);
+	free(text);
+	return 0;
 }
 
 /* one command, once the socket is open: its exit status (1 when it failed or no answer came in time) */
@@ -280,6 +309,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	char **rest = argv + optind + 1;
 	int nrest = argc - optind - 1;
+	if (strcmp(cmd, "layout") == 0) /* a file from a file: no engine, no socket */
+		return layout(nrest == 1 ? rest[0] : NULL);
 	if ((strcmp(cmd, "get") == 0 || strcmp(cmd, "set") == 0 || strcmp(cmd, "send") == 0) &&
 	    (nrest < 1 || rest[0][0] != '/')) {
 		fprintf(stderr, "mixdesk-osc: %s needs an OSC address starting with '/'\n", cmd);
