@@ -60,6 +60,7 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 	c->m = m;
 	c->net.fd = -1;
 	c->next_sub_id = 1;
+	c->reply_port = o->reply_port;
 	c->serial = mixer_structure_serial(m);
 	c->last_strip = calloc((size_t)MD_MAX_STRIPS * MD_SP_COUNT, sizeof *c->last_strip);
 	if (!c->last_strip) {
@@ -140,11 +141,18 @@ const char *control_session_path(const struct md_control *c)
 	return c->session_path;
 }
 
-/* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription */
+/* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription, and
+ * its answers go where that subscription's feedback goes (its reply port), or to the sender's host on
+ * --osc-reply-port, or back to the sender */
 static void on_peer(void *user, const struct md_peer *p)
 {
 	struct md_control *c = user;
-	c->cur_sub = ctl_find_sub(c, p);
+	c->sender = *p;
+	c->cur_sub = ctl_find_sub_from(c, p);
+	if (c->cur_sub)
+		c->net.cur = c->cur_sub->peer;
+	else
+		c->net.cur = ctl_peer_port(p, c->reply_port);
 }
 
 void control_recv(struct md_control *c)

@@ -101,7 +101,9 @@ static const struct route routes[] = {
 	{"/bus/add", B, "s", 1, "s name", h_add},
 	{"/ch/count", S, "", 0, "no arguments (a query)", h_count},
 	{"/bus/count", B, "", 0, "no arguments (a query)", h_count},
-	{"/subscribe", -1, "n", 0, "[f meter rate in Hz, 0..60; 0 or none: no meters]", h_subscribe},
+	{"/subscribe", -1, "nn", 0,
+	 "[f meter rate in Hz, 0..60; 0 or none: no meters] [i reply port 1..65535; none: the sender's port]",
+	 h_subscribe},
 	{"/unsubscribe", -1, "", 0, "no arguments", h_unsubscribe},
 	{"/dump", -1, "", 0, "no arguments", h_dump},
 	{"/status", -1, "", 0, "no arguments", h_status},
@@ -597,7 +599,23 @@ static void h_subscribe(struct md_control *c, const struct req *r)
 {
 	double hz = r->argc ? r->a[0].num : 0.0;
 	double got = hz < 0 ? 0 : hz > MD_OSC_METER_MAX_HZ ? MD_OSC_METER_MAX_HZ : hz;
-	if (!ctl_subscribe(c, &c->net.cur, (float)got)) {
+	/* the feedback goes to the sender's host on the port asked for, else on --osc-reply-port, else back to
+	 * where the sender sent from: one subscription per host and reply port */
+	struct md_peer to = ctl_peer_port(&c->sender, c->reply_port);
+	if (r->argc > 1) {
+		double port = r->a[1].num;
+		if (port != rint(port) || port < 1 || port > 65535) {
+			oscnet_error(&c->net, r->path, "reply port %g is not a UDP port: expected i 1..65535", port);
+			return;
+		}
+		to = ctl_peer_port(&c->sender, (int)port);
+	}
+	if (c->cur_sub && !oscnet_peer_equal(&c->cur_sub->peer, &to)) {
+		ctl_unsubscribe(c, c->cur_sub); /* the sender moved its reply port */
+		c->cur_sub = NULL;
+	}
+	c->net.cur = to; /* this answer, too, goes where the feedback will */
+	if (!ctl_subscribe(c, &to, (float)got)) {
 		oscnet_error(&c->net, r->path, "too many subscribers (%d): try again when one lapses", MD_OSC_MAX_SUBS);
 		return;
 	}
