@@ -44,7 +44,7 @@ void control_free(struct md_control *c);
 int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen);
 /* The UDP port actually bound. */
 int control_port(const struct md_control *c);
-/* The socket to poll for input. */
+/* The descriptor to poll for input: the OSC socket, or with x32_port an epoll set of it and the X32 one. */
 int control_fd(const struct md_control *c);
 /* Read and handle every datagram waiting on the socket. */
 void control_recv(struct md_control *c);

@@ -8,6 +8,7 @@
 
 #include "control/control.h"
 #include "control/oscnet.h"
+#include "control/x32.h"
 #include "engine/mixer/mixer.h"
 
 #include <lo/lo.h>
@@ -76,6 +77,7 @@ struct md_control {
 	struct md_sub *cur_sub; /* the sender's subscription, or NULL */
 	int reply_port;         /* --osc-reply-port, 0 for none */
 	struct md_x32 *x32;     /* the X32 dialect's listener (control/x32.h), or NULL */
+	int epfd;               /* with x32: an epoll set of both sockets, control_fd's answer */
 
 	struct md_sub subs[MD_OSC_MAX_SUBS];
 	uint32_t next_sub_id;

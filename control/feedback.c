@@ -254,6 +254,8 @@ static void on_dirty(void *ctx, enum md_scope scope, int index, int param)
 			add_param(c, &c->fb[i], scope, index, param, true);
 	}
 	l->sub = 0;
+	if (c->x32) /* the one drain feeds the X32 dialect's /xremote clients too */
+		x32_changed(c->x32, scope, index, param);
 }
 
 static void no_op(void *ctx, enum md_scope scope, int index, int param)
@@ -281,9 +283,11 @@ static void feedback(struct md_control *c)
 			oscnet_out_begin(&o, &c->net, &c->subs[i].peer);
 			ctl_dump(c, &o);
 		}
+		if (c->x32)
+			x32_resync(c->x32);
 		return;
 	}
-	if (ctl_nsubs(c) == 0) {
+	if (ctl_nsubs(c) == 0 && !(c->x32 && x32_has_subs(c->x32))) {
 		mixer_drain_dirty(c->m, no_op, c);
 		ctl_insert_feedback(c, false);
 		ctl_insert_forget(c);

@@ -38,6 +38,7 @@ static void h_unsubscribe(struct md_control *c, const struct req *r);
 static void h_dump(struct md_control *c, const struct req *r);
 static void h_status(struct md_control *c, const struct req *r);
 static void h_meter(struct md_control *c, const struct req *r);
+static void h_x32_status(struct md_control *c, const struct req *r);
 
 #define S MD_SCOPE_STRIP
 #define B MD_SCOPE_BUS
@@ -107,6 +108,7 @@ static const struct route routes[] = {
 	{"/unsubscribe", -1, "", 0, "no arguments", h_unsubscribe},
 	{"/dump", -1, "", 0, "no arguments", h_dump},
 	{"/status", -1, "", 0, "no arguments", h_status},
+	{"/x32/status", -1, "", 0, "no arguments (a query)", h_x32_status},
 	{"/ch/#/meter", S, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/bus/#/meter", B, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/master/meter", M, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
@@ -665,5 +667,22 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_int32(m, (int32_t)c->host.reconnects);
 	lo_message_add_int32(m, (int32_t)c->host.underruns);
 	lo_message_add_float(m, c->host.refill_worst_s * 1000.0f);
+	oscnet_reply(&c->net, r->path, m);
+}
+
+/* the X32 dialect's counts: datagrams received and refused, messages left unanswered, /xremote clients */
+static void h_x32_status(struct md_control *c, const struct req *r)
+{
+	if (!c->x32) {
+		oscnet_error(&c->net, r->path, "the X32 dialect is off: start mixdesk with --x32 [PORT]");
+		return;
+	}
+	struct md_x32_counts n;
+	x32_counts(c->x32, &n);
+	lo_message m = lo_message_new();
+	lo_message_add_int32(m, (int32_t)n.received);
+	lo_message_add_int32(m, (int32_t)n.rejected);
+	lo_message_add_int32(m, (int32_t)n.unmapped);
+	lo_message_add_int32(m, n.subscribers);
 	oscnet_reply(&c->net, r->path, m);
 }

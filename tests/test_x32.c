@@ -5,6 +5,8 @@
 #include "osclient.h"
 #include "testlib.h"
 
+#include "engine/model/md.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,7 +58,7 @@ static int oc_port(const struct oc *o)
 }
 
 /* a UDP port free a moment ago (the X32 port is given on the command line, not picked by mixdesk) */
-__attribute__((unused)) static int free_port(void)
+static int free_port(void)
 {
 	struct oc *o = oc_open("127.0.0.1", 0);
 	int p = oc_port(o);
@@ -164,11 +166,249 @@ static void test_reply_port_option(void **state)
 	stop_engine();
 }
 
+/* ---- the X32 dialect ---- */
+
+/* mixdesk with --x32 on a free port, and an X32 client on it once it answers /info */
+static struct oc *start_x32(const char *const extra[], const char *client_ip)
+{
+	char port[16];
+	F->x32_port = free_port();
+	snprintf(port, sizeof port, "%d", F->x32_port);
+	const char *args[32];
+	int n = 0;
+	args[n++] = "--x32";
+	args[n++] = port;
+	for (int i = 0; extra[i] && n < 30; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	assert_int_equal(start_engine(args), 0);
+	struct oc *x = oc_open(client_ip, F->x32_port);
+	assert_non_null(x);
+	return x;
+}
+
+static void x32_sendi(struct oc *o, const char *path, int v)
+{
+	oc_sendm(o, path, mi(v));
+}
+
+/* a query on the X32 port: the one-argument answer at the same address */
+static struct rmsg *x32_query(struct oc *x, const char *path)
+{
+	oc_send0(x, path);
+	struct rmsg *r = oc_wait(x, path, 2.0);
+	if (!r)
+		fail_msg("no X32 answer to %s", path);
+	return r;
+}
+
+/* An X32 set, then a query on the same port: it is done by the time the answer comes (the two sockets are
+ * read one after the other, so a query on mixdesk's own port could overtake it). */
+static void x32_setf(struct oc *x, const char *path, float v)
+{
+	oc_sendf(x, path, v);
+	x32_query(x, path);
+}
+
+static void x32_seti(struct oc *x, const char *path, int v)
+{
+	x32_sendi(x, path, v);
+	x32_query(x, path);
+}
+
+static void test_x32_map(void **state)
+{
+	struct oc *x = start_x32((const char *[]){"--channels", "2", NULL}, "127.0.0.1");
+	struct oc *o = oc_open("127.0.0.1", F->port);
+	/* the console as an X32 says it is */
+	struct rmsg *r = x32_query(x, "/info");
+	assert_int_equal(r->argc, 4);
+	assert_string_equal(r->str[2], "X32");
+	r = x32_query(x, "/xinfo");
+	assert_int_equal(r->argc, 4);
+	assert_string_equal(r->str[0], "127.0.0.1");
+	r = x32_query(x, "/status");
+	assert_int_equal(r->argc, 3);
+	assert_string_equal(r->str[0], "active");
+	/* the fader law, read back over mixdesk's own OSC */
+	static const double law[][2] = {{0.75, 0}, {0.5, -10}, {0.25, -30}, {1.0, 10}, {0.0625, -60}, {0.0, -120}};
+	for (size_t i = 0; i < sizeof law / sizeof law[0]; i++) {
+		x32_setf(x, "/ch/01/mix/fader", (float)law[i][0]);
+		assert_float_equal(qf(o, "/ch/1/fader"), law[i][1], 1e-3);
+	}
+	x32_setf(x, "/ch/01/mix/fader", 0.25f);
+	/* a query answers in X32 form */
+	r = x32_query(x, "/ch/01/mix/fader");
+	assert_int_equal(r->types[0], 'f');
+	assert_float_equal(r->num[0], 0.25, 1e-5);
+	/* on = not muted */
+	x32_seti(x, "/ch/01/mix/on", 0);
+	assert_int_equal((int)qf(o, "/ch/1/mute"), 1);
+	r = x32_query(x, "/ch/01/mix/on");
+	assert_int_equal(r->types[0], 'i');
+	assert_int_equal((int)r->num[0], 0);
+	x32_seti(x, "/ch/01/mix/on", 1);
+	assert_int_equal((int)qf(o, "/ch/1/mute"), 0);
+	/* pan 0..1 onto -1..+1 */
+	x32_setf(x, "/ch/01/mix/pan", 0.25f);
+	assert_float_equal(qf(o, "/ch/1/pan"), -0.5, 1e-5);
+	assert_float_equal(x32_query(x, "/ch/01/mix/pan")->num[0], 0.25, 1e-5);
+	/* names */
+	oc_sends(x, "/ch/02/config/name", "Snare");
+	x32_query(x, "/ch/02/config/name");
+	assert_string_equal(oc_query(o, "/ch/2/name")->str[0], "Snare");
+	assert_string_equal(x32_query(x, "/ch/02/config/name")->str[0], "Snare");
+	/* EQ and dynamics where they map */
+	x32_setf(x, "/ch/01/eq/2/g", 0.75f);
+	assert_float_equal(qf(o, "/ch/1/eq/2/gain"), 7.5, 1e-4);
+	x32_setf(x, "/ch/01/eq/2/f", 0.5f); /* log 20..20k: the middle is 632 Hz */
+	assert_float_equal(qf(o, "/ch/1/eq/2/freq"), 632.46, 0.05);
+	x32_seti(x, "/ch/01/eq/1/type", 4); /* HShv */
+	assert_string_equal(oc_query(o, "/ch/1/eq/1/type")->str[0], "highshelf");
+	assert_int_equal((int)x32_query(x, "/ch/01/eq/1/type")->num[0], 4);
+	x32_setf(x, "/ch/01/dyn/thr", 0.5f);
+	assert_float_equal(qf(o, "/ch/1/comp/threshold"), -30.0, 1e-4);
+	x32_seti(x, "/ch/01/dyn/ratio", 3); /* 2.0 */
+	assert_float_equal(qf(o, "/ch/1/comp/ratio"), 2.0, 1e-5);
+	x32_setf(x, "/ch/01/gate/range", 1.0f);
+	assert_float_equal(qf(o, "/ch/1/gate/range"), -60.0, 1e-4);
+	/* sends, a bus and the main */
+	oc_sends(o, "/bus/add", "Verb");
+	assert_non_null(oc_wait(o, "/bus/count", 3.0));
+	x32_setf(x, "/ch/02/mix/01/level", 0.75f);
+	assert_float_equal(qf(o, "/ch/2/send/1/level"), 0.0, 1e-3);
+	x32_setf(x, "/bus/01/mix/fader", 0.5f);
+	assert_float_equal(qf(o, "/bus/1/fader"), -10.0, 1e-3);
+	x32_setf(x, "/main/st/mix/fader", 0.5f);
+	assert_float_equal(qf(o, "/master/fader"), -10.0, 1e-3);
+	x32_seti(x, "/main/st/mix/on", 0);
+	assert_int_equal((int)qf(o, "/master/mute"), 1);
+	x32_setf(x, "/main/st/mix/pan", 1.0f);
+	assert_float_equal(qf(o, "/master/balance"), 1.0, 1e-5);
+	oc_close(o);
+	oc_close(x);
+	stop_engine();
+}
+
+/* /xremote: a change made over mixdesk's own OSC arrives in X32 form within 50 ms; without a renewal the
+ * feedback stops after 10 s */
+static void test_xremote(void **state)
+{
+	struct oc *x = start_x32((const char *[]){"--channels", "2", NULL}, "127.0.0.1");
+	struct oc *o = oc_open("127.0.0.1", F->port);
+	x32_query(x, "/info");
+	double t_sub = tl_now();
+	oc_send0(x, "/xremote");
+	oc_drain(x, 0.1);
+	double worst = 0, sum = 0;
+	const int n = 20;
+	for (int i = 0; i < n; i++) {
+		float db = -40.0f + (float)i;
+		double t0 = tl_now();
+		oc_sendf(o, "/ch/1/fader", db);
+		struct rmsg *r = oc_wait(x, "/ch/01/mix/fader", 1.0);
+		assert_non_null(r);
+		double dt = r->t - t0;
+		assert_float_equal(r->num[0], md_fader_db_to_pos(db), 1e-5);
+		worst = dt > worst ? dt : worst;
+		sum += dt;
+		tl_sleep(0.013); /* not in step with the feedback rate */
+	}
+	printf("x32: /xremote feedback of a native set: mean %.1f ms, worst %.1f ms over %d changes\n", 1000 * sum / n,
+	       1000 * worst, n);
+	assert_true(worst < 0.050);
+	/* a change from the X32 client itself is not echoed to it; a mute from mixdesk comes as mix/on */
+	int from = x->n;
+	oc_sendf(x, "/ch/02/mix/fader", 0.5f);
+	oc_sendf(o, "/ch/2/mute", 1.0f);
+	struct rmsg *r = oc_wait(x, "/ch/02/mix/on", 1.0);
+	assert_non_null(r);
+	assert_int_equal((int)r->num[0], 0);
+	oc_drain(x, 0.1);
+	assert_int_equal(oc_count(x, from, "/ch/02/mix/fader"), 0);
+	/* a rename reaches it as config/name */
+	oc_sends(o, "/ch/1/name", "Kick");
+	bool named = false;
+	for (double end = tl_now() + 2.0; !named && tl_now() < end;) {
+		r = oc_wait(x, "/ch/01/config/name", end - tl_now());
+		named = r && strcmp(r->str[0], "Kick") == 0;
+	}
+	assert_true(named);
+	/* lapse: 10 s after the /xremote nothing comes any more */
+	tl_sleep(t_sub + 10.3 - tl_now());
+	oc_drain(x, 0.05);
+	from = x->n;
+	oc_sendf(o, "/ch/1/fader", -3.0f);
+	oc_drain(x, 0.3);
+	assert_int_equal(oc_count(x, from, "/ch/01/mix/fader"), 0);
+	/* renewed, it comes again */
+	oc_send0(x, "/xremote");
+	oc_drain(x, 0.05);
+	oc_sendf(o, "/ch/1/fader", -4.0f);
+	assert_non_null(oc_wait(x, "/ch/01/mix/fader", 1.0));
+	oc_close(o);
+	oc_close(x);
+	stop_engine();
+}
+
+/* no counterpart: no answer, counted */
+static void test_x32_unmapped(void **state)
+{
+	struct oc *x = start_x32((const char *[]){"--channels", "2", NULL}, "127.0.0.1");
+	x32_query(x, "/info");
+	int from = x->n;
+	oc_sendf(x, "/ch/01/mix/fader/extra", 0.5f);
+	x32_sendi(x, "/ch/01/mix/01/on", 1);   /* mixdesk's sends have no on/off */
+	oc_sendf(x, "/ch/40/mix/fader", 0.5f); /* no such strip */
+	x32_sendi(x, "/ch/01/eq/1/type", 0);   /* LCut: no such band shape */
+	oc_send0(x, "/ch/01/dyn/hold");        /* the compressor has no hold */
+	oc_sends(x, "/node", "ch/01/mix");
+	oc_send0(x, "/-stat/solosw/01");
+	oc_sendf(x, "/ch/01/mix/fader", 0.5f); /* a mapped one among them, not answered either (a set) */
+	for (int i = 0; i < 1000; i++)         /* a flood of them, still no answer */
+		oc_send0(x, "/meters/1");
+	oc_drain(x, 0.5);
+	assert_int_equal(x->n - from, 0);
+	struct rmsg *r = x32_query(x, "/x32/status");
+	assert_int_equal(r->argc, 4);
+	assert_int_equal((int)r->num[2], 1007); /* unmapped */
+	struct oc *o = oc_open("127.0.0.1", F->port);
+	r = oc_query(o, "/x32/status");
+	assert_int_equal((int)r->num[2], 1007);
+	oc_close(o);
+	oc_close(x);
+	stop_engine();
+}
+
+/* the main OSC's allowlist applies: a sender outside it gets nothing */
+static void test_x32_allowlist(void **state)
+{
+	struct oc *bad = start_x32(
+		(const char *[]){"--osc-bind", "0.0.0.0", "--osc-allow", "127.0.0.1/32", "--channels", "1", NULL},
+		"127.0.0.2");
+	struct oc *good = oc_open("127.0.0.1", F->x32_port);
+	x32_query(good, "/info");
+	oc_send0(bad, "/info");
+	oc_send0(bad, "/xremote");
+	oc_send0(bad, "/ch/01/mix/fader");
+	oc_sendf(bad, "/ch/01/mix/fader", 0.1f);
+	oc_drain(bad, 0.5);
+	assert_int_equal(bad->n, 0);
+	assert_float_equal(x32_query(good, "/ch/01/mix/fader")->num[0], 0.75, 1e-5); /* untouched: 0 dB */
+	struct rmsg *r = x32_query(good, "/x32/status");
+	assert_int_equal((int)r->num[1], 4); /* rejected */
+	assert_int_equal((int)r->num[3], 0); /* no /xremote client */
+	oc_close(bad);
+	oc_close(good);
+	stop_engine();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_port),
-		cmocka_unit_test(test_reply_port_option),
+		cmocka_unit_test(test_reply_port),   cmocka_unit_test(test_reply_port_option),
+		cmocka_unit_test(test_x32_map),      cmocka_unit_test(test_xremote),
+		cmocka_unit_test(test_x32_unmapped), cmocka_unit_test(test_x32_allowlist),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
