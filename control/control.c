@@ -130,6 +130,11 @@ int control_port(const struct md_control *c)
 	return c->net.port;
 }
 
+int control_x32_port(const struct md_control *c)
+{
+	return c->x32 ? x32_port(c->x32) : 0;
+}
+
 int control_fd(const struct md_control *c)
 {
 	return c->epfd >= 0 ? c->epfd : c->net.fd;

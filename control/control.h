@@ -44,6 +44,8 @@ void control_free(struct md_control *c);
 int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen);
 /* The UDP port actually bound. */
 int control_port(const struct md_control *c);
+/* The X32 dialect's UDP port (control/x32.h), 0 when it is off. */
+int control_x32_port(const struct md_control *c);
 /* The descriptor to poll for input: the OSC socket, or with x32_port an epoll set of it and the X32 one. */
 int control_fd(const struct md_control *c);
 /* Read and handle every datagram waiting on the socket. */
