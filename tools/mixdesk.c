@@ -157,9 +157,10 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			o->co.reply_port = (int)v;
 			break;
 		case 'X': {
-			/* the port is optional: --x32=PORT, or --x32 PORT when the next word is a number */
+			/* the port is optional: --x32=PORT, or --x32 PORT when the next word is a port number (a
+			 * session file named 2024.json stays the session) */
 			const char *arg = optarg;
-			if (!arg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+			if (!arg && optind < argc && md_parse_long(argv[optind], 1, 65535, &v) == 0)
 				arg = argv[optind++];
 			v = 10023;
 			if (arg && md_parse_long(arg, 1, 65535, &v)) {
