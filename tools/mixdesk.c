@@ -157,10 +157,11 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			o->co.reply_port = (int)v;
 			break;
 		case 'X': {
-			/* the port is optional: --x32=PORT, or --x32 PORT when the next word is a port number (a
+			/* the port is optional: --x32=PORT, or --x32 PORT when the next word is all digits (a
 			 * session file named 2024.json stays the session) */
 			const char *arg = optarg;
-			if (!arg && optind < argc && md_parse_long(argv[optind], 1, 65535, &v) == 0)
+			if (!arg && optind < argc && argv[optind][0] &&
+			    strspn(argv[optind], "0123456789") == strlen(argv[optind]))
 				arg = argv[optind++];
 			v = 10023;
 			if (arg && md_parse_long(arg, 1, 65535, &v)) {
