@@ -8,6 +8,9 @@
 #include "engine/mixer/mixer.h"
 
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +62,9 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 	}
 	c->m = m;
 	c->net.fd = -1;
+	c->epfd = -1;
 	c->next_sub_id = 1;
+	c->reply_port = o->reply_port;
 	c->serial = mixer_structure_serial(m);
 	c->last_strip = calloc((size_t)MD_MAX_STRIPS * MD_SP_COUNT, sizeof *c->last_strip);
 	if (!c->last_strip) {
@@ -83,6 +88,20 @@ struct md_control *control_new(struct md_mixer *m, const struct md_control_opts 
 	if (oscnet_open(&c->net, o->bind_addr ? o->bind_addr : "127.0.0.1", o->port, allow, nallow, ctl_dispatch, c,
 			err, errlen) != 0)
 		goto fail;
+	/* the X32 dialect listens beside it, with the same address and allowlist; the loop polls one fd, so
+	 * both sockets go into an epoll set that control_fd gives */
+	if (o->x32_port > 0) {
+		if (!(c->x32 = x32_new(c, o->bind_addr ? o->bind_addr : "127.0.0.1", o->x32_port, allow, nallow, err,
+				       errlen)))
+			goto fail;
+		c->epfd = epoll_create1(EPOLL_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN};
+		if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->net.fd, &ev) != 0 ||
+		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, x32_fd(c->x32), &ev) != 0) {
+			snprintf(err, errlen, "epoll for the OSC and X32 sockets: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	return c;
 fail:
 	control_free(c);
@@ -98,6 +117,9 @@ void control_free(struct md_control *c)
 		if (c->fb[i].b)
 			lo_bundle_free_recursive(c->fb[i].b);
 	oscnet_close(&c->net);
+	x32_free(c->x32);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	free(c->last_strip);
 	free(c->session_path);
 	free(c);
@@ -108,9 +130,14 @@ int control_port(const struct md_control *c)
 	return c->net.port;
 }
 
+int control_x32_port(const struct md_control *c)
+{
+	return c->x32 ? x32_port(c->x32) : 0;
+}
+
 int control_fd(const struct md_control *c)
 {
-	return c->net.fd;
+	return c->epfd >= 0 ? c->epfd : c->net.fd;
 }
 
 void control_set_host(struct md_control *c, const struct md_host_status *s)
@@ -150,11 +177,18 @@ enum md_err control_set_session_path(struct md_control *c, const char *path)
 	return MD_OK;
 }
 
-/* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription */
+/* [control] a datagram from p is about to be dispatched: its handlers see the sender's subscription, and
+ * its answers go where that subscription's feedback goes (its reply port), or to the sender's host on
+ * --osc-reply-port, or back to the sender */
 static void on_peer(void *user, const struct md_peer *p)
 {
 	struct md_control *c = user;
-	c->cur_sub = ctl_find_sub(c, p);
+	c->sender = *p;
+	c->cur_sub = ctl_find_sub_from(c, p);
+	if (c->cur_sub)
+		c->net.cur = c->cur_sub->peer;
+	else
+		c->net.cur = ctl_peer_port(p, c->reply_port);
 }
 
 void control_recv(struct md_control *c)
@@ -162,12 +196,16 @@ void control_recv(struct md_control *c)
 	c->now = md_now_s();
 	oscnet_recv(&c->net, on_peer, c);
 	c->cur_sub = NULL;
+	if (c->x32)
+		x32_recv(c->x32, c->now);
 }
 
 void control_tick(struct md_control *c, double now)
 {
 	c->now = now;
 	ctl_save_tick(c);
+	if (c->x32)
+		x32_tick(c->x32, now);
 	ctl_feedback_tick(c, now);
 	ctl_transport_tick(c, now);
 }

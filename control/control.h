@@ -26,6 +26,13 @@ struct md_control_opts {
 	 * (the current folder when no session was loaded) */
 	const char *session_dirs[MD_OSC_MAX_SESSION_DIRS];
 	int nsession_dirs;
+	/* --osc-reply-port: answers, feedback and meters go to the sender's host on this UDP port rather than to
+	 * the port it sent from (tablets that listen on another port than they send from); 0: the source port.
+	 * A /subscribe with a port of its own overrides it for that subscriber. */
+	int reply_port;
+	/* --x32: the X32 console's OSC dialect (control/x32.h, docs/X32.md) on this UDP port of the same bind
+	 * address and allowlist; 0: off */
+	int x32_port;
 };
 
 /* Open the listener. NULL with a message in err when the address cannot be bound or an allow entry is
@@ -37,7 +44,9 @@ void control_free(struct md_control *c);
 int control_check_opts(const struct md_control_opts *o, char *err, size_t errlen);
 /* The UDP port actually bound. */
 int control_port(const struct md_control *c);
-/* The socket to poll for input. */
+/* The X32 dialect's UDP port (control/x32.h), 0 when it is off. */
+int control_x32_port(const struct md_control *c);
+/* The descriptor to poll for input: the OSC socket, or with x32_port an epoll set of it and the X32 one. */
 int control_fd(const struct md_control *c);
 /* Read and handle every datagram waiting on the socket. */
 void control_recv(struct md_control *c);

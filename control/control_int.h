@@ -8,6 +8,7 @@
 
 #include "control/control.h"
 #include "control/oscnet.h"
+#include "control/x32.h"
 #include "engine/mixer/mixer.h"
 
 #include <lo/lo.h>
@@ -26,8 +27,9 @@
 
 struct md_sub {
 	bool used;
-	uint32_t id; /* never reused, so stale echo records cannot match a new subscriber */
-	struct md_peer peer;
+	uint32_t id;         /* never reused, so stale echo records cannot match a new subscriber */
+	struct md_peer peer; /* where its feedback, answers and meters go (the sender's host on its reply port) */
+	struct md_peer src;  /* the address its messages come from (renewals are recognised by it) */
 	double expires;
 	float meter_hz; /* 0: no meters */
 	double next_meter;
@@ -69,8 +71,13 @@ struct md_control {
 	double transport_sent_at, transport_last_pos; /* position feedback (control/automation.c) */
 	bool transport_last_rolling;
 
-	/* the datagram being dispatched (its sender is net.cur: liblo's handlers do not see it) */
+	/* the datagram being dispatched (liblo's handlers do not see its sender): net.cur is where its answers
+	 * go (the sender, or its host on the reply port), sender where it came from */
+	struct md_peer sender;
 	struct md_sub *cur_sub; /* the sender's subscription, or NULL */
+	int reply_port;         /* --osc-reply-port, 0 for none */
+	struct md_x32 *x32;     /* the X32 dialect's listener (control/x32.h), or NULL */
+	int epfd;               /* with x32: an epoll set of both sockets, control_fd's answer */
 
 	struct md_sub subs[MD_OSC_MAX_SUBS];
 	uint32_t next_sub_id;
@@ -175,6 +182,10 @@ void ctl_dump(struct md_control *c, struct md_out *o);
 /* Counts and names only. */
 void ctl_dump_names(struct md_control *c, struct md_out *o);
 struct md_sub *ctl_find_sub(struct md_control *c, const struct md_peer *p);
+/* The subscription whose messages come from p (its source, or its reply address when the two are one). */
+struct md_sub *ctl_find_sub_from(struct md_control *c, const struct md_peer *p);
+/* p's host on port (IPv4 or IPv6, port kept when port is 0). */
+struct md_peer ctl_peer_port(const struct md_peer *p, int port);
 struct md_sub *ctl_subscribe(struct md_control *c, const struct md_peer *p, float meter_hz);
 void ctl_unsubscribe(struct md_control *c, struct md_sub *s);
 int ctl_nsubs(const struct md_control *c);

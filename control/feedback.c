@@ -5,6 +5,7 @@
 #include "control/control_int.h"
 #include "control/oscnet.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,6 +141,26 @@ struct md_sub *ctl_find_sub(struct md_control *c, const struct md_peer *p)
 	return NULL;
 }
 
+struct md_sub *ctl_find_sub_from(struct md_control *c, const struct md_peer *p)
+{
+	for (int i = 0; i < MD_OSC_MAX_SUBS; i++)
+		if (c->subs[i].used && oscnet_peer_equal(&c->subs[i].src, p))
+			return &c->subs[i];
+	return ctl_find_sub(c, p);
+}
+
+struct md_peer ctl_peer_port(const struct md_peer *p, int port)
+{
+	struct md_peer r = *p;
+	if (port <= 0)
+		return r;
+	if (r.addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&r.addr)->sin_port = htons((uint16_t)port);
+	else if (r.addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&r.addr)->sin6_port = htons((uint16_t)port);
+	return r;
+}
+
 int ctl_nsubs(const struct md_control *c)
 {
 	int n = 0;
@@ -172,6 +193,7 @@ struct md_sub *ctl_subscribe(struct md_control *c, const struct md_peer *p, floa
 		s->id = c->next_sub_id++;
 		s->peer = *p;
 	}
+	s->src = c->sender;
 	if (meter_hz > 0 && !(s->meter_hz > 0)) {
 		if (!any_meters(c))
 			poll_meters(c); /* forget peaks from before anyone was looking */
@@ -232,6 +254,8 @@ static void on_dirty(void *ctx, enum md_scope scope, int index, int param)
 			add_param(c, &c->fb[i], scope, index, param, true);
 	}
 	l->sub = 0;
+	if (c->x32) /* the one drain feeds the X32 dialect's /xremote clients too */
+		x32_changed(c->x32, scope, index, param);
 }
 
 static void no_op(void *ctx, enum md_scope scope, int index, int param)
@@ -259,9 +283,11 @@ static void feedback(struct md_control *c)
 			oscnet_out_begin(&o, &c->net, &c->subs[i].peer);
 			ctl_dump(c, &o);
 		}
+		if (c->x32)
+			x32_resync(c->x32);
 		return;
 	}
-	if (ctl_nsubs(c) == 0) {
+	if (ctl_nsubs(c) == 0 && !(c->x32 && x32_has_subs(c->x32))) {
 		mixer_drain_dirty(c->m, no_op, c);
 		ctl_insert_feedback(c, false);
 		ctl_insert_forget(c);

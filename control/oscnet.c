@@ -320,6 +320,10 @@ void oscnet_reply(struct md_oscnet *n, const char *path, lo_message msg)
 void oscnet_error(struct md_oscnet *n, const char *address, const char *fmt, ...)
 {
 	char what[512], addr[MD_OSC_PATH_MAX + 4];
+	if (n->quiet) {
+		n->errors++;
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);

@@ -39,6 +39,7 @@ struct md_oscnet {
 	int nallow;
 	struct md_peer cur; /* the sender of the datagram being dispatched: replies go there */
 	uint32_t received, rejected, errors;
+	bool quiet; /* errors are counted, never sent (a dialect whose clients do not expect /error) */
 	unsigned char buf[MD_OSC_RECV_MAX];
 };
 

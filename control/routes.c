@@ -38,6 +38,7 @@ static void h_unsubscribe(struct md_control *c, const struct req *r);
 static void h_dump(struct md_control *c, const struct req *r);
 static void h_status(struct md_control *c, const struct req *r);
 static void h_meter(struct md_control *c, const struct req *r);
+static void h_x32_status(struct md_control *c, const struct req *r);
 
 #define S MD_SCOPE_STRIP
 #define B MD_SCOPE_BUS
@@ -101,10 +102,13 @@ static const struct route routes[] = {
 	{"/bus/add", B, "s", 1, "s name", h_add},
 	{"/ch/count", S, "", 0, "no arguments (a query)", h_count},
 	{"/bus/count", B, "", 0, "no arguments (a query)", h_count},
-	{"/subscribe", -1, "n", 0, "[f meter rate in Hz, 0..60; 0 or none: no meters]", h_subscribe},
+	{"/subscribe", -1, "nn", 0,
+	 "[f meter rate in Hz, 0..60; 0 or none: no meters] [i reply port 1..65535; none: the sender's port]",
+	 h_subscribe},
 	{"/unsubscribe", -1, "", 0, "no arguments", h_unsubscribe},
 	{"/dump", -1, "", 0, "no arguments", h_dump},
 	{"/status", -1, "", 0, "no arguments", h_status},
+	{"/x32/status", -1, "", 0, "no arguments (a query)", h_x32_status},
 	{"/ch/#/meter", S, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/bus/#/meter", B, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
 	{"/master/meter", M, "", 0, "no arguments (a query; subscribers get meters sent)", h_meter},
@@ -597,7 +601,23 @@ static void h_subscribe(struct md_control *c, const struct req *r)
 {
 	double hz = r->argc ? r->a[0].num : 0.0;
 	double got = hz < 0 ? 0 : hz > MD_OSC_METER_MAX_HZ ? MD_OSC_METER_MAX_HZ : hz;
-	if (!ctl_subscribe(c, &c->net.cur, (float)got)) {
+	/* the feedback goes to the sender's host on the port asked for, else on --osc-reply-port, else back to
+	 * where the sender sent from: one subscription per host and reply port */
+	struct md_peer to = ctl_peer_port(&c->sender, c->reply_port);
+	if (r->argc > 1) {
+		double port = r->a[1].num;
+		if (port != rint(port) || port < 1 || port > 65535) {
+			oscnet_error(&c->net, r->path, "reply port %g is not a UDP port: expected i 1..65535", port);
+			return;
+		}
+		to = ctl_peer_port(&c->sender, (int)port);
+	}
+	if (c->cur_sub && !oscnet_peer_equal(&c->cur_sub->peer, &to)) {
+		ctl_unsubscribe(c, c->cur_sub); /* the sender moved its reply port */
+		c->cur_sub = NULL;
+	}
+	c->net.cur = to; /* this answer, too, goes where the feedback will */
+	if (!ctl_subscribe(c, &to, (float)got)) {
 		oscnet_error(&c->net, r->path, "too many subscribers (%d): try again when one lapses", MD_OSC_MAX_SUBS);
 		return;
 	}
@@ -647,5 +667,22 @@ static void h_status(struct md_control *c, const struct req *r)
 	lo_message_add_int32(m, (int32_t)c->host.reconnects);
 	lo_message_add_int32(m, (int32_t)c->host.underruns);
 	lo_message_add_float(m, c->host.refill_worst_s * 1000.0f);
+	oscnet_reply(&c->net, r->path, m);
+}
+
+/* the X32 dialect's counts: datagrams received and refused, messages left unanswered, /xremote clients */
+static void h_x32_status(struct md_control *c, const struct req *r)
+{
+	if (!c->x32) {
+		oscnet_error(&c->net, r->path, "the X32 dialect is off: start mixdesk with --x32 [PORT]");
+		return;
+	}
+	struct md_x32_counts n;
+	x32_counts(c->x32, &n);
+	lo_message m = lo_message_new();
+	lo_message_add_int32(m, (int32_t)n.received);
+	lo_message_add_int32(m, (int32_t)n.rejected);
+	lo_message_add_int32(m, (int32_t)n.unmapped);
+	lo_message_add_int32(m, n.subscribers);
 	oscnet_reply(&c->net, r->path, m);
 }

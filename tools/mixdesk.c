@@ -56,6 +56,10 @@ static void usage(FILE *f)
 		"  -p, --osc-port PORT     OSC UDP port (default 9000; 0 picks a free one)\n"
 		"  -b, --osc-bind ADDR     OSC listen address (default 127.0.0.1: this machine only)\n"
 		"  -a, --osc-allow CIDR    with --osc-bind: a network answered (repeatable, e.g. 192.168.1.0/24)\n"
+		"      --osc-reply-port PORT  answer and send feedback to the sender's host on this UDP port, not to\n"
+		"                          the port it sent from (tablets that listen on another port)\n"
+		"      --x32 [PORT]        also speak the X32 console's OSC dialect on UDP PORT (default 10023;\n"
+		"                          same --osc-bind and --osc-allow; docs/X32.md)\n"
 		"      --session-dir DIR   a folder where OSC may also load and save sessions (repeatable; always:\n"
 		"                          the session's folder, or the current one without a session)\n"
 		"      --autosave          save the session on SIGINT/SIGTERM and when the JACK server goes away\n"
@@ -129,6 +133,8 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 		{"loop", no_argument, NULL, 'L'},
 		{"allow-non-rt-plugins", no_argument, NULL, 'R'},
 		{"keep-missing-plugins", no_argument, NULL, 'K'},
+		{"osc-reply-port", required_argument, NULL, 'r'},
+		{"x32", optional_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	opterr = 0;
@@ -155,6 +161,30 @@ static int parse_live_opts(int argc, char **argv, struct live_opts *o)
 			o->co.port = (int)v;
 			break;
 		case 'b': o->co.bind_addr = optarg; break;
+		case 'r':
+			if (md_parse_long(optarg, 1, 65535, &v)) {
+				fprintf(stderr,
+					"mixdesk: --osc-reply-port takes a UDP port from 1 to 65535, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o->co.reply_port = (int)v;
+			break;
+		case 'X': {
+			/* the port is optional: --x32=PORT, or --x32 PORT when the next word is all digits (a
+			 * session file named 2024.json stays the session) */
+			const char *arg = optarg;
+			if (!arg && optind < argc && argv[optind][0] &&
+			    strspn(argv[optind], "0123456789") == strlen(argv[optind]))
+				arg = argv[optind++];
+			v = 10023;
+			if (arg && md_parse_long(arg, 1, 65535, &v)) {
+				fprintf(stderr, "mixdesk: --x32 takes a UDP port from 1 to 65535, not '%s'\n", arg);
+				return 2;
+			}
+			o->co.x32_port = (int)v;
+			break;
+		}
 		case 'a':
 			if (o->co.nallow >= MD_OSC_MAX_ALLOW) {
 				fprintf(stderr, "mixdesk: at most %d --osc-allow entries\n", MD_OSC_MAX_ALLOW);
