@@ -404,6 +404,8 @@ static void announce(const struct live_opts *o, const struct live *l)
 	printf("mixdesk %s: JACK client '%s' at %u Hz, %d strip%s, %d bus%s; OSC on %s:%d\n", MD_VERSION,
 	       jackhost_client_name(l->host), mixer_rate(l->mixer), c->nstrips, c->nstrips == 1 ? "" : "s", c->nbuses,
 	       c->nbuses == 1 ? "" : "es", o->co.bind_addr, control_port(l->ctl));
+	if (control_x32_port(l->ctl) > 0)
+		printf("mixdesk: X32 OSC on %s:%d (docs/X32.md)\n", o->co.bind_addr, control_x32_port(l->ctl));
 	fflush(stdout);
 }
 
