@@ -161,7 +161,7 @@ static void strip_tab(json_object *tabs, const struct md_console *c, int i)
 		}
 		snprintf(id, sizeof id, "ch%d_eq%d_on", i + 1, b + 1);
 		snprintf(addr, sizeof addr, "/ch/%d/eq/%d/on", i + 1, b + 1);
-		char l[8];
+		char l[16];
 		snprintf(l, sizeof l, "%d", b + 1);
 		toggle(ws, id, 100 + b * 94, 0, 80, addr, l, GREEN);
 	}
