@@ -2,6 +2,7 @@
  * address comes from NSM_URL (a host name, usually this machine's); the socket is bound to the loopback when
  * that address is a loopback one, and answers that address only either way. Every function is [control]. */
 #include "control/nsm.h"
+#include "control/oscarg.h"
 #include "control/oscnet.h"
 
 #include <arpa/inet.h>
@@ -70,24 +71,25 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 {
 	struct md_nsm *n = user;
 	if (strcmp(path, "/reply") == 0 && argc >= 1 && types[0] == 's') {
-		if (strcmp(&argv[0]->s, "/nsm/server/announce") == 0) {
+		if (strcmp((const char *)argv[0], "/nsm/server/announce") == 0) {
 			n->welcomed = true;
 			if (argc >= 3 && types[2] == 's')
-				copy_str(n->server_name, sizeof n->server_name, &argv[2]->s);
+				copy_str(n->server_name, sizeof n->server_name, (const char *)argv[2]);
 			if (argc >= 4 && types[3] == 's')
-				copy_str(n->server_caps, sizeof n->server_caps, &argv[3]->s);
+				copy_str(n->server_caps, sizeof n->server_caps, (const char *)argv[3]);
 			fprintf(stderr, "mixdesk: NSM: session manager '%s' welcomes us: %s\n", n->server_name,
-				argc >= 2 && types[1] == 's' ? &argv[1]->s : "");
+				argc >= 2 && types[1] == 's' ? (const char *)argv[1] : "");
 		}
 		return 0;
 	}
 	if (strcmp(path, "/error") == 0 && argc >= 3 && strncmp(types, "sis", 3) == 0) {
-		fprintf(stderr, "mixdesk: NSM: the session manager answers %s with %s (%d): %s\n", &argv[0]->s,
-			nsm_strerror(argv[1]->i), argv[1]->i, &argv[2]->s);
-		if (strcmp(&argv[0]->s, "/nsm/server/announce") == 0) {
+		fprintf(stderr, "mixdesk: NSM: the session manager answers %s with %s (%d): %s\n",
+			(const char *)argv[0], nsm_strerror(osc_arg_i32(argv[1])), osc_arg_i32(argv[1]),
+			(const char *)argv[2]);
+		if (strcmp((const char *)argv[0], "/nsm/server/announce") == 0) {
 			n->refused = true;
 			snprintf(n->refusal, sizeof n->refusal, "the session manager refused the announce: %s (%d): %s",
-				 nsm_strerror(argv[1]->i), argv[1]->i, &argv[2]->s);
+				 nsm_strerror(osc_arg_i32(argv[1])), osc_arg_i32(argv[1]), (const char *)argv[2]);
 		}
 		return 0;
 	}
@@ -99,9 +101,9 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 				types);
 			return 0;
 		}
-		copy_str(n->path, sizeof n->path, &argv[0]->s);
-		copy_str(n->display_name, sizeof n->display_name, &argv[1]->s);
-		copy_str(n->client_id, sizeof n->client_id, &argv[2]->s);
+		copy_str(n->path, sizeof n->path, (const char *)argv[0]);
+		copy_str(n->display_name, sizeof n->display_name, (const char *)argv[1]);
+		copy_str(n->client_id, sizeof n->client_id, (const char *)argv[2]);
 		n->open_pending = true;
 		return 0;
 	}

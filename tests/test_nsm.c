@@ -6,6 +6,7 @@
  * broken PATH.json answers the open with ERR_BAD_PROJECT and opens nothing. */
 #include "control/nsm.h"
 #include "osclient.h"
+#include "control/oscarg.h"
 #include "testlib.h"
 
 #include <setjmp.h>
@@ -51,9 +52,9 @@ static int on_msg(const char *path, const char *types, lo_arg **argv, int argc, 
 	snprintf(r->types, sizeof r->types, "%s", types);
 	for (int k = 0; k < argc; k++) {
 		if (types[k] == 's' && r->ns < 4)
-			snprintf(r->s[r->ns++], sizeof r->s[0], "%s", &argv[k]->s);
+			snprintf(r->s[r->ns++], sizeof r->s[0], "%s", (const char *)argv[k]);
 		else if (types[k] == 'i' && r->ni < 4)
-			r->i[r->ni++] = argv[k]->i;
+			r->i[r->ni++] = osc_arg_i32(argv[k]); /* liblo does not align arguments */
 	}
 	if (strcmp(path, "/nsm/server/announce") == 0) {
 		lo_address src = lo_message_get_source(m);
