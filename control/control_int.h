@@ -190,7 +190,21 @@ struct md_sub *ctl_subscribe(struct md_control *c, const struct md_peer *p, floa
 void ctl_unsubscribe(struct md_control *c, struct md_sub *s);
 int ctl_nsubs(const struct md_control *c);
 /* Note that the current sender set a parameter to value, so its echo can be spared. */
-void ctl_note_set(struct md_control *c, enum md_scope scope, int index, int param, float value, bool pos);
+static inline struct md_last *ctl_last_of(struct md_control *c, enum md_scope scope, int index, int param)
+{
+	switch (scope) {
+	case MD_SCOPE_STRIP: return &c->last_strip[(size_t)index * MD_SP_COUNT + (size_t)param];
+	case MD_SCOPE_BUS: return &c->last_bus[index * MD_BP_COUNT + param];
+	case MD_SCOPE_MASTER: return &c->last_master[param];
+	}
+	return NULL;
+}
+
+static inline void ctl_note_set(struct md_control *c, enum md_scope scope, int index, int param, float value, bool pos)
+{
+	struct md_last *l = ctl_last_of(c, scope, index, param);
+	*l = (struct md_last){c->cur_sub ? c->cur_sub->id : 0, value, pos};
+}
 void ctl_feedback_tick(struct md_control *c, double now);
 /* Send one message to every subscriber (the message is freed). */
 void ctl_broadcast(struct md_control *c, const char *path, lo_message m);

@@ -217,29 +217,13 @@ void ctl_unsubscribe(struct md_control *c, struct md_sub *s)
 
 /* ---- coalesced feedback ---- */
 
-static struct md_last *last_of(struct md_control *c, enum md_scope scope, int index, int param)
-{
-	switch (scope) {
-	case MD_SCOPE_STRIP: return &c->last_strip[(size_t)index * MD_SP_COUNT + (size_t)param];
-	case MD_SCOPE_BUS: return &c->last_bus[index * MD_BP_COUNT + param];
-	case MD_SCOPE_MASTER: return &c->last_master[param];
-	}
-	return NULL;
-}
-
-void ctl_note_set(struct md_control *c, enum md_scope scope, int index, int param, float value, bool pos)
-{
-	struct md_last *l = last_of(c, scope, index, param);
-	*l = (struct md_last){c->cur_sub ? c->cur_sub->id : 0, value, pos};
-}
-
 /* A changed parameter goes to every subscriber at the address that sets it (and its /pos form), except
  * the echo of a subscriber's own set: when it was the last to set the parameter and the value is what it
  * asked for, it already shows it (echoing a fader being dragged would make it jitter). */
 static void on_dirty(void *ctx, enum md_scope scope, int index, int param)
 {
 	struct md_control *c = ctx;
-	struct md_last *l = last_of(c, scope, index, param);
+	struct md_last *l = ctl_last_of(c, scope, index, param);
 	float v = 0.0f;
 	mixer_get(c->m, scope, index, param, &v);
 	bool has_pos = ctl_param_has_pos(scope, param);
