@@ -43,6 +43,15 @@ const char *sess_type_desc(json_object *v);
 enum md_err sess_want(struct sess_ld *x, json_object *v, enum json_type t, const char *where, const char *what);
 enum md_err sess_want_string(struct sess_ld *x, json_object *v, const char *where, const char *what, const char **out);
 enum md_err sess_want_number(struct sess_ld *x, json_object *v, const char *where, const char *what, double *out);
+/* A point's value checked (ctx: what checks it), into *out. */
+typedef enum md_err (*sess_value_check)(struct sess_ld *x, const void *ctx, double v, const char *where, float *out);
+/* load.c: a lane's "mode", and its "points" ([seconds, value], rising, each value checked by check) */
+enum md_err sess_lane_mode(struct sess_ld *x, json_object *mv, const char *w, int *out);
+enum md_err sess_lane_points(struct sess_ld *x, json_object *ptv, const char *w, struct md_lane *lane,
+			     sess_value_check check, const void *ctx);
+/* inserts.c: an object's "inserts" (at most MD_MAX_INSERTS, index = slot) on a path of nch channels */
+enum md_err sess_load_inserts(struct sess_ld *x, enum md_scope sc, int index, json_object *v, const char *where,
+			      int nch, json_object **ex);
 enum md_err sess_check_number(struct sess_ld *x, const struct md_param_desc *d, double v, const char *where,
 			      float *out);
 /* The value of parameter d in the file's form (a number, true/false or a name) into *out. */
