@@ -1,6 +1,6 @@
 /* mixdesk: reading a session's JSON values with validation. Typed readers that stop at the first problem with
  * one precise message (file, field path, what was found, what was expected), the parameter tree of a strip, a
- * bus or the master, and the "x-" keys kept for other tools. The parameter keys are not listed here: the
+ * bus or the master, automation lanes' modes and points, and the "x-" keys kept for other tools. The parameter keys are not listed here: the
  * descriptor table (engine/model/param.c) drives both directions, so a parameter added there is saved and
  * loaded without touching sessions/.
  *
@@ -407,5 +407,58 @@ enum md_err sess_finish_extra(json_object **ex, char **out)
 		return MD_ERR_NOMEM;
 	free(*out);
 	*out = d;
+	return MD_OK;
+}
+
+/* A lane's "mode": one of the names console_auto_mode_name gives. */
+enum md_err sess_lane_mode(struct sess_ld *x, json_object *mv, const char *w, int *out)
+{
+	char wk[SESS_WHERE_MAX];
+	const char *ms;
+	sess_at(wk, "%s.mode", w);
+	enum md_err e = sess_want_string(x, mv, wk, "off, read, write, touch or latch", &ms);
+	if (e)
+		return e;
+	int mode;
+	for (mode = 0; mode < MD_AUTO_COUNT && strcmp(console_auto_mode_name(mode), ms) != 0; mode++)
+		;
+	if (mode == MD_AUTO_COUNT)
+		return sess_fail(x, MD_ERR_RANGE, wk, "'%s' is not one of off, read, write, touch, latch", ms);
+	*out = mode;
+	return MD_OK;
+}
+
+/* A lane's "points": [seconds, value] pairs, one per time in rising order, each value checked by check. */
+enum md_err sess_lane_points(struct sess_ld *x, json_object *ptv, const char *w, struct md_lane *lane,
+			     sess_value_check check, const void *ctx)
+{
+	char wk[SESS_WHERE_MAX];
+	sess_at(wk, "%s.points", w);
+	enum md_err e = sess_want(x, ptv, json_type_array, wk, "a list of [seconds, value] points");
+	if (e)
+		return e;
+	for (int k = 0; k < (int)json_object_array_length(ptv); k++) {
+		char wp[SESS_WHERE_MAX];
+		sess_at(wp, "%s.points[%d]", w, k);
+		json_object *pt = json_object_array_get_idx(ptv, k);
+		if (json_object_get_type(pt) != json_type_array || json_object_array_length(pt) != 2)
+			return sess_fail(x, MD_ERR_TYPE, wp, "expected [seconds, value], got %s", sess_type_desc(pt));
+		double t, val;
+		float fv;
+		if ((e = sess_want_number(x, json_object_array_get_idx(pt, 0), wp, "a time in seconds", &t)) ||
+		    (e = sess_want_number(x, json_object_array_get_idx(pt, 1), wp, "a value", &val)))
+			return e;
+		if (t < 0)
+			return sess_fail(x, MD_ERR_RANGE, wp, "time %g is negative", t);
+		if (lane->npoints > 0 && t <= lane->t[lane->npoints - 1])
+			return sess_fail(x, MD_ERR_FORMAT, wp,
+					 "time %g is not after the previous point's %g (points are sorted by "
+					 "time, one per time)",
+					 t, lane->t[lane->npoints - 1]);
+		if ((e = check(x, ctx, val, wp, &fv)))
+			return e;
+		if (console_lane_add_point(lane, t, fv) != MD_OK)
+			return sess_fail(x, MD_ERR_NOMEM, wp, "out of memory");
+	}
 	return MD_OK;
 }

@@ -45,7 +45,7 @@ enum md_err sess_want_string(struct sess_ld *x, json_object *v, const char *wher
 enum md_err sess_want_number(struct sess_ld *x, json_object *v, const char *where, const char *what, double *out);
 /* A point's value checked (ctx: what checks it), into *out. */
 typedef enum md_err (*sess_value_check)(struct sess_ld *x, const void *ctx, double v, const char *where, float *out);
-/* load.c: a lane's "mode", and its "points" ([seconds, value], rising, each value checked by check) */
+/* json_in.c: a lane's "mode", and its "points" ([seconds, value], rising, each value checked by check) */
 enum md_err sess_lane_mode(struct sess_ld *x, json_object *mv, const char *w, int *out);
 enum md_err sess_lane_points(struct sess_ld *x, json_object *ptv, const char *w, struct md_lane *lane,
 			     sess_value_check check, const void *ctx);
