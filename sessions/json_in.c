@@ -1,8 +1,8 @@
 /* mixdesk: reading a session's JSON values with validation. Typed readers that stop at the first problem with
  * one precise message (file, field path, what was found, what was expected), the parameter tree of a strip, a
- * bus or the master, automation lanes' modes and points, and the "x-" keys kept for other tools. The parameter keys are not listed here: the
- * descriptor table (engine/model/param.c) drives both directions, so a parameter added there is saved and
- * loaded without touching sessions/.
+ * bus or the master, automation lanes' modes and points, and the "x-" keys kept for other tools. The parameter
+ * keys are not listed here: the descriptor table (engine/model/param.c) drives both directions, so a parameter
+ * added there is saved and loaded without touching sessions/.
  *
  * Every function here is [control]. */
 #include "sessions/session_int.h"
