@@ -2,6 +2,7 @@
  * wrapped; while the flag is up (around engine_run only, on this thread) any call is counted. The engine is
  * driven through parameter changes, a graph swap with crossfade and retirement, and every DSP unit on. */
 #include "engine_helpers.h"
+#include "noalloc_wrap.h"
 #include "engine/plugin.h"
 
 #include <setjmp.h>
@@ -15,15 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WRAP 0 /* ASan owns malloc: count through its hooks instead (allocations only, no mutexes) */
-#else
-#define WRAP 1
-#endif
-
-static _Thread_local volatile int armed; /* volatile: GCC knows malloc reads no globals and would drop the stores */
-static atomic_int bad_calls;
-
+/* WRAP 0 under ASan, which owns malloc: the count goes through its hooks instead (allocations only) */
 #if !WRAP
 /* libasan's allocator hooks (sanitizer/allocator_interface.h, not shipped with GCC's headers) */
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
@@ -44,50 +37,6 @@ static void asan_free_hook(const volatile void *p)
 }
 #endif
 
-#if WRAP
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static int (*real_mutex_lock)(pthread_mutex_t *);
-
-void *malloc(size_t n)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t a, size_t b)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_calloc(a, b);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-	if (armed && p)
-		atomic_fetch_add(&bad_calls, 1);
-	__libc_free(p);
-}
-
-int pthread_mutex_lock(pthread_mutex_t *m)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	if (!real_mutex_lock)
-		real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-	return real_mutex_lock(m);
-}
-#endif
 
 static void run_armed(struct rig *r, uint32_t n)
 {

@@ -6,6 +6,7 @@
 #include "engine/insert.h"
 #include "engine/mixer/mixer.h"
 #include "engine_helpers.h"
+#include "noalloc_wrap.h"
 #include "sessions/session.h"
 #include "engine/plugin.h"
 
@@ -30,61 +31,7 @@
 #define SAMPLER_DIR "/usr/lib/lv2/eg-sampler.lv2"
 #define CV "urn:mixdesk:test:cv-port"
 
-/* ---- malloc, free and pthread_mutex_lock counted while armed (this thread only), as tests/test_noalloc.c */
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WRAP 0 /* the sanitizer owns malloc: the allocation check is skipped */
-#else
-#define WRAP 1
-#endif
-
-static _Thread_local volatile int armed; /* volatile: GCC knows malloc reads no globals and would drop the stores */
-static atomic_int bad_calls;
-
-#if WRAP
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static int (*real_mutex_lock)(pthread_mutex_t *);
-
-void *malloc(size_t n)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t a, size_t b)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_calloc(a, b);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	return __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-	if (armed && p)
-		atomic_fetch_add(&bad_calls, 1);
-	__libc_free(p);
-}
-
-int pthread_mutex_lock(pthread_mutex_t *m)
-{
-	if (armed)
-		atomic_fetch_add(&bad_calls, 1);
-	if (!real_mutex_lock)
-		real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-	return real_mutex_lock(m);
-}
-#endif
+/* malloc, free and pthread_mutex_lock counted while armed: tests/noalloc_wrap.h */
 
 /* ---- helpers ---- */
 
