@@ -102,17 +102,7 @@ void fx_gather(struct md_fx *f, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n
 		f->in_stamp = stamp;
 		memset(f->in, 0, sizeof f->in);
 	}
-	if (dw == 0.0f && w0 == 1.0f) {
-		for (int c = 0; c < 2; c++)
-			for (uint32_t i = 0; i < n; i++)
-				f->in[c][i] += x[c][i];
-		return;
-	}
-	for (int c = 0; c < 2; c++) {
-		float w = w0;
-		for (uint32_t i = 0; i < n; i++, w += dw)
-			f->in[c][i] += x[c][i] * w;
-	}
+	md_add_weighted(f->in, x, 2, n, w0, dw);
 }
 
 float (*fx_run(struct md_fx *f, uint64_t stamp, uint32_t n))[MD_BLOCK]

@@ -139,11 +139,7 @@ void insert_gather(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK],
 		r->in_stamp = stamp;
 		memset(r->in, 0, sizeof r->in);
 	}
-	for (int c = 0; c < r->nch; c++) {
-		float w = w0;
-		for (uint32_t i = 0; i < n; i++, w += dw)
-			r->in[c][i] += x[c][i] * w;
-	}
+	md_add_weighted(r->in, x, r->nch, n, w0, dw);
 }
 
 void insert_process(struct md_insert_rt *r, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n)

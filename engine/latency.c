@@ -42,11 +42,7 @@ void latency_delay_gather(struct md_latency_delay *d, uint64_t stamp, float (*x)
 		d->in_stamp = stamp;
 		memset(d->in, 0, sizeof d->in);
 	}
-	for (int c = 0; c < d->nch; c++) {
-		float w = w0;
-		for (uint32_t i = 0; i < n; i++, w += dw)
-			d->in[c][i] += x[c][i] * w;
-	}
+	md_add_weighted(d->in, x, d->nch, n, w0, dw);
 }
 
 void latency_delay_process(struct md_latency_delay *d, uint64_t stamp, float (*x)[MD_BLOCK], uint32_t n)

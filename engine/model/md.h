@@ -13,7 +13,7 @@
 #define MD_MAX_SLOTS 1024 /* audio I/O slots (JACK ports or render buffers) */
 #define MD_EQ_BANDS 4
 #define MD_MAX_INSERTS 8 /* LV2 plugin insert slots on each strip, bus and the master */
-#define MD_NAME_MAX 64 /* strip and bus names, including the NUL */
+#define MD_NAME_MAX 64   /* strip and bus names, including the NUL */
 /* breakpoints in one automation lane (1.2 MB; a 1-hour ride thinned to 0.1 dB keeps a few thousand) */
 #define MD_LANE_POINTS_MAX 100000
 /* raw points of one recording pass before it is thinned on the way */
@@ -66,6 +66,24 @@ static inline bool md_all_finite(const float *x, uint32_t n)
 	for (uint32_t i = 0; i < n; i++)
 		bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
 	return bad == 0;
+}
+
+/* dst += x * w for nch channels of n samples, w going from w0 by dw a sample: what each of two graphs in a
+ * crossfade adds into a stage they share (an effect, an insert, a delay line). [rt] */
+static inline void md_add_weighted(float (*dst)[MD_BLOCK], float (*x)[MD_BLOCK], int nch, uint32_t n, float w0,
+				   float dw)
+{
+	if (dw == 0.0f && w0 == 1.0f) {
+		for (int c = 0; c < nch; c++)
+			for (uint32_t i = 0; i < n; i++)
+				dst[c][i] += x[c][i];
+		return;
+	}
+	for (int c = 0; c < nch; c++) {
+		float w = w0;
+		for (uint32_t i = 0; i < n; i++, w += dw)
+			dst[c][i] += x[c][i] * w;
+	}
 }
 
 /* The greatest common divisor of two whole numbers (a, b >= 0; 0 when both are). [any] */
