@@ -114,6 +114,16 @@ static int pick_lane(const struct rdr_pass1 *p)
 	return best;
 }
 
+/* the next n frames of every source of group g into its input slots */
+static void read_sources(struct rdr_pass1 *p, struct group *g, size_t n)
+{
+	for (int j = 0; j < g->nsrc; j++) {
+		struct rdr_source *s = &p->srcs[g->src[j]];
+		float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
+		rdr_source_read(s, g->il, in, n);
+	}
+}
+
 /* one group's engine over chunk k: read its sources and run it period by period into its ring slot */
 static enum md_err job_dsp(struct rdr_pass1 *p, struct lane *l, uint64_t k)
 {
@@ -124,11 +134,7 @@ static enum md_err job_dsp(struct rdr_pass1 *p, struct lane *l, uint64_t k)
 	for (size_t off = 0; off < n; off += PERIOD) {
 		const size_t m = n - off < PERIOD ? n - off : PERIOD;
 		double t0 = md_now_s();
-		for (int j = 0; j < g->nsrc; j++) {
-			struct rdr_source *s = &p->srcs[g->src[j]];
-			float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
-			rdr_source_read(s, g->il, in, m);
-		}
+		read_sources(p, g, m);
 		double t1 = md_now_s();
 		for (int o = 0; o < p->nouts; o++)
 			for (int ch = 0; ch < 2; ch++)
@@ -385,17 +391,10 @@ static void pass1_preroll(struct rdr_pass1 *p, struct group *g, const struct rdr
  * the sources hold at time zero, and the timeline runs that far ahead (lanes act where the audio enters) */
 static void pass1_align(struct rdr_pass1 *p, struct group *g)
 {
-	for (int o = 0; o < p->nouts; o++)
-		for (int ch = 0; ch < 2; ch++)
-			if (p->out_slot[o][ch] >= 0)
-				g->bufs[p->out_slot[o][ch]] = g->ring + ((size_t)o * 2 + (size_t)ch) * CHUNK;
+	/* the outputs still point at the ring's first chunk, as pass1_preroll left them (a chunk DSP overwrites) */
 	for (uint32_t done = 0; done < p->latency;) {
 		uint32_t n = p->latency - done < PERIOD ? p->latency - done : PERIOD;
-		for (int j = 0; j < g->nsrc; j++) {
-			struct rdr_source *s = &p->srcs[g->src[j]];
-			float *in[2] = {g->bufs[s->slot[0]], s->slot[1] >= 0 ? g->bufs[s->slot[1]] : NULL};
-			rdr_source_read(s, g->il, in, n);
-		}
+		read_sources(p, g, n);
 		engine_set_time(g->e, true, p->start + done);
 		engine_run(g->e, g->bufs, n);
 		done += n;
